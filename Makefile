@@ -1,0 +1,122 @@
+# sockrec - build, test, bench, install.  `make V=1` shows the commands.
+#
+#   make               build build/sockrec and build/sockreport
+#   make deps          install the Debian packages the build and tests need
+#   make test          run the test suite (as root; BPF tests fail without BPF)
+#   make demo          record the built-in leaky workload and print the reports
+#   make bench         run the benchmarks, rewrite bench/RESULTS.md
+#   make fuzz          build and run the libFuzzer target for a bounded time
+#   make SANITIZE=1    build with ASan+UBSan (into build-san/)
+#   make install PREFIX=/usr/local DESTDIR=
+#
+# vmlinux.h: bpf/vmlinux.h is committed (generated from a 6.18 kernel's BTF, as
+# libbpf-tools does), so the build does not need the build host's BTF.
+# `make vmlinux` regenerates it from /sys/kernel/btf/vmlinux on purpose only.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+SANITIZE ?=
+STATIC ?=
+
+ifeq ($(SANITIZE),1)
+BUILD ?= build-san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD ?= build
+SANFLAGS :=
+endif
+
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(SANFLAGS)
+CPPFLAGS += -Iformat -I$(BUILD) -Ibpf -I/usr/include/libdwarf
+LDFLAGS += $(SANFLAGS)
+ifeq ($(STATIC),1)
+LDFLAGS += -static
+endif
+LIBS_REC := -lbpf -lelf -lz -lzstd
+LIBS_REP := -lelf -ldwarf -lz -lzstd -lstdc++
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+FORMAT_SRC := $(wildcard format/*.c)
+RECORD_SRC := $(wildcard record/*.c)
+REPORT_SRC := $(wildcard report/*.c)
+FORMAT_OBJ := $(FORMAT_SRC:%.c=$(BUILD)/%.o)
+RECORD_OBJ := $(RECORD_SRC:%.c=$(BUILD)/%.o)
+REPORT_OBJ := $(REPORT_SRC:%.c=$(BUILD)/%.o)
+
+all: $(BUILD)/sockrec $(BUILD)/sockreport
+
+$(BUILD)/sockrec.bpf.o: bpf/sockrec.bpf.c bpf/sockrec.h bpf/core_fixes.bpf.h bpf/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(BUILD)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf -Wall -Werror -c $< -o $@
+
+$(BUILD)/sockrec.skel.h: $(BUILD)/sockrec.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name sockrec_bpf > $@
+
+$(BUILD)/%.o: %.c $(wildcard format/*.h record/*.h report/*.h bpf/sockrec.h)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(RECORD_OBJ): $(BUILD)/sockrec.skel.h
+
+$(BUILD)/sockrec: $(RECORD_OBJ) $(FORMAT_OBJ)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_REC) -o $@
+
+$(BUILD)/sockreport: $(REPORT_OBJ) $(FORMAT_OBJ)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_REP) -o $@
+
+# Test fixtures: built with frame pointers so that user stacks unwind.
+FIXTURE_SRC := $(wildcard tests/fixtures/*.c)
+FIXTURES := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(filter-out tests/fixtures/sym%.c tests/fixtures/srec_gen.c,$(FIXTURE_SRC)))
+$(BUILD)/fixtures/%: tests/fixtures/%.c
+	$(call msg,FIXTURE,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -fno-omit-frame-pointer -pthread $< -o $@
+
+$(BUILD)/srec_gen: tests/fixtures/srec_gen.c $(FORMAT_OBJ)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $^ -lzstd -o $@
+
+fixtures: $(FIXTURES)
+
+PYTEST ?= /usr/bin/python3 -m pytest
+test: all fixtures
+	$(PYTEST) -v tests/ $(PYTEST_ARGS)
+
+demo: all fixtures
+	tests/demo.sh $(BUILD)
+
+deps:
+	tests/install-deps.sh
+
+vmlinux:
+	@echo "Regenerating bpf/vmlinux.h from THIS HOST's /sys/kernel/btf/vmlinux"
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > bpf/vmlinux.h
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/sockrec $(DESTDIR)$(PREFIX)/sbin/sockrec
+	install -m 0755 $(BUILD)/sockreport $(DESTDIR)$(PREFIX)/bin/sockreport
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all fixtures test demo deps vmlinux install clean
+.DELETE_ON_ERROR:

@@ -1,0 +1,71 @@
+/* core_fixes.bpf.h - every kernel-version quirk sockrec depends on, in one
+ * place, as CO-RE "___flavor" structs tested with bpf_core_field_exists().
+ * spec/backends.md lists them with the kernels they were checked on.
+ */
+#ifndef CORE_FIXES_BPF_H
+#define CORE_FIXES_BPF_H
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+
+/* struct file's reference count.
+ *  <= 6.12: atomic_long_t f_count, one reference == 1.
+ *  >= 6.13: file_ref_t f_ref, whose counter stores (references - 1), so one
+ *           reference == 0 (FILE_REF_ONEREF).
+ */
+struct file___fcount {
+	atomic_long_t f_count;
+} __attribute__((preserve_access_index));
+
+static __always_inline int file_has_one_ref(struct file *f)
+{
+	if (bpf_core_field_exists(struct file, f_ref)) {
+		long v = BPF_CORE_READ(f, f_ref.refcnt.counter);
+		return v == 0;
+	}
+	struct file___fcount *o = (void *)f;
+	return BPF_CORE_READ(o, f_count.counter) == 1;
+}
+
+/* sk_protocol was a bitfield before 5.6 and a u16 after; BPF_CORE_READ_BITFIELD
+ * reads both. */
+static __always_inline __u16 sk_protocol_of(struct sock *sk)
+{
+	if (bpf_core_field_size(sk->sk_protocol) == 2)
+		return BPF_CORE_READ(sk, sk_protocol);
+	return (__u16)BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
+}
+
+static __always_inline __u16 sk_type_of(struct sock *sk)
+{
+	if (bpf_core_field_size(sk->sk_type) == 2)
+		return BPF_CORE_READ(sk, sk_type);
+	return (__u16)BPF_CORE_READ_BITFIELD_PROBED(sk, sk_type);
+}
+
+/* The syscall a task is in, from its user pt_regs.  Per-architecture. */
+static __always_inline long task_syscall_nr(struct task_struct *task)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+#if defined(__TARGET_ARCH_x86)
+	return BPF_CORE_READ(regs, orig_ax);
+#elif defined(__TARGET_ARCH_arm64)
+	return BPF_CORE_READ(regs, syscallno);
+#else
+	return -1;
+#endif
+}
+
+static __always_inline unsigned long task_user_sp(struct task_struct *task)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+#if defined(__TARGET_ARCH_x86)
+	return BPF_CORE_READ(regs, sp);
+#elif defined(__TARGET_ARCH_arm64)
+	return BPF_CORE_READ(regs, sp);
+#else
+	return 0;
+#endif
+}
+
+#endif

@@ -1,0 +1,902 @@
+// SPDX-License-Identifier: GPL-2.0
+/* sockrec.bpf.c - kernel side of sockrec.
+ *
+ * One object, one program per hook.  Three ways to see a socket's birth and
+ * death; user space turns on one of them with bpf_program__set_autoload():
+ *   fentry:     fexit/sock_alloc,       fentry/__sock_release
+ *   kprobe:     kretprobe/sock_alloc,   kprobe/__sock_release
+ *   tracepoint: tp_btf/kmem_cache_alloc + kmem_cache_free on the
+ *               sock_inode_cache slab, and close()/dup2()/dup3() syscall
+ *               tracepoints for the release in process context.
+ * Everything else (TCP state, connect, accept, socket info, process
+ * lifecycle) is tracepoints on every backend.
+ *
+ * Policy lives in user space: filters and the stack policy are const
+ * volatile rodata set before load.  Kernel pointers stay here; events
+ * carry serials.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_tracing.h>
+#include "core_fixes.bpf.h"
+#include "sockrec.h"
+
+#define AF_UNIX 1
+#define AF_INET 2
+#define AF_INET6 10
+#define O_NONBLOCK 04000
+#define PF_KTHREAD 0x00200000
+#define PF_EXITING 0x00000004
+#define TCP_ESTABLISHED 1
+#define TCP_CLOSE 7
+#define TCP_LISTEN 10
+#define EINPROGRESS 115
+/* Origin values are the format's (spec 5.2, ALLOC.origin). */
+#define SREC_ORIGIN_SOCKET 1
+#define SREC_ORIGIN_SOCKETPAIR 2
+#define SREC_ORIGIN_ACCEPT 3
+#define SREC_ORIGIN_ACCEPT4 4
+
+/* ---- configuration (rodata, set by user space before load) ---- */
+const volatile __u32 stack_policy = SR_STK_ALLOC_K | SR_STK_ALLOC_U;
+const volatile bool filter_pids = false;    /* only tgids in `tracked` */
+const volatile bool filter_comm_on = false;
+const volatile char filter_comm[SR_COMM_LEN] = {};
+const volatile __u64 filter_cgroup = 0;     /* cgroup v2 id, 0 = any */
+const volatile __u32 filter_netns = 0;      /* netns inode, 0 = any */
+const volatile __u64 wakeup_bytes = 1 << 20;
+const volatile __u32 self_tgid = 0;         /* never trace the recorder itself */
+
+/* ---- state shared with user space ---- */
+__u64 next_serial = 0;          /* serials for struct socket and struct sock */
+__u32 stack_epoch = 0;          /* which stack map is current (user space flips it) */
+__u64 sock_cache = 0;           /* learned struct kmem_cache * of sock_inode_cache */
+
+struct sock_val {
+	__u64 serial;
+	__u64 sk;                /* struct sock *, once known */
+	__u32 owner;             /* tgid that allocated (or accepted) it */
+	__u32 released;          /* release already reported */
+};
+
+struct sk_val {
+	__u64 serial;            /* struct sock serial */
+	__u64 sock_serial;       /* owning struct socket's serial, 0 if none */
+	__u32 owner;
+	__u32 _pad;
+};
+
+struct sys_args {
+	__u64 ts;
+	__u64 arg1;              /* sockaddr * (connect/accept) or int sv[2] * (socketpair) */
+	__s32 fd;
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);      /* struct socket * */
+	__type(value, struct sock_val);
+} socks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);      /* struct sock * */
+	__type(value, struct sk_val);
+} sks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);      /* tgid */
+	__type(value, __u8);
+} tracked SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);      /* family << 16 | local port */
+	__type(value, __u32);    /* owner tgid of the listener */
+} listeners SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);      /* struct sock * of a not-yet-accepted child */
+	__type(value, __u64);    /* when it became ESTABLISHED */
+} estab SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);      /* tid */
+	__type(value, struct sys_args);
+} inflight SEC(".maps");
+
+/* Two stack maps, used alternately (stack_epoch), so that user space can
+ * drain and clear one while the other fills: ids never change meaning
+ * under the reader's feet, and BPF_F_REUSE_STACKID is never needed. */
+struct stackmap {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 8192);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, SR_STACK_DEPTH * sizeof(__u64));
+};
+struct stackmap stacks0 SEC(".maps");
+struct stackmap stacks1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SR_LOSS__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} losses SEC(".maps");
+
+static __always_inline void count_loss(__u32 kind)
+{
+	__u64 *v = bpf_map_lookup_elem(&losses, &kind);
+	if (v)
+		__sync_fetch_and_add(v, 1);
+}
+
+static __always_inline __u64 new_serial(void)
+{
+	return __sync_fetch_and_add(&next_serial, 1) + 1;
+}
+
+/* ---- filters ---- */
+
+static __always_inline bool comm_matches(void)
+{
+	char comm[SR_COMM_LEN];
+
+	bpf_get_current_comm(comm, sizeof(comm));
+	for (int i = 0; i < SR_COMM_LEN; i++) {
+		if (comm[i] != filter_comm[i])
+			return false;
+		if (!comm[i])
+			break;
+	}
+	return true;
+}
+
+/* Does the current task pass the filters?  Used by events in process
+ * context; softirq-context events are filtered by socket membership. */
+static __always_inline bool task_wanted(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	if (tgid == self_tgid)
+		return false;
+	if (filter_pids && !bpf_map_lookup_elem(&tracked, &tgid))
+		return false;
+	if (filter_comm_on && !comm_matches())
+		return false;
+	if (filter_cgroup && bpf_get_current_cgroup_id() != filter_cgroup)
+		return false;
+	if (filter_netns) {
+		struct task_struct *t = bpf_get_current_task_btf();
+		if (BPF_CORE_READ(t, nsproxy, net_ns, ns.inum) != filter_netns)
+			return false;
+	}
+	return true;
+}
+
+/* ---- event helpers ---- */
+
+static __always_inline void fill_hdr(struct sr_hdr *h, __u8 kind)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	h->kind = kind;
+	h->flags = (stack_epoch & 1) ? SR_F_STACK_EPOCH1 : 0;
+	h->cpu = (__u16)bpf_get_smp_processor_id();
+	h->pid = id >> 32;
+	h->tid = (__u32)id;
+	h->_pad = 0;
+	h->ts = bpf_ktime_get_ns();
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+}
+
+static __always_inline void submit(void *e)
+{
+	/* Wake the consumer only past a fill threshold: waking it on every
+	 * event halves throughput (see KERNEL.md); it drains on a timer. */
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	bpf_ringbuf_submit(e, avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
+static __always_inline void *reserve(__u64 size)
+{
+	void *e = bpf_ringbuf_reserve(&events, size, 0);
+	if (!e)
+		count_loss(SR_LOSS_RINGBUF);
+	return e;
+}
+
+static __always_inline __s32 take_stack(void *ctx, __u64 flags)
+{
+	long id;
+
+	if (stack_epoch & 1)
+		id = bpf_get_stackid(ctx, &stacks1, flags);
+	else
+		id = bpf_get_stackid(ctx, &stacks0, flags);
+	if (id < 0) {
+		count_loss(SR_LOSS_STACK);
+		return (__s32)id;
+	}
+	return (__s32)id + 1; /* 0 is kept for "not asked" */
+}
+
+static __always_inline void take_stacks(void *ctx, struct sr_stacks *st, __u32 kbit, __u32 ubit)
+{
+	st->kstack = 0;
+	st->ustack = 0;
+	st->leaf_ret = 0;
+	if (stack_policy & kbit)
+		st->kstack = take_stack(ctx, 0);
+	if (stack_policy & ubit) {
+		struct task_struct *t = bpf_get_current_task_btf();
+		unsigned long sp;
+
+		st->ustack = take_stack(ctx, BPF_F_USER_STACK);
+		/* The frame-pointer walk cannot see the caller of a leaf that
+		 * builds no frame (libc's syscall stubs): keep the word at the
+		 * user stack pointer so that user space can recover it. */
+		sp = task_user_sp(t);
+		if (sp)
+			bpf_probe_read_user(&st->leaf_ret, sizeof(st->leaf_ret), (void *)sp);
+	}
+}
+
+static __always_inline __s32 current_sysnr(__u8 *flags)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+
+	if (BPF_CORE_READ(t, flags) & PF_KTHREAD) {
+		*flags |= SR_F_KTHREAD;
+		return -1;
+	}
+	return (__s32)task_syscall_nr(t);
+}
+
+/* ---- fd table ---- */
+
+static __always_inline struct file *fd_file(int fd)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	struct file **fds;
+	struct file *f = NULL;
+
+	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+/* The socket behind fd, if it is one we track. */
+static __always_inline struct sock_val *fd_sock(int fd, __u64 *sockp, struct file **fp)
+{
+	struct file *f = fd_file(fd);
+	__u64 sock;
+
+	if (!f)
+		return NULL;
+	sock = (__u64)BPF_CORE_READ(f, private_data);
+	if (!sock)
+		return NULL;
+	*sockp = sock;
+	if (fp)
+		*fp = f;
+	return bpf_map_lookup_elem(&socks, &sock);
+}
+
+/* ---- alloc ---- */
+
+static __always_inline int on_alloc(void *ctx, __u64 sock)
+{
+	struct sock_val v = {};
+	struct sr_alloc *e;
+
+	if (!sock || !task_wanted())
+		return 0;
+	v.serial = new_serial();
+	v.owner = bpf_get_current_pid_tgid() >> 32;
+	if (bpf_map_update_elem(&socks, &sock, &v, BPF_ANY)) {
+		count_loss(SR_LOSS_SOCKMAP);
+		return 0;
+	}
+	e = reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	fill_hdr(&e->h, SR_EV_ALLOC);
+	e->serial = v.serial;
+	take_stacks(ctx, &e->st, SR_STK_ALLOC_K, SR_STK_ALLOC_U);
+	e->sysnr = current_sysnr(&e->h.flags);
+	e->_pad = 0;
+	submit(e);
+	return 0;
+}
+
+SEC("fexit/sock_alloc")
+int BPF_PROG(fexit_sock_alloc, struct socket *ret)
+{
+	return on_alloc(ctx, (__u64)ret);
+}
+
+SEC("kretprobe/sock_alloc")
+int BPF_KRETPROBE(kretprobe_sock_alloc, struct socket *ret)
+{
+	return on_alloc(ctx, (__u64)ret);
+}
+
+static __always_inline bool is_sock_cache(struct kmem_cache *s)
+{
+	static const char want[] = "sock_inode_cache";
+	char name[sizeof(want)];
+
+	if (sock_cache)
+		return (__u64)s == sock_cache;
+	/* Until the first socket is seen, compare the cache's name; then
+	 * remember its address so that the hot path is one comparison. */
+	if (bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(s, name)) != sizeof(want))
+		return false;
+	for (int i = 0; i < (int)sizeof(want); i++)
+		if (name[i] != want[i])
+			return false;
+	sock_cache = (__u64)s;
+	return true;
+}
+
+/* kmem_cache_alloc(call_site, ptr, s, ...): the argument list changed over
+ * the years but ptr and s kept positions 1 and 2 (6.1 and 6.18 checked). */
+SEC("tp_btf/kmem_cache_alloc")
+int tp_kmem_cache_alloc(__u64 *ctx)
+{
+	struct kmem_cache *s = (struct kmem_cache *)ctx[2];
+
+	if (!s || !is_sock_cache(s))
+		return 0;
+	/* struct socket is the first member of struct socket_alloc. */
+	return on_alloc(ctx, ctx[1]);
+}
+
+/* ---- release ---- */
+
+static __always_inline void forget_sk(__u64 sk)
+{
+	if (sk)
+		bpf_map_delete_elem(&sks, &sk);
+}
+
+static __always_inline int emit_release(void *ctx, __u64 sock, struct sock_val *v, __u32 how,
+					int fd, bool process_ctx)
+{
+	struct sr_release *e;
+
+	v->released = 1;
+	e = reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	fill_hdr(&e->h, SR_EV_RELEASE);
+	e->serial = v->serial;
+	if (process_ctx) {
+		take_stacks(ctx, &e->st, SR_STK_RELEASE_K, SR_STK_RELEASE_U);
+		e->sysnr = current_sysnr(&e->h.flags);
+	} else {
+		e->st.kstack = e->st.ustack = 0;
+		e->st.leaf_ret = 0;
+		e->sysnr = -1;
+	}
+	e->how = how;
+	e->fd = fd;
+	e->_pad = 0;
+	submit(e);
+	return 0;
+}
+
+static __always_inline int on_sock_release(void *ctx, __u64 sock)
+{
+	struct sock_val *v = bpf_map_lookup_elem(&socks, &sock);
+	struct task_struct *t = bpf_get_current_task_btf();
+	__u32 how = SR_HOW_SYSCALL;
+
+	if (!v)
+		return 0;
+	if (BPF_CORE_READ(t, flags) & PF_EXITING)
+		how = SR_HOW_EXIT;
+	else if (BPF_CORE_READ(t, flags) & PF_KTHREAD)
+		how = SR_HOW_OTHER;
+	if (!v->released)
+		emit_release(ctx, sock, v, how, -1, true);
+	forget_sk(v->sk);
+	bpf_map_delete_elem(&socks, &sock);
+	return 0;
+}
+
+SEC("fentry/__sock_release")
+int BPF_PROG(fentry_sock_release, struct socket *sock)
+{
+	return on_sock_release(ctx, (__u64)sock);
+}
+
+SEC("kprobe/__sock_release")
+int BPF_KPROBE(kprobe_sock_release, struct socket *sock)
+{
+	return on_sock_release(ctx, (__u64)sock);
+}
+
+/* Tracepoint backend: a close()/dup2() that drops the file's last
+ * reference is where the socket is released, in the caller's context. */
+static __always_inline int release_fd(void *ctx, int fd, __u32 how)
+{
+	struct file *f = NULL;
+	__u64 sock = 0;
+	struct sock_val *v = fd_sock(fd, &sock, &f);
+
+	if (!v || v->released || !file_has_one_ref(f))
+		return 0;
+	return emit_release(ctx, sock, v, how, fd, true);
+}
+
+SEC("tracepoint/syscalls/sys_enter_close")
+int tp_enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	return release_fd(ctx, (int)ctx->args[0], SR_HOW_CLOSE);
+}
+
+SEC("tracepoint/syscalls/sys_enter_dup2")
+int tp_enter_dup2(struct trace_event_raw_sys_enter *ctx)
+{
+	if (ctx->args[0] == ctx->args[1])
+		return 0;
+	return release_fd(ctx, (int)ctx->args[1], SR_HOW_DUP2);
+}
+
+SEC("tracepoint/syscalls/sys_enter_dup3")
+int tp_enter_dup3(struct trace_event_raw_sys_enter *ctx)
+{
+	if (ctx->args[0] == ctx->args[1])
+		return 0;
+	return release_fd(ctx, (int)ctx->args[1], SR_HOW_DUP2);
+}
+
+/* The slab free of the socket is the ground truth that it is gone (it
+ * runs from RCU, in no useful context).  If no release was reported
+ * (exit, fd passed away, kernel socket) report it here. */
+SEC("tp_btf/kmem_cache_free")
+int tp_kmem_cache_free(__u64 *ctx)
+{
+	__u64 sock = ctx[1];
+	struct sock_val *v;
+
+	if (!sock_cache || ctx[2] != sock_cache)
+		return 0;
+	v = bpf_map_lookup_elem(&socks, &sock);
+	if (!v)
+		return 0;
+	if (!v->released)
+		emit_release(ctx, sock, v, SR_HOW_FREED, -1, false);
+	forget_sk(v->sk);
+	bpf_map_delete_elem(&socks, &sock);
+	return 0;
+}
+
+/* ---- socket info at syscall exit ---- */
+
+static __always_inline struct sk_val *sk_track(__u64 sk, __u64 sock_serial, __u32 owner)
+{
+	struct sk_val *kv = bpf_map_lookup_elem(&sks, &sk);
+	struct sk_val nv = {};
+
+	if (kv) {
+		if (sock_serial)
+			kv->sock_serial = sock_serial;
+		if (owner)
+			kv->owner = owner;
+		return kv;
+	}
+	nv.serial = new_serial();
+	nv.sock_serial = sock_serial;
+	nv.owner = owner;
+	if (bpf_map_update_elem(&sks, &sk, &nv, BPF_ANY)) {
+		count_loss(SR_LOSS_SKMAP);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&sks, &sk);
+}
+
+static __always_inline int emit_sockinfo(int fd, __u16 origin, __u64 *sk_serial_out,
+					 __u64 *serial_out)
+{
+	struct file *f = NULL;
+	__u64 sockp = 0;
+	struct sock_val *v = fd_sock(fd, &sockp, &f);
+	struct socket *sock = (struct socket *)sockp;
+	struct sr_sockinfo *e;
+	struct sock *sk;
+	struct sk_val *kv;
+
+	if (!v)
+		return -1;
+	sk = BPF_CORE_READ(sock, sk);
+	v->sk = (__u64)sk;
+	if (origin == SREC_ORIGIN_ACCEPT || origin == SREC_ORIGIN_ACCEPT4)
+		v->owner = bpf_get_current_pid_tgid() >> 32;
+	kv = sk ? sk_track((__u64)sk, v->serial, v->owner) : NULL;
+	if (serial_out)
+		*serial_out = v->serial;
+	if (sk_serial_out)
+		*sk_serial_out = kv ? kv->serial : 0;
+	e = reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	fill_hdr(&e->h, SR_EV_SOCKINFO);
+	e->serial = v->serial;
+	e->sk_serial = kv ? kv->serial : 0;
+	e->fd = fd;
+	e->ino = (__u32)BPF_CORE_READ((struct socket_alloc *)sock, vfs_inode.i_ino);
+	e->family = sk ? BPF_CORE_READ(sk, __sk_common.skc_family) : 0;
+	e->type = (__u16)BPF_CORE_READ(sock, type);
+	e->protocol = sk ? sk_protocol_of(sk) : 0;
+	e->origin = origin;
+	submit(e);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_socket")
+int tp_exit_socket(struct trace_event_raw_sys_exit *ctx)
+{
+	if (ctx->ret < 0 || !task_wanted())
+		return 0;
+	emit_sockinfo((int)ctx->ret, SREC_ORIGIN_SOCKET, NULL, NULL);
+	return 0;
+}
+
+static __always_inline int save_args(__s32 fd, __u64 arg1)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct sys_args a = { .ts = bpf_ktime_get_ns(), .arg1 = arg1, .fd = fd };
+
+	if (!task_wanted())
+		return 0;
+	bpf_map_update_elem(&inflight, &tid, &a, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int take_args(struct sys_args *out)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct sys_args *a = bpf_map_lookup_elem(&inflight, &tid);
+
+	if (!a)
+		return -1;
+	*out = *a;
+	bpf_map_delete_elem(&inflight, &tid);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_socketpair")
+int tp_enter_socketpair(struct trace_event_raw_sys_enter *ctx)
+{
+	return save_args(-1, ctx->args[3]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_socketpair")
+int tp_exit_socketpair(struct trace_event_raw_sys_exit *ctx)
+{
+	struct sys_args a;
+	int sv[2];
+
+	if (take_args(&a) || ctx->ret < 0)
+		return 0;
+	if (bpf_probe_read_user(sv, sizeof(sv), (void *)a.arg1))
+		return 0;
+	emit_sockinfo(sv[0], SREC_ORIGIN_SOCKETPAIR, NULL, NULL);
+	emit_sockinfo(sv[1], SREC_ORIGIN_SOCKETPAIR, NULL, NULL);
+	return 0;
+}
+
+/* ---- connect ---- */
+
+static __always_inline void read_sockaddr(void *uaddr, __u16 *family, __u16 *port, __u8 addr[16])
+{
+	struct sockaddr_in6 sa = {};
+
+	if (!uaddr || bpf_probe_read_user(&sa, sizeof(sa), uaddr))
+		if (!uaddr || bpf_probe_read_user(&sa, sizeof(struct sockaddr_in), uaddr))
+			return;
+	*family = sa.sin6_family;
+	*port = bpf_ntohs(sa.sin6_port);
+	if (sa.sin6_family == AF_INET)
+		__builtin_memcpy(addr, &((struct sockaddr_in *)&sa)->sin_addr, 4);
+	else if (sa.sin6_family == AF_INET6)
+		__builtin_memcpy(addr, &sa.sin6_addr, 16);
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int tp_enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	return save_args((__s32)ctx->args[0], ctx->args[1]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int tp_exit_connect(struct trace_event_raw_sys_exit *ctx)
+{
+	struct sr_connect *e;
+	struct file *f = NULL;
+	struct sys_args a;
+	__u64 sockp = 0;
+	struct sock_val *v;
+
+	if (take_args(&a))
+		return 0;
+	v = fd_sock(a.fd, &sockp, &f);
+	e = reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	fill_hdr(&e->h, SR_EV_CONNECT);
+	e->h.ts = a.ts;
+	e->dur_ns = bpf_ktime_get_ns() - a.ts;
+	e->fd = a.fd;
+	e->ret = (__s32)ctx->ret;
+	if (v) {
+		struct sock *sk = BPF_CORE_READ((struct socket *)sockp, sk);
+		struct sk_val *kv = sk ? sk_track((__u64)sk, v->serial, v->owner) : NULL;
+
+		e->serial = v->serial;
+		e->sk_serial = kv ? kv->serial : 0;
+		v->sk = (__u64)sk;
+	}
+	if (f && (BPF_CORE_READ(f, f_flags) & O_NONBLOCK))
+		e->h.flags |= SR_F_NONBLOCK;
+	read_sockaddr((void *)a.arg1, &e->family, &e->dport, e->daddr);
+	take_stacks(ctx, &e->st, SR_STK_CONNECT_K, SR_STK_CONNECT_U);
+	submit(e);
+	return 0;
+}
+
+/* ---- accept ---- */
+
+SEC("tracepoint/syscalls/sys_enter_accept")
+int tp_enter_accept(struct trace_event_raw_sys_enter *ctx)
+{
+	return save_args((__s32)ctx->args[0], 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_accept4")
+int tp_enter_accept4(struct trace_event_raw_sys_enter *ctx)
+{
+	return save_args((__s32)ctx->args[0], 1);
+}
+
+static __always_inline int on_accept_exit(void *ctx, long ret)
+{
+	struct sock_val *lv;
+	struct sr_accept *e;
+	struct sys_args a;
+	__u64 lsock = 0, serial = 0, sk_serial = 0;
+
+	if (take_args(&a))
+		return 0;
+	if (ret >= 0)
+		emit_sockinfo((int)ret, a.arg1 ? SREC_ORIGIN_ACCEPT4 : SREC_ORIGIN_ACCEPT, &sk_serial,
+			      &serial);
+	lv = fd_sock(a.fd, &lsock, NULL);
+	e = reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	fill_hdr(&e->h, SR_EV_ACCEPT);
+	e->dur_ns = e->h.ts - a.ts;
+	e->lserial = lv ? lv->serial : 0;
+	e->serial = serial;
+	e->sk_serial = sk_serial;
+	e->fd = (__s32)ret;
+	if (ret >= 0) {
+		__u64 sockp = 0;
+		struct sock_val *v = fd_sock((int)ret, &sockp, NULL);
+		struct sock *sk = sockp ? BPF_CORE_READ((struct socket *)sockp, sk) : NULL;
+
+		if (v && sk) {
+			__u64 skp = (__u64)sk;
+			__u64 *ts = bpf_map_lookup_elem(&estab, &skp);
+
+			if (ts) {
+				e->estab_ts = *ts;
+				bpf_map_delete_elem(&estab, &skp);
+			}
+			e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+			e->pport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+			if (e->family == AF_INET)
+				BPF_CORE_READ_INTO(e->paddr, sk, __sk_common.skc_daddr);
+			else if (e->family == AF_INET6)
+				BPF_CORE_READ_INTO(e->paddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		}
+	}
+	take_stacks(ctx, &e->st, SR_STK_ACCEPT_K, SR_STK_ACCEPT_U);
+	submit(e);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int tp_exit_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_accept_exit(ctx, ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int tp_exit_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_accept_exit(ctx, ctx->ret);
+}
+
+/* ---- TCP state ---- */
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(tp_inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
+{
+	__u64 skp = (__u64)sk;
+	struct socket *sock = BPF_CORE_READ(sk, sk_socket);
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u16 sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	__u32 lkey = (__u32)family << 16 | sport;
+	struct sk_val *kv = bpf_map_lookup_elem(&sks, &skp);
+	__u64 sock_serial = 0;
+	__u32 owner = 0;
+	struct sr_state *e;
+
+	if (sock) {
+		__u64 sockp = (__u64)sock;
+		struct sock_val *v = bpf_map_lookup_elem(&socks, &sockp);
+
+		if (v) {
+			sock_serial = v->serial;
+			owner = v->owner;
+			v->sk = skp;
+		}
+	}
+	if (!kv) {
+		if (!owner) {
+			/* A child of a listener, not accepted yet: it belongs to
+			 * whoever owns the listening port. */
+			__u32 *lo = bpf_map_lookup_elem(&listeners, &lkey);
+			if (lo)
+				owner = *lo;
+			else if (filter_pids || filter_comm_on || filter_cgroup || filter_netns)
+				return 0; /* not ours */
+		}
+		kv = sk_track(skp, sock_serial, owner);
+		if (!kv)
+			return 0;
+	} else {
+		if (sock_serial)
+			kv->sock_serial = sock_serial;
+		if (owner)
+			kv->owner = owner;
+	}
+	if (newstate == TCP_LISTEN && kv->owner)
+		bpf_map_update_elem(&listeners, &lkey, &kv->owner, BPF_ANY);
+	else if (oldstate == TCP_LISTEN)
+		bpf_map_delete_elem(&listeners, &lkey);
+	if (newstate == TCP_ESTABLISHED && !sock) {
+		__u64 now = bpf_ktime_get_ns();
+		bpf_map_update_elem(&estab, &skp, &now, BPF_ANY);
+	}
+
+	e = reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	fill_hdr(&e->h, SR_EV_STATE);
+	e->serial = kv->sock_serial;
+	e->sk_serial = kv->serial;
+	e->owner = kv->owner;
+	e->oldstate = (__u8)oldstate;
+	e->newstate = (__u8)newstate;
+	e->family = family;
+	e->sport = sport;
+	e->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	e->_pad = 0;
+	__builtin_memset(e->saddr, 0, sizeof(e->saddr));
+	__builtin_memset(e->daddr, 0, sizeof(e->daddr));
+	if (family == AF_INET) {
+		BPF_CORE_READ_INTO(e->saddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO(e->daddr, sk, __sk_common.skc_daddr);
+	} else if (family == AF_INET6) {
+		BPF_CORE_READ_INTO(e->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(e->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	}
+	submit(e);
+	/* A closed sock without a socket is gone for good. */
+	if (newstate == TCP_CLOSE && !sock)
+		bpf_map_delete_elem(&sks, &skp);
+	return 0;
+}
+
+/* ---- process lifecycle ---- */
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(tp_sched_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = BPF_CORE_READ(parent, tgid);
+	__u32 ctgid = BPF_CORE_READ(child, tgid);
+	struct sr_proc *e;
+
+	if (ptgid == ctgid)
+		return 0; /* a new thread, not a new process */
+	if (filter_pids) {
+		__u8 one = 1;
+		if (!bpf_map_lookup_elem(&tracked, &ptgid))
+			return 0;
+		bpf_map_update_elem(&tracked, &ctgid, &one, BPF_ANY);
+	}
+	if (!task_wanted())
+		return 0;
+	e = reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	fill_hdr(&e->h, SR_EV_FORK);
+	e->child = ctgid;
+	e->ppid = ptgid;
+	submit(e);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(tp_sched_process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct sr_proc *e;
+
+	if (!task_wanted())
+		return 0;
+	e = reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	fill_hdr(&e->h, SR_EV_EXEC);
+	bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename));
+	e->ppid = BPF_CORE_READ(p, real_parent, tgid);
+	submit(e);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(tp_sched_process_exit, struct task_struct *p)
+{
+	__u32 tgid = BPF_CORE_READ(p, tgid);
+	struct sr_proc *e;
+	bool group_dead;
+
+	/* signal->live is decremented before this tracepoint in every kernel
+	 * sockrec supports; 0 means the last thread is leaving. */
+	group_dead = BPF_CORE_READ(p, signal, live.counter) == 0;
+	if (!group_dead || !task_wanted())
+		return 0;
+	e = reserve(sizeof(*e));
+	if (e) {
+		__builtin_memset(e, 0, sizeof(*e));
+		fill_hdr(&e->h, SR_EV_EXIT);
+		e->code = BPF_CORE_READ(p, exit_code);
+		e->group_dead = 1;
+		submit(e);
+	}
+	if (filter_pids)
+		bpf_map_delete_elem(&tracked, &tgid);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

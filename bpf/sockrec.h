@@ -1,0 +1,167 @@
+/* sockrec.h - events and constants shared by sockrec.bpf.c and record/.
+ *
+ * These structs are the ring-buffer ABI between the kernel side and the
+ * recorder, compiled by both clang -target bpf and gcc: fixed-width types,
+ * explicit padding, no pointers.  Kernel pointers never leave BPF: sockets
+ * are identified by serials assigned here.
+ */
+#ifndef SOCKREC_H
+#define SOCKREC_H
+
+#define SR_COMM_LEN 16
+#define SR_PATH_LEN 128
+#define SR_STACK_DEPTH 64
+
+enum sr_kind {
+	SR_EV_ALLOC = 1,
+	SR_EV_RELEASE = 2,
+	SR_EV_SOCKINFO = 3,
+	SR_EV_STATE = 4,
+	SR_EV_CONNECT = 5,
+	SR_EV_ACCEPT = 6,
+	SR_EV_FORK = 7,
+	SR_EV_EXEC = 8,
+	SR_EV_EXIT = 9,
+};
+
+/* Per-CPU loss counters (index into the `losses` array). */
+enum sr_loss {
+	SR_LOSS_RINGBUF = 0,
+	SR_LOSS_SOCKMAP = 1,
+	SR_LOSS_STACK = 2,
+	SR_LOSS_SKMAP = 3,
+	SR_LOSS__MAX = 4,
+};
+
+/* Stack policy bits (rodata `stack_policy`). */
+enum sr_stack_bits {
+	SR_STK_ALLOC_K = 1 << 0,
+	SR_STK_ALLOC_U = 1 << 1,
+	SR_STK_RELEASE_K = 1 << 2,
+	SR_STK_RELEASE_U = 1 << 3,
+	SR_STK_CONNECT_K = 1 << 4,
+	SR_STK_CONNECT_U = 1 << 5,
+	SR_STK_ACCEPT_K = 1 << 6,
+	SR_STK_ACCEPT_U = 1 << 7,
+};
+
+/* Release "how" as decided in BPF; the syscall-number variant is mapped in
+ * user space because syscall numbers are per-architecture. */
+enum sr_how {
+	SR_HOW_UNKNOWN = 0,
+	SR_HOW_CLOSE = 1,
+	SR_HOW_DUP2 = 2,
+	SR_HOW_EXIT = 3,
+	SR_HOW_OTHER = 4,
+	SR_HOW_CLOSE_RANGE = 5,
+	SR_HOW_FREED = 6,
+	SR_HOW_SYSCALL = 7, /* in-syscall release: see sysnr */
+};
+
+/* hdr.flags */
+#define SR_F_STACK_EPOCH1 0x01 /* stacks were taken in stack map 1 */
+#define SR_F_NONBLOCK 0x02
+#define SR_F_KTHREAD 0x04      /* current is a kernel thread / not in a syscall */
+
+struct sr_hdr {
+	__u8 kind;
+	__u8 flags;
+	__u16 cpu;
+	__u32 pid;
+	__u32 tid;
+	__u32 _pad;
+	__u64 ts;
+	char comm[SR_COMM_LEN];
+};
+
+struct sr_stacks {
+	/* Stack map id + 1 (stack id 0 is valid), -errno when the capture
+	 * failed, 0 when the stack policy did not ask for it. */
+	__s32 kstack;
+	__s32 ustack;
+	__u64 leaf_ret;   /* word at the user stack pointer (see spec LEAF_RET) */
+};
+
+struct sr_alloc {
+	struct sr_hdr h;
+	__u64 serial;
+	struct sr_stacks st;
+	__s32 sysnr;      /* syscall in progress, -1 if none */
+	__u32 _pad;
+};
+
+struct sr_release {
+	struct sr_hdr h;
+	__u64 serial;
+	struct sr_stacks st;
+	__u32 how;
+	__s32 fd;
+	__s32 sysnr;
+	__u32 _pad;
+};
+
+struct sr_sockinfo {
+	struct sr_hdr h;
+	__u64 serial;
+	__u64 sk_serial;
+	__s32 fd;
+	__u32 ino;
+	__u16 family;
+	__u16 type;
+	__u16 protocol;
+	__u16 origin;     /* SREC_ORIGIN_* */
+};
+
+struct sr_state {
+	struct sr_hdr h;
+	__u64 serial;
+	__u64 sk_serial;
+	__u32 owner;
+	__u8 oldstate;
+	__u8 newstate;
+	__u16 family;
+	__u16 sport;
+	__u16 dport;
+	__u32 _pad;
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+
+struct sr_connect {
+	struct sr_hdr h;
+	__u64 serial;
+	__u64 sk_serial;
+	__u64 dur_ns;
+	struct sr_stacks st;
+	__s32 fd;
+	__s32 ret;
+	__u16 family;
+	__u16 dport;
+	__u32 _pad;
+	__u8 daddr[16];
+};
+
+struct sr_accept {
+	struct sr_hdr h;
+	__u64 lserial;
+	__u64 serial;
+	__u64 sk_serial;
+	__u64 dur_ns;
+	__u64 estab_ts;
+	struct sr_stacks st;
+	__s32 fd;
+	__u16 family;
+	__u16 pport;
+	__u8 paddr[16];
+};
+
+struct sr_proc {
+	struct sr_hdr h;
+	__u32 child;      /* FORK: child tgid */
+	__s32 code;       /* EXIT: exit code */
+	__u32 group_dead; /* EXIT */
+	__u32 ppid;
+	char filename[SR_PATH_LEN]; /* EXEC */
+};
+
+#endif

@@ -1,0 +1,241 @@
+/* backend.c - probing and loading sockrec.bpf.c with one backend. */
+#include "backend.h"
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include "sockrec.skel.h"
+
+const char *backend_name(enum backend b)
+{
+	switch (b) {
+	case BACKEND_FENTRY: return "fentry";
+	case BACKEND_KPROBE: return "kprobe";
+	case BACKEND_TRACEPOINT: return "tracepoint";
+	default: return "auto";
+	}
+}
+
+int backend_parse(const char *s, enum backend *out)
+{
+	static const enum backend all[] = { BACKEND_AUTO, BACKEND_FENTRY, BACKEND_KPROBE,
+					    BACKEND_TRACEPOINT };
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		if (!strcmp(s, backend_name(all[i]))) {
+			*out = all[i];
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *backend_hook(enum backend b, const char *what)
+{
+	if (!strcmp(what, "alloc")) {
+		switch (b) {
+		case BACKEND_FENTRY: return "fentry:fexit/sock_alloc";
+		case BACKEND_KPROBE: return "kprobe:kretprobe/sock_alloc";
+		default: return "tracepoint:tp_btf/kmem_cache_alloc(sock_inode_cache)";
+		}
+	}
+	if (!strcmp(what, "release")) {
+		switch (b) {
+		case BACKEND_FENTRY: return "fentry:fentry/__sock_release";
+		case BACKEND_KPROBE: return "kprobe:kprobe/__sock_release";
+		default: return "tracepoint:syscalls/sys_enter_{close,dup2,dup3}+tp_btf/kmem_cache_free";
+		}
+	}
+	if (!strcmp(what, "state"))
+		return "tracepoint:tp_btf/inet_sock_set_state";
+	if (!strcmp(what, "connect"))
+		return "tracepoint:syscalls/sys_{enter,exit}_connect";
+	if (!strcmp(what, "accept"))
+		return "tracepoint:syscalls/sys_{enter,exit}_accept{,4}";
+	if (!strcmp(what, "sockinfo"))
+		return "tracepoint:syscalls/sys_exit_{socket,socketpair,accept,accept4}";
+	if (!strcmp(what, "proc"))
+		return "tracepoint:tp_btf/sched_process_{fork,exec,exit}";
+	return "?";
+}
+
+/* Load and attach a do-nothing fexit program on sock_alloc: the only
+ * reliable test (some kernels load tracing programs but refuse the
+ * trampoline at attach time; this one refuses at load). */
+static int probe_fentry(FILE *v)
+{
+	struct bpf_insn insns[] = {
+		{ .code = 0xb7, .dst_reg = 0, .imm = 0 }, /* r0 = 0 */
+		{ .code = 0x95 },                          /* exit */
+	};
+	int id = libbpf_find_vmlinux_btf_id("sock_alloc", BPF_TRACE_FEXIT);
+	if (id < 0) {
+		if (v)
+			fprintf(v, "backend: fentry rejected: sock_alloc not in vmlinux BTF (%s)\n",
+				strerror(-id));
+		return id;
+	}
+	LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = BPF_TRACE_FEXIT,
+		    .attach_btf_id = (__u32)id);
+	int fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "probe_fexit", "GPL", insns, 2, &o);
+	if (fd < 0) {
+		if (v)
+			fprintf(v, "backend: fentry rejected: test program refused at load (%s)\n",
+				strerror(errno));
+		return -errno;
+	}
+	int lfd = bpf_raw_tracepoint_open(NULL, fd);
+	int err = lfd < 0 ? -errno : 0;
+	if (v)
+		fprintf(v, "backend: fentry %s%s%s\n", err ? "rejected: attach refused (" : "usable",
+			err ? strerror(-err) : "", err ? ")" : "");
+	if (lfd >= 0)
+		close(lfd);
+	close(fd);
+	return err;
+}
+
+static int probe_kprobe(FILE *v)
+{
+	/* kprobes exist iff the kprobe PMU does (CONFIG_KPROBES); the symbol
+	 * must also be probe-able (not inlined, not blacklisted). */
+	if (access("/sys/bus/event_source/devices/kprobe/type", F_OK) != 0) {
+		if (v)
+			fprintf(v, "backend: kprobe rejected: no kprobe PMU (CONFIG_KPROBES off?)\n");
+		return -EOPNOTSUPP;
+	}
+	FILE *f = fopen("/proc/kallsyms", "re");
+	char line[256];
+	int have_alloc = 0, have_release = 0;
+	if (f) {
+		while (fgets(line, sizeof(line), f)) {
+			char *sp = strrchr(line, ' ');
+			if (!sp)
+				continue;
+			if (!strcmp(sp + 1, "sock_alloc\n"))
+				have_alloc = 1;
+			else if (!strcmp(sp + 1, "__sock_release\n"))
+				have_release = 1;
+		}
+		fclose(f);
+	}
+	if (!have_alloc || !have_release) {
+		if (v)
+			fprintf(v, "backend: kprobe rejected: sock_alloc/__sock_release not in kallsyms\n");
+		return -ENOENT;
+	}
+	if (v)
+		fprintf(v, "backend: kprobe usable\n");
+	return 0;
+}
+
+static void set_autoload(struct sockrec_bpf *s, enum backend b)
+{
+	bool f = b == BACKEND_FENTRY, k = b == BACKEND_KPROBE, t = b == BACKEND_TRACEPOINT;
+
+	bpf_program__set_autoload(s->progs.fexit_sock_alloc, f);
+	bpf_program__set_autoload(s->progs.fentry_sock_release, f);
+	bpf_program__set_autoload(s->progs.kretprobe_sock_alloc, k);
+	bpf_program__set_autoload(s->progs.kprobe_sock_release, k);
+	bpf_program__set_autoload(s->progs.tp_kmem_cache_alloc, t);
+	bpf_program__set_autoload(s->progs.tp_kmem_cache_free, t);
+	bpf_program__set_autoload(s->progs.tp_enter_close, t);
+	bpf_program__set_autoload(s->progs.tp_enter_dup2, t);
+	bpf_program__set_autoload(s->progs.tp_enter_dup3, t);
+}
+
+static int try_backend(const struct bpf_config *cfg, enum backend b, FILE *v, FILE *errf,
+		       struct sockrec_bpf **out)
+{
+	struct sockrec_bpf *s = sockrec_bpf__open();
+	int err;
+
+	if (!s) {
+		err = -errno;
+		fprintf(errf, "sockrec: cannot open BPF object: %s\n", strerror(-err));
+		return err;
+	}
+	s->rodata->stack_policy = cfg->stack_policy;
+	s->rodata->filter_pids = cfg->filter_pids;
+	if (cfg->comm) {
+		s->rodata->filter_comm_on = true;
+		strncpy((char *)s->rodata->filter_comm, cfg->comm, sizeof(s->rodata->filter_comm) - 1);
+	}
+	s->rodata->filter_cgroup = cfg->cgroup_id;
+	s->rodata->filter_netns = cfg->netns;
+	s->rodata->self_tgid = cfg->self_tgid;
+	s->rodata->wakeup_bytes = cfg->ringbuf_bytes / 4;
+	if ((err = bpf_map__set_max_entries(s->maps.events, cfg->ringbuf_bytes)) ||
+	    (err = bpf_map__set_max_entries(s->maps.stacks0, cfg->stack_entries)) ||
+	    (err = bpf_map__set_max_entries(s->maps.stacks1, cfg->stack_entries))) {
+		fprintf(errf, "sockrec: cannot size maps: %s\n", strerror(-err));
+		sockrec_bpf__destroy(s);
+		return err;
+	}
+	set_autoload(s, b);
+	err = sockrec_bpf__load(s);
+	if (err) {
+		if (v)
+			fprintf(v, "backend: %s: load failed: %s\n", backend_name(b), strerror(-err));
+		sockrec_bpf__destroy(s);
+		return err;
+	}
+	for (int i = 0; i < cfg->npids; i++) {
+		__u8 one = 1;
+		__u32 pid = cfg->pids[i];
+		if (bpf_map__update_elem(s->maps.tracked, &pid, sizeof(pid), &one, sizeof(one), 0)) {
+			err = -errno;
+			fprintf(errf, "sockrec: cannot set pid filter: %s\n", strerror(-err));
+			sockrec_bpf__destroy(s);
+			return err;
+		}
+	}
+	err = sockrec_bpf__attach(s);
+	if (err) {
+		if (v)
+			fprintf(v, "backend: %s: attach failed: %s\n", backend_name(b), strerror(-err));
+		sockrec_bpf__destroy(s);
+		return err;
+	}
+	*out = s;
+	return 0;
+}
+
+int backend_start(const struct bpf_config *cfg, enum backend want, FILE *v, FILE *errf,
+		  struct sockrec_bpf **skel, enum backend *chosen)
+{
+	static const enum backend order[] = { BACKEND_FENTRY, BACKEND_KPROBE, BACKEND_TRACEPOINT };
+	int err = -ENOENT;
+
+	*skel = NULL;
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		enum backend b = order[i];
+		if (want != BACKEND_AUTO && want != b)
+			continue;
+		if (want == BACKEND_AUTO) {
+			int perr = b == BACKEND_FENTRY ? probe_fentry(v) :
+				   b == BACKEND_KPROBE ? probe_kprobe(v) : 0;
+			if (perr)
+				continue;
+		}
+		err = try_backend(cfg, b, v, errf, skel);
+		if (!err) {
+			*chosen = b;
+			if (v)
+				fprintf(v, "backend: using %s\n", backend_name(b));
+			return 0;
+		}
+	}
+	if (want != BACKEND_AUTO)
+		fprintf(errf, "sockrec: backend %s cannot be used on this kernel: %s (run with -v)\n",
+			backend_name(want), strerror(-err));
+	else
+		fprintf(errf, "sockrec: no backend could be loaded: %s (run with -v)\n", strerror(-err));
+	return err;
+}
+
+void backend_stop(struct sockrec_bpf *skel)
+{
+	sockrec_bpf__destroy(skel);
+}

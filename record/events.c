@@ -1,0 +1,367 @@
+/* events.c - one function per event kind, each building one record. */
+#include "events.h"
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <linux/types.h>
+#include <string.h>
+#include "sockrec.h"
+#include "srec_error.h"
+
+int syscall_nrs_for_arch(const char *machine, struct syscall_nrs *nr)
+{
+	if (!strcmp(machine, "x86_64")) {
+		*nr = (struct syscall_nrs){ .socket = 41, .socketpair = 53, .accept = 43,
+					    .accept4 = 288, .close = 3, .dup2 = 33, .dup3 = 292,
+					    .close_range = 436, .exit = 60, .exit_group = 231 };
+		return 0;
+	}
+	if (!strcmp(machine, "aarch64")) {
+		*nr = (struct syscall_nrs){ .socket = 198, .socketpair = 199, .accept = 202,
+					    .accept4 = 242, .close = 57, .dup2 = -100, .dup3 = 24,
+					    .close_range = 436, .exit = 93, .exit_group = 94 };
+		return 0;
+	}
+	memset(nr, 0xff, sizeof(*nr)); /* every number -1: nothing matches */
+	return -1;
+}
+
+int rec_init(struct recorder *r, struct srec_writer *w, struct srec_intern *in,
+	     struct procs *procs, struct ksyms *ks, int stack_fd0, int stack_fd1)
+{
+	memset(r, 0, sizeof(*r));
+	r->w = w;
+	r->in = in;
+	r->procs = procs;
+	r->ks = ks;
+	r->stack_fd[0] = stack_fd0;
+	r->stack_fd[1] = stack_fd1;
+	r->text_base = ksyms_text_base(ks);
+	r->stackcache = hmap_new();
+	return r->stackcache ? 0 : SREC_E_NOMEM;
+}
+
+void rec_fini(struct recorder *r)
+{
+	hmap_free(r->stackcache);
+	r->stackcache = NULL;
+}
+
+void rec_forget_stacks(struct recorder *r, unsigned parity)
+{
+	hmap_remove_w0(r->stackcache, parity & 1);
+	hmap_remove_w0(r->stackcache, 2 | (parity & 1));
+}
+
+static uint64_t intern_comm(struct recorder *r, const char *comm)
+{
+	int err;
+	uint64_t id = srec_intern_string(r->in, r->w, comm, strnlen(comm, SR_COMM_LEN), &err);
+	if (err && !r->err)
+		r->err = err;
+	return id;
+}
+
+static void fill_ev(struct recorder *r, struct srec_ev *ev, const struct sr_hdr *h)
+{
+	ev->ts = h->ts;
+	ev->pid = h->pid;
+	ev->tid = h->tid;
+	ev->comm = intern_comm(r, h->comm);
+	ev->cpu = h->cpu;
+}
+
+static uint64_t stack_error_ref(int id)
+{
+	switch (id) {
+	case -EFAULT: return SREC_STACK_EFAULT;
+	case -EEXIST: return SREC_STACK_COLLISION;
+	case -ENOMEM: return SREC_STACK_MAPFULL;
+	default: return SREC_STACK_OTHERERR;
+	}
+}
+
+/* Resolve one stack reference of an event into a file stack id. */
+static uint64_t resolve_stack(struct recorder *r, const struct sr_hdr *h, int ref, int user,
+			      uint64_t leaf_ret)
+{
+	unsigned parity = (h->flags & SR_F_STACK_EPOCH1) ? 1 : 0;
+	uint64_t frames[SR_STACK_DEPTH];
+	int64_t out[SR_STACK_DEPTH + 1];
+	uint64_t mods[SR_STACK_DEPTH + 1];
+	uint32_t n = 0, flags = 0;
+	int err = 0;
+
+	if (ref == 0)
+		return SREC_STACK_NONE;
+	if (ref < 0) {
+		r->stack_fail++;
+		return stack_error_ref(ref);
+	}
+	uint32_t id = (uint32_t)ref - 1;
+	struct hkey key = hkey4((user ? 2u : 0u) | parity, id, user ? h->pid : 0,
+				user ? leaf_ret : 0);
+	uint64_t *cached = hmap_get(r->stackcache, &key);
+	if (cached)
+		return *cached;
+	memset(frames, 0, sizeof(frames));
+	if (bpf_map_lookup_elem(r->stack_fd[parity], &id, frames)) {
+		r->stack_fail++;
+		return SREC_STACK_DRAINLOST;
+	}
+	for (uint32_t i = 0; i < SR_STACK_DEPTH && frames[i]; i++) {
+		if (user) {
+			uint64_t off;
+			mods[n] = procs_normalize(r->procs, h->pid, frames[i], h->ts, &off, &err);
+			out[n++] = (int64_t)off;
+			/* The FP walk skips the caller of a frameless leaf (libc
+			 * syscall stubs): the return address is the word at sp. */
+			if (i == 0 && leaf_ret && leaf_ret != frames[1] && !err) {
+				uint64_t loff;
+				uint64_t lmod = procs_normalize(r->procs, h->pid, leaf_ret, h->ts,
+								&loff, &err);
+				if (lmod) {
+					mods[n] = lmod;
+					out[n++] = (int64_t)loff;
+					flags |= SREC_STACKF_LEAF_RET;
+				}
+			}
+		} else {
+			if (!err)
+				err = ksyms_emit(r->ks, frames[i], r->w, r->in);
+			out[n++] = (int64_t)(frames[i] - r->text_base);
+		}
+		if (err)
+			break;
+	}
+	if (!err) {
+		uint64_t fid = srec_intern_stack(r->in, r->w, user ? SREC_STACK_USER : SREC_STACK_KERNEL,
+						 flags, out, mods, n, &err);
+		if (!err) {
+			if (hmap_put(r->stackcache, &key, fid))
+				err = SREC_E_NOMEM;
+			else
+				return fid;
+		}
+	}
+	if (!r->err)
+		r->err = err;
+	return SREC_STACK_OTHERERR;
+}
+
+static uint32_t origin_of(const struct recorder *r, const struct sr_hdr *h, long nr)
+{
+	if (h->flags & SR_F_KTHREAD || nr < 0)
+		return SREC_ORIGIN_KERNEL;
+	if (nr == r->nr.socket)
+		return SREC_ORIGIN_SOCKET;
+	if (nr == r->nr.socketpair)
+		return SREC_ORIGIN_SOCKETPAIR;
+	if (nr == r->nr.accept)
+		return SREC_ORIGIN_ACCEPT;
+	if (nr == r->nr.accept4)
+		return SREC_ORIGIN_ACCEPT4;
+	return SREC_ORIGIN_OTHER;
+}
+
+static uint32_t how_of(const struct recorder *r, const struct sr_release *e)
+{
+	long nr = e->sysnr;
+
+	if (e->how != SR_HOW_SYSCALL)
+		return e->how; /* same numbering as the format's */
+	if (e->h.flags & SR_F_KTHREAD || nr < 0)
+		return SREC_HOW_OTHER;
+	if (nr == r->nr.close)
+		return SREC_HOW_CLOSE;
+	if (nr == r->nr.dup2 || nr == r->nr.dup3)
+		return SREC_HOW_DUP2;
+	if (nr == r->nr.close_range)
+		return SREC_HOW_CLOSE_RANGE;
+	if (nr == r->nr.exit || nr == r->nr.exit_group)
+		return SREC_HOW_EXIT;
+	return SREC_HOW_OTHER;
+}
+
+static void see(struct recorder *r, const struct sr_hdr *h)
+{
+	int err = procs_see(r->procs, h->pid, h->ts);
+	if (err && !r->err)
+		r->err = err;
+}
+
+static void add(struct recorder *r, const struct srec_record *rec)
+{
+	int err;
+	if (r->err)
+		return;
+	if ((err = srec_writer_add(r->w, rec)))
+		r->err = err;
+}
+
+static void addr_bytes(srec_bytes *b, uint32_t family, const uint8_t *a)
+{
+	b->p = a;
+	b->len = family == 2 ? 4 : family == 10 ? 16 : 0;
+}
+
+int rec_handle(void *ctx, void *data, size_t size)
+{
+	struct recorder *r = ctx;
+	const struct sr_hdr *h = data;
+	struct srec_record rec;
+
+	if (size < sizeof(*h))
+		return 0;
+	r->events++;
+	r->by_kind[h->kind & 15]++;
+	/* Only the union member used is initialised: the record is large. */
+	memset(&rec, 0, offsetof(struct srec_record, u) + sizeof(rec.u.accept));
+
+	switch (h->kind) {
+	case SR_EV_ALLOC: {
+		const struct sr_alloc *e = data;
+		if (size < sizeof(*e))
+			return 0;
+		see(r, h);
+		rec.type = SREC_R_ALLOC;
+		fill_ev(r, &rec.u.alloc.ev, h);
+		rec.u.alloc.serial = e->serial;
+		rec.u.alloc.kstack = resolve_stack(r, h, e->st.kstack, 0, 0);
+		rec.u.alloc.ustack = resolve_stack(r, h, e->st.ustack, 1, e->st.leaf_ret);
+		rec.u.alloc.origin = origin_of(r, h, e->sysnr);
+		break;
+	}
+	case SR_EV_RELEASE: {
+		const struct sr_release *e = data;
+		if (size < sizeof(*e))
+			return 0;
+		rec.type = SREC_R_RELEASE;
+		fill_ev(r, &rec.u.release.ev, h);
+		rec.u.release.serial = e->serial;
+		rec.u.release.kstack = resolve_stack(r, h, e->st.kstack, 0, 0);
+		rec.u.release.ustack = resolve_stack(r, h, e->st.ustack, 1, e->st.leaf_ret);
+		rec.u.release.how = how_of(r, e);
+		rec.u.release.fd = e->fd;
+		break;
+	}
+	case SR_EV_SOCKINFO: {
+		const struct sr_sockinfo *e = data;
+		if (size < sizeof(*e))
+			return 0;
+		see(r, h);
+		rec.type = SREC_R_SOCKINFO;
+		fill_ev(r, &rec.u.sockinfo.ev, h);
+		rec.u.sockinfo.serial = e->serial;
+		rec.u.sockinfo.sk = e->sk_serial;
+		rec.u.sockinfo.fd = e->fd;
+		rec.u.sockinfo.ino = e->ino;
+		rec.u.sockinfo.family = e->family;
+		rec.u.sockinfo.stype = e->type;
+		rec.u.sockinfo.protocol = e->protocol;
+		rec.u.sockinfo.origin = e->origin;
+		break;
+	}
+	case SR_EV_STATE: {
+		const struct sr_state *e = data;
+		if (size < sizeof(*e))
+			return 0;
+		rec.type = SREC_R_STATE;
+		fill_ev(r, &rec.u.state.ev, h);
+		rec.u.state.serial = e->serial;
+		rec.u.state.sk = e->sk_serial;
+		rec.u.state.owner = e->owner;
+		rec.u.state.oldstate = e->oldstate;
+		rec.u.state.newstate = e->newstate;
+		rec.u.state.family = e->family;
+		rec.u.state.sport = e->sport;
+		rec.u.state.dport = e->dport;
+		addr_bytes(&rec.u.state.saddr, e->family, e->saddr);
+		addr_bytes(&rec.u.state.daddr, e->family, e->daddr);
+		break;
+	}
+	case SR_EV_CONNECT: {
+		const struct sr_connect *e = data;
+		if (size < sizeof(*e))
+			return 0;
+		see(r, h);
+		rec.type = SREC_R_CONNECT;
+		fill_ev(r, &rec.u.connect.ev, h);
+		rec.u.connect.serial = e->serial;
+		rec.u.connect.sk = e->sk_serial;
+		rec.u.connect.fd = e->fd;
+		rec.u.connect.family = e->family;
+		rec.u.connect.dport = e->dport;
+		addr_bytes(&rec.u.connect.daddr, e->family, e->daddr);
+		rec.u.connect.dur_ns = e->dur_ns;
+		rec.u.connect.ret = e->ret;
+		rec.u.connect.flags = (h->flags & SR_F_NONBLOCK) ? SREC_CF_NONBLOCK : 0;
+		rec.u.connect.kstack = resolve_stack(r, h, e->st.kstack, 0, 0);
+		rec.u.connect.ustack = resolve_stack(r, h, e->st.ustack, 1, e->st.leaf_ret);
+		break;
+	}
+	case SR_EV_ACCEPT: {
+		const struct sr_accept *e = data;
+		if (size < sizeof(*e))
+			return 0;
+		see(r, h);
+		rec.type = SREC_R_ACCEPT;
+		fill_ev(r, &rec.u.accept.ev, h);
+		rec.u.accept.lserial = e->lserial;
+		rec.u.accept.serial = e->serial;
+		rec.u.accept.sk = e->sk_serial;
+		rec.u.accept.fd = e->fd;
+		rec.u.accept.family = e->family;
+		rec.u.accept.pport = e->pport;
+		addr_bytes(&rec.u.accept.paddr, e->family, e->paddr);
+		rec.u.accept.dur_ns = e->dur_ns;
+		rec.u.accept.estab_ts = e->estab_ts;
+		rec.u.accept.kstack = resolve_stack(r, h, e->st.kstack, 0, 0);
+		rec.u.accept.ustack = resolve_stack(r, h, e->st.ustack, 1, e->st.leaf_ret);
+		break;
+	}
+	case SR_EV_FORK: {
+		const struct sr_proc *e = data;
+		if (size < sizeof(*e))
+			return 0;
+		/* A new process may reuse the pid of one we knew. */
+		procs_exit(r->procs, e->child);
+		rec.type = SREC_R_FORK;
+		fill_ev(r, &rec.u.fork.ev, h);
+		rec.u.fork.child = e->child;
+		break;
+	}
+	case SR_EV_EXEC: {
+		const struct sr_proc *e = data;
+		int err = 0;
+		if (size < sizeof(*e))
+			return 0;
+		procs_exec(r->procs, h->pid);
+		see(r, h);
+		rec.type = SREC_R_EXEC;
+		fill_ev(r, &rec.u.exec.ev, h);
+		rec.u.exec.filename = srec_intern_string(r->in, r->w, e->filename,
+							 strnlen(e->filename, sizeof(e->filename)), &err);
+		if (err && !r->err)
+			r->err = err;
+		break;
+	}
+	case SR_EV_EXIT: {
+		const struct sr_proc *e = data;
+		if (size < sizeof(*e))
+			return 0;
+		rec.type = SREC_R_EXIT;
+		fill_ev(r, &rec.u.exit.ev, h);
+		rec.u.exit.code = e->code;
+		rec.u.exit.group_dead = e->group_dead;
+		add(r, &rec);
+		procs_exit(r->procs, h->pid);
+		return r->err ? -1 : 0;
+	}
+	default:
+		return 0; /* a kernel side newer than this user side: ignore */
+	}
+	add(r, &rec);
+	/* A negative return stops ring_buffer__poll: the main loop then sees
+	 * r->err and ends the recording cleanly. */
+	return r->err ? -1 : 0;
+}

@@ -1,0 +1,51 @@
+/* events.h - turn ring-buffer events into .srec records.
+ *
+ * This is the middle of the recorder's data path:
+ *   BPF event (bpf/sockrec.h) -> rec_handle() -> records -> srec_writer.
+ * It resolves stack ids against the two stack maps, normalizes user frames
+ * with procmaps, writes kernel symbols for kernel frames, interns comms and
+ * paths, and maps per-architecture syscall numbers to the format's enums.
+ */
+#ifndef SOCKREC_EVENTS_H
+#define SOCKREC_EVENTS_H
+#include <stddef.h>
+#include <stdint.h>
+#include "hmap.h"
+#include "kallsyms.h"
+#include "procmaps.h"
+#include "srec_intern.h"
+#include "srec_writer.h"
+
+struct syscall_nrs {
+	long socket, socketpair, accept, accept4, close, dup2, dup3, close_range, exit, exit_group;
+};
+
+struct recorder {
+	struct srec_writer *w;
+	struct srec_intern *in;
+	struct procs *procs;
+	struct ksyms *ks;        /* NULL: kernel frames stored without symbols */
+	int stack_fd[2];         /* the two stack maps (epoch parity) */
+	struct hmap *stackcache; /* (parity|kind, bpf id, pid, leaf_ret) -> file stack id */
+	uint64_t text_base;
+	struct syscall_nrs nr;
+	int err;                 /* first writer error (sticky) */
+	uint64_t events;
+	uint64_t by_kind[16];
+	uint64_t stack_fail;
+};
+
+/* Fill nr for the running architecture; returns 0, or -1 if unknown. */
+int syscall_nrs_for_arch(const char *machine, struct syscall_nrs *nr);
+
+int rec_init(struct recorder *r, struct srec_writer *w, struct srec_intern *in,
+	     struct procs *procs, struct ksyms *ks, int stack_fd0, int stack_fd1);
+void rec_fini(struct recorder *r);
+
+/* Ring-buffer callback (libbpf ring_buffer_sample_fn signature). */
+int rec_handle(void *ctx, void *data, size_t size);
+
+/* The stacks of epoch parity `parity` are about to be cleared. */
+void rec_forget_stacks(struct recorder *r, unsigned parity);
+
+#endif

@@ -1,0 +1,369 @@
+/* procmaps.c - /proc/PID/maps snapshots, build-ids, normalization. */
+#include "procmaps.h"
+#include "buildid.h"
+#include "hmap.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A miss re-reads the maps at most this often per process, so that a
+ * process jumping into JIT code cannot make us read /proc for every frame. */
+#define REREAD_MIN_NS 50000000ull
+
+struct pmap {
+	uint64_t start, end, pgoff, module;
+};
+
+struct proc {
+	uint32_t gen;
+	int stale;            /* re-read maps before the next lookup */
+	uint64_t last_reread; /* ts of the last miss-triggered re-read */
+	struct pmap *maps;
+	size_t n;
+};
+
+struct procs {
+	struct srec_writer *w;
+	struct srec_intern *in;
+	struct hmap *bypid;    /* (pid) -> struct proc * */
+	struct hmap *modcache; /* (dev, ino, mtime) -> module id */
+	uint64_t unreadable;
+	uint64_t nprocs;
+	uint64_t boot_to_mono; /* CLOCK_BOOTTIME - CLOCK_MONOTONIC, ns */
+	long clk_tck;
+};
+
+static uint64_t clock_ns(clockid_t c)
+{
+	struct timespec ts;
+	clock_gettime(c, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+struct procs *procs_new(struct srec_writer *w, struct srec_intern *in)
+{
+	struct procs *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->w = w;
+	p->in = in;
+	p->bypid = hmap_new();
+	p->modcache = hmap_new();
+	p->clk_tck = sysconf(_SC_CLK_TCK);
+	if (p->clk_tck <= 0)
+		p->clk_tck = 100;
+	uint64_t b = clock_ns(CLOCK_BOOTTIME), m = clock_ns(CLOCK_MONOTONIC);
+	p->boot_to_mono = b > m ? b - m : 0;
+	if (!p->bypid || !p->modcache) {
+		procs_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static struct proc *get_proc(struct procs *p, uint32_t pid)
+{
+	struct hkey k = hkey4(pid, 0, 0, 0);
+	uint64_t *v = hmap_get(p->bypid, &k);
+	return v ? (struct proc *)(uintptr_t)*v : NULL;
+}
+
+static void free_proc_cb(const struct hkey *k, uint64_t v, void *arg)
+{
+	(void)k;
+	(void)arg;
+	struct proc *pr = (struct proc *)(uintptr_t)v;
+	if (pr) {
+		free(pr->maps);
+		free(pr);
+	}
+}
+
+void procs_free(struct procs *p)
+{
+	if (!p)
+		return;
+	hmap_foreach(p->bypid, free_proc_cb, NULL);
+	hmap_free(p->bypid);
+	hmap_free(p->modcache);
+	free(p);
+}
+
+uint64_t procs_unreadable(const struct procs *p)
+{
+	return p->unreadable;
+}
+
+uint64_t procs_count(const struct procs *p)
+{
+	return p->nprocs;
+}
+
+/* Module id for one mapping; reads the build-id through map_files so that
+ * a binary deleted or replaced since it was mapped still gives the id of
+ * what is actually mapped. */
+static uint64_t module_for(struct procs *p, uint32_t pid, uint64_t start, uint64_t end,
+			   const char *path, int *err)
+{
+	char mf[96];
+	struct stat sb;
+	uint8_t bid[BUILDID_MAX];
+	int blen = 0;
+	int fd;
+
+	*err = 0;
+	if (path[0] != '/') /* [vdso], [vsyscall], anonymous JIT: no file */
+		return srec_intern_module(p->in, p->w, path, NULL, 0, err);
+	snprintf(mf, sizeof(mf), "/proc/%u/map_files/%" PRIx64 "-%" PRIx64, pid, start, end);
+	fd = open(mf, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &sb) == 0) {
+		struct hkey k = hkey4((uint64_t)sb.st_dev, (uint64_t)sb.st_ino,
+				      (uint64_t)sb.st_mtim.tv_sec * 1000000000ull +
+					      (uint64_t)sb.st_mtim.tv_nsec,
+				      0);
+		uint64_t *v = hmap_get(p->modcache, &k);
+		if (v) {
+			close(fd);
+			return *v;
+		}
+		blen = buildid_read_fd(fd, bid);
+		close(fd);
+		if (blen < 0)
+			blen = 0;
+		uint64_t id = srec_intern_module(p->in, p->w, path, bid, (size_t)blen, err);
+		if (id && hmap_put(p->modcache, &k, id))
+			*err = -2; /* SREC_E_NOMEM */
+		return id;
+	}
+	if (fd >= 0)
+		close(fd);
+	return srec_intern_module(p->in, p->w, path, NULL, 0, err);
+}
+
+/* Read /proc/PID/maps into pr (a new generation) and write MAPPING records. */
+static int read_maps(struct procs *p, uint32_t pid, struct proc *pr, uint64_t ts)
+{
+	char path[64], line[4096];
+	struct pmap *maps = NULL;
+	size_t n = 0, cap = 0;
+	int err = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/maps", pid);
+	f = fopen(path, "re");
+	if (!f) {
+		p->unreadable++;
+		return 0;
+	}
+	pr->gen++;
+	while (fgets(line, sizeof(line), f)) {
+		uint64_t start, end, pgoff, ino;
+		char perms[8], dev[16];
+		int pos = 0;
+
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %15s %" SCNu64 " %n", &start,
+			   &end, perms, &pgoff, dev, &ino, &pos) < 6)
+			continue;
+		if (perms[2] != 'x')
+			continue;
+		char *name = line + pos;
+		name[strcspn(name, "\n")] = 0;
+		if (!name[0])
+			name = "[anon]";
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 32;
+			struct pmap *nm = realloc(maps, ncap * sizeof(*nm));
+			if (!nm) {
+				err = -2;
+				break;
+			}
+			maps = nm;
+			cap = ncap;
+		}
+		uint64_t mod = module_for(p, pid, start, end, name, &err);
+		if (err)
+			break;
+		maps[n++] = (struct pmap){ start, end, pgoff, mod };
+
+		struct srec_record r;
+		memset(&r, 0, offsetof(struct srec_record, u) + sizeof(r.u.mapping));
+		r.type = SREC_R_MAPPING;
+		r.u.mapping.ts = ts;
+		r.u.mapping.pid = pid;
+		r.u.mapping.gen = pr->gen;
+		r.u.mapping.start = start;
+		r.u.mapping.end = end;
+		r.u.mapping.pgoff = pgoff;
+		r.u.mapping.module = mod;
+		r.u.mapping.prot = (perms[0] == 'r' ? 1u : 0) | (perms[1] == 'w' ? 2u : 0) | 4u;
+		if ((err = srec_writer_add(p->w, &r)))
+			break;
+	}
+	fclose(f);
+	if (err) {
+		free(maps);
+		return err;
+	}
+	/* /proc/PID/maps is sorted by address, so lookups can bisect. */
+	free(pr->maps);
+	pr->maps = maps;
+	pr->n = n;
+	pr->stale = 0;
+	return 0;
+}
+
+static int write_process(struct procs *p, uint32_t pid, uint64_t ts)
+{
+	char path[64], buf[1024], exe[4096];
+	uint64_t ppid = 0, start_ns = 0;
+	const char *comm = NULL;
+	size_t comm_len = 0;
+	int err = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n > 0) {
+		buf[n] = 0;
+		char *lp = strchr(buf, '('), *rp = strrchr(buf, ')');
+		if (lp && rp && rp > lp) {
+			comm = lp + 1;
+			comm_len = (size_t)(rp - lp - 1);
+			/* fields after ")": state ppid ... starttime is field 22 */
+			char *q = rp + 2;
+			unsigned long long v;
+			int field = 3;
+			while (*q && field <= 22) {
+				if (field == 4 || field == 22) {
+					v = strtoull(q, NULL, 10);
+					if (field == 4)
+						ppid = v;
+					else {
+						uint64_t since_boot = v * (1000000000ull / (uint64_t)p->clk_tck);
+						start_ns = since_boot > p->boot_to_mono ?
+								   since_boot - p->boot_to_mono : 0;
+					}
+				}
+				q = strchr(q, ' ');
+				if (!q)
+					break;
+				q++;
+				field++;
+			}
+		}
+	}
+	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = 0;
+
+	struct srec_record r;
+	memset(&r, 0, offsetof(struct srec_record, u) + sizeof(r.u.process));
+	r.type = SREC_R_PROCESS;
+	r.u.process.ts = ts;
+	r.u.process.pid = pid;
+	r.u.process.ppid = (uint32_t)ppid;
+	r.u.process.comm = srec_intern_string(p->in, p->w, comm, comm_len, &err);
+	if (err)
+		return err;
+	r.u.process.exe = srec_intern_string(p->in, p->w, exe, strlen(exe), &err);
+	if (err)
+		return err;
+	r.u.process.start_ns = start_ns;
+	return srec_writer_add(p->w, &r);
+}
+
+int procs_see(struct procs *p, uint32_t pid, uint64_t ts)
+{
+	struct proc *pr = get_proc(p, pid);
+	int err;
+
+	if (pr) {
+		if (pr->stale)
+			return read_maps(p, pid, pr, ts);
+		return 0;
+	}
+	pr = calloc(1, sizeof(*pr));
+	if (!pr)
+		return -2;
+	struct hkey k = hkey4(pid, 0, 0, 0);
+	if (hmap_put(p->bypid, &k, (uint64_t)(uintptr_t)pr)) {
+		free(pr);
+		return -2;
+	}
+	p->nprocs++;
+	if ((err = write_process(p, pid, ts)))
+		return err;
+	return read_maps(p, pid, pr, ts);
+}
+
+static const struct pmap *lookup(const struct proc *pr, uint64_t addr)
+{
+	size_t lo = 0, hi = pr->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (addr < pr->maps[mid].start)
+			hi = mid;
+		else if (addr >= pr->maps[mid].end)
+			lo = mid + 1;
+		else
+			return &pr->maps[mid];
+	}
+	return NULL;
+}
+
+uint64_t procs_normalize(struct procs *p, uint32_t pid, uint64_t addr, uint64_t ts,
+			 uint64_t *off, int *err)
+{
+	struct proc *pr;
+	const struct pmap *m;
+
+	*err = 0;
+	*off = addr;
+	if ((*err = procs_see(p, pid, ts)))
+		return 0;
+	pr = get_proc(p, pid);
+	if (!pr)
+		return 0;
+	m = lookup(pr, addr);
+	if (!m && ts - pr->last_reread > REREAD_MIN_NS) {
+		pr->last_reread = ts;
+		if ((*err = read_maps(p, pid, pr, ts)))
+			return 0;
+		m = lookup(pr, addr);
+	}
+	if (!m)
+		return 0;
+	*off = addr - m->start + m->pgoff;
+	return m->module;
+}
+
+void procs_exec(struct procs *p, uint32_t pid)
+{
+	struct proc *pr = get_proc(p, pid);
+	if (pr)
+		pr->stale = 1;
+}
+
+void procs_exit(struct procs *p, uint32_t pid)
+{
+	struct proc *pr = get_proc(p, pid);
+	struct hkey k = hkey4(pid, 0, 0, 0);
+
+	if (!pr)
+		return;
+	hmap_del(p->bypid, &k);
+	free(pr->maps);
+	free(pr);
+}

@@ -1,0 +1,42 @@
+/* procmaps.h - processes and their executable mappings, as the recorder
+ * sees them, and the normalization of user addresses.
+ *
+ * On first sight of a pid the recorder writes a PROCESS record and one
+ * MAPPING record per executable mapping (generation 1); modules (path +
+ * build-id) are interned as MODULE records.  procs_normalize() turns a user
+ * address into (module id, file offset) - blazesym's "normalize on the
+ * host" - and re-reads the maps once (a new generation) when an address
+ * falls outside every known mapping, which is what a dlopen() looks like.
+ *
+ * Memory is bounded by the processes alive at once: procs_exit() forgets
+ * a process.
+ */
+#ifndef SOCKREC_PROCMAPS_H
+#define SOCKREC_PROCMAPS_H
+#include <stdint.h>
+#include "srec_intern.h"
+#include "srec_writer.h"
+
+struct procs;
+
+struct procs *procs_new(struct srec_writer *w, struct srec_intern *in);
+void procs_free(struct procs *p);
+
+/* Record pid (and its maps) if not seen yet.  Returns 0, or a negative
+ * srec_err from the writer.  A process that is already gone is recorded
+ * without maps, and counted (procs_unreadable). */
+int procs_see(struct procs *p, uint32_t pid, uint64_t ts);
+
+/* Module id (0: no mapping known) and file offset (or the raw address). */
+uint64_t procs_normalize(struct procs *p, uint32_t pid, uint64_t addr, uint64_t ts,
+			 uint64_t *off, int *err);
+
+/* The process exec'd: its maps are re-read at the next use. */
+void procs_exec(struct procs *p, uint32_t pid);
+/* The process is gone (or its pid was reused by a fork): forget it. */
+void procs_exit(struct procs *p, uint32_t pid);
+
+uint64_t procs_unreadable(const struct procs *p);
+uint64_t procs_count(const struct procs *p);
+
+#endif
