@@ -21,59 +21,155 @@ struct field {
 	uint8_t kind;
 	uint8_t size; /* of the C member: 4 or 8 (ignored for F_B) */
 	uint16_t off; /* offset inside struct srec_record */
+	const char *name; /* the spec's name of the field */
 };
 
 #define R(m) offsetof(struct srec_record, u.m)
-#define FLD(k, m) { k, (uint8_t)sizeof(((struct srec_record *)0)->u.m), (uint16_t)R(m) }
-#define FB(m) { F_B, 0, (uint16_t)R(m) }
-#define EVF(x) FLD(F_T, x.ev.ts), FLD(F_U, x.ev.pid), FLD(F_U, x.ev.tid), \
-	FLD(F_U, x.ev.comm), FLD(F_U, x.ev.cpu)
+#define F_(k, m, n) { k, (uint8_t)sizeof(((struct srec_record *)0)->u.m), (uint16_t)R(m), n }
+#define FB(m, n) { F_B, 0, (uint16_t)R(m), n }
+#define EVF(x) F_(F_T, x.ev.ts, "ts"), F_(F_U, x.ev.pid, "pid"), F_(F_U, x.ev.tid, "tid"), \
+	F_(F_U, x.ev.comm, "comm"), F_(F_U, x.ev.cpu, "cpu")
 
-static const struct field f_meta[] = { FB(meta.key), FB(meta.value) };
-static const struct field f_string[] = { FLD(F_U, string.id), FB(string.str) };
-static const struct field f_module[] = { FLD(F_U, module.id), FLD(F_U, module.path),
-	FB(module.build_id), FLD(F_U, module.flags) };
-static const struct field f_process[] = { FLD(F_T, process.ts), FLD(F_U, process.pid),
-	FLD(F_U, process.ppid), FLD(F_U, process.comm), FLD(F_U, process.exe),
-	FLD(F_U, process.start_ns) };
-static const struct field f_mapping[] = { FLD(F_T, mapping.ts), FLD(F_U, mapping.pid),
-	FLD(F_U, mapping.gen), FLD(F_U, mapping.start), FLD(F_U, mapping.end),
-	FLD(F_U, mapping.pgoff), FLD(F_U, mapping.module), FLD(F_U, mapping.prot) };
-static const struct field f_ksym[] = { FLD(F_I, ksym.off), FLD(F_U, ksym.size),
-	FLD(F_U, ksym.name), FLD(F_U, ksym.kmod) };
-static const struct field f_loss[] = { FLD(F_T, loss.ts), FLD(F_U, loss.window_ns),
-	FLD(F_U, loss.cpu), FLD(F_U, loss.kind), FLD(F_U, loss.count) };
-static const struct field f_alloc[] = { EVF(alloc), FLD(F_D, alloc.serial),
-	FLD(F_U, alloc.kstack), FLD(F_U, alloc.ustack), FLD(F_U, alloc.origin) };
-static const struct field f_release[] = { EVF(release), FLD(F_D, release.serial),
-	FLD(F_U, release.kstack), FLD(F_U, release.ustack), FLD(F_U, release.how),
-	FLD(F_I, release.fd) };
-static const struct field f_sockinfo[] = { EVF(sockinfo), FLD(F_D, sockinfo.serial),
-	FLD(F_U, sockinfo.sk), FLD(F_I, sockinfo.fd), FLD(F_U, sockinfo.ino),
-	FLD(F_U, sockinfo.family), FLD(F_U, sockinfo.stype), FLD(F_U, sockinfo.protocol),
-	FLD(F_U, sockinfo.origin) };
-static const struct field f_state[] = { EVF(state), FLD(F_D, state.serial),
-	FLD(F_U, state.sk), FLD(F_U, state.owner), FLD(F_U, state.oldstate),
-	FLD(F_U, state.newstate), FLD(F_U, state.family), FLD(F_U, state.sport),
-	FLD(F_U, state.dport), FB(state.saddr), FB(state.daddr) };
-static const struct field f_connect[] = { EVF(connect), FLD(F_D, connect.serial),
-	FLD(F_U, connect.sk), FLD(F_I, connect.fd), FLD(F_U, connect.family),
-	FLD(F_U, connect.dport), FB(connect.daddr), FLD(F_U, connect.dur_ns),
-	FLD(F_I, connect.ret), FLD(F_U, connect.flags), FLD(F_U, connect.kstack),
-	FLD(F_U, connect.ustack) };
-static const struct field f_accept[] = { EVF(accept), FLD(F_D, accept.lserial),
-	FLD(F_D, accept.serial), FLD(F_U, accept.sk), FLD(F_I, accept.fd),
-	FLD(F_U, accept.family), FLD(F_U, accept.pport), FB(accept.paddr),
-	FLD(F_U, accept.dur_ns), FLD(F_U, accept.flags), FLD(F_U, accept.estab_ts),
-	FLD(F_U, accept.kstack), FLD(F_U, accept.ustack) };
-static const struct field f_fork[] = { EVF(fork), FLD(F_U, fork.child) };
-static const struct field f_exec[] = { EVF(exec), FLD(F_U, exec.filename) };
-static const struct field f_exit[] = { EVF(exit), FLD(F_I, exit.code), FLD(F_U, exit.group_dead) };
-static const struct field f_preexist[] = { EVF(preexist), FLD(F_D, preexist.serial),
-	FLD(F_I, preexist.fd), FLD(F_U, preexist.ino), FLD(F_U, preexist.family),
-	FLD(F_U, preexist.stype), FLD(F_U, preexist.protocol), FLD(F_U, preexist.tcpstate),
-	FLD(F_U, preexist.lport), FLD(F_U, preexist.rport), FB(preexist.laddr),
-	FB(preexist.raddr) };
+static const struct field f_meta[] = {
+	FB(meta.key, "key"),
+	FB(meta.value, "value"),
+};
+static const struct field f_string[] = {
+	F_(F_U, string.id, "id"),
+	FB(string.str, "bytes"),
+};
+static const struct field f_module[] = {
+	F_(F_U, module.id, "id"),
+	F_(F_U, module.path, "path"),
+	FB(module.build_id, "build_id"),
+	F_(F_U, module.flags, "flags"),
+};
+static const struct field f_process[] = {
+	F_(F_T, process.ts, "ts"),
+	F_(F_U, process.pid, "pid"),
+	F_(F_U, process.ppid, "ppid"),
+	F_(F_U, process.comm, "comm"),
+	F_(F_U, process.exe, "exe"),
+	F_(F_U, process.start_ns, "start_ns"),
+};
+static const struct field f_mapping[] = {
+	F_(F_T, mapping.ts, "ts"),
+	F_(F_U, mapping.pid, "pid"),
+	F_(F_U, mapping.gen, "gen"),
+	F_(F_U, mapping.start, "start"),
+	F_(F_U, mapping.end, "end"),
+	F_(F_U, mapping.pgoff, "pgoff"),
+	F_(F_U, mapping.module, "module"),
+	F_(F_U, mapping.prot, "prot"),
+};
+static const struct field f_ksym[] = {
+	F_(F_I, ksym.off, "off"),
+	F_(F_U, ksym.size, "size"),
+	F_(F_U, ksym.name, "name"),
+	F_(F_U, ksym.kmod, "kmod"),
+};
+static const struct field f_loss[] = {
+	F_(F_T, loss.ts, "ts"),
+	F_(F_U, loss.window_ns, "window_ns"),
+	F_(F_U, loss.cpu, "cpu"),
+	F_(F_U, loss.kind, "kind"),
+	F_(F_U, loss.count, "count"),
+};
+static const struct field f_alloc[] = {
+	EVF(alloc),
+	F_(F_D, alloc.serial, "serial"),
+	F_(F_U, alloc.kstack, "kstack"),
+	F_(F_U, alloc.ustack, "ustack"),
+	F_(F_U, alloc.origin, "origin"),
+};
+static const struct field f_release[] = {
+	EVF(release),
+	F_(F_D, release.serial, "serial"),
+	F_(F_U, release.kstack, "kstack"),
+	F_(F_U, release.ustack, "ustack"),
+	F_(F_U, release.how, "how"),
+	F_(F_I, release.fd, "fd"),
+};
+static const struct field f_sockinfo[] = {
+	EVF(sockinfo),
+	F_(F_D, sockinfo.serial, "serial"),
+	F_(F_U, sockinfo.sk, "sk"),
+	F_(F_I, sockinfo.fd, "fd"),
+	F_(F_U, sockinfo.ino, "ino"),
+	F_(F_U, sockinfo.family, "family"),
+	F_(F_U, sockinfo.stype, "type"),
+	F_(F_U, sockinfo.protocol, "protocol"),
+	F_(F_U, sockinfo.origin, "origin"),
+};
+static const struct field f_state[] = {
+	EVF(state),
+	F_(F_D, state.serial, "serial"),
+	F_(F_U, state.sk, "sk"),
+	F_(F_U, state.owner, "owner"),
+	F_(F_U, state.oldstate, "oldstate"),
+	F_(F_U, state.newstate, "newstate"),
+	F_(F_U, state.family, "family"),
+	F_(F_U, state.sport, "sport"),
+	F_(F_U, state.dport, "dport"),
+	FB(state.saddr, "saddr"),
+	FB(state.daddr, "daddr"),
+};
+static const struct field f_connect[] = {
+	EVF(connect),
+	F_(F_D, connect.serial, "serial"),
+	F_(F_U, connect.sk, "sk"),
+	F_(F_I, connect.fd, "fd"),
+	F_(F_U, connect.family, "family"),
+	F_(F_U, connect.dport, "dport"),
+	FB(connect.daddr, "daddr"),
+	F_(F_U, connect.dur_ns, "dur_ns"),
+	F_(F_I, connect.ret, "ret"),
+	F_(F_U, connect.flags, "flags"),
+	F_(F_U, connect.kstack, "kstack"),
+	F_(F_U, connect.ustack, "ustack"),
+};
+static const struct field f_accept[] = {
+	EVF(accept),
+	F_(F_D, accept.lserial, "lserial"),
+	F_(F_D, accept.serial, "serial"),
+	F_(F_U, accept.sk, "sk"),
+	F_(F_I, accept.fd, "fd"),
+	F_(F_U, accept.family, "family"),
+	F_(F_U, accept.pport, "pport"),
+	FB(accept.paddr, "paddr"),
+	F_(F_U, accept.dur_ns, "dur_ns"),
+	F_(F_U, accept.flags, "flags"),
+	F_(F_U, accept.estab_ts, "estab_ts"),
+	F_(F_U, accept.kstack, "kstack"),
+	F_(F_U, accept.ustack, "ustack"),
+};
+static const struct field f_fork[] = {
+	EVF(fork),
+	F_(F_U, fork.child, "child"),
+};
+static const struct field f_exec[] = {
+	EVF(exec),
+	F_(F_U, exec.filename, "filename"),
+};
+static const struct field f_exit[] = {
+	EVF(exit),
+	F_(F_I, exit.code, "code"),
+	F_(F_U, exit.group_dead, "group_dead"),
+};
+static const struct field f_preexist[] = {
+	EVF(preexist),
+	F_(F_D, preexist.serial, "serial"),
+	F_(F_I, preexist.fd, "fd"),
+	F_(F_U, preexist.ino, "ino"),
+	F_(F_U, preexist.family, "family"),
+	F_(F_U, preexist.stype, "type"),
+	F_(F_U, preexist.protocol, "protocol"),
+	F_(F_U, preexist.tcpstate, "tcpstate"),
+	F_(F_U, preexist.lport, "lport"),
+	F_(F_U, preexist.rport, "rport"),
+	FB(preexist.laddr, "laddr"),
+	FB(preexist.raddr, "raddr"),
+};
 
 struct rdesc {
 	const char *name;
@@ -345,4 +441,23 @@ int srec_decode(uint32_t type, const uint8_t *p, size_t len, struct srec_codec_s
 	}
 	/* Bytes left over are fields of a newer minor version: ignored. */
 	return SREC_OK;
+}
+
+unsigned srec_record_fields(uint32_t type, struct srec_field_info *out, unsigned cap)
+{
+	static const char kinds[] = { [F_U] = 'U', [F_I] = 'I', [F_T] = 'T', [F_D] = 'D', [F_B] = 'B' };
+
+	if (type == 0 || type >= SREC_R__MAX || !rdescs[type].name)
+		return 0;
+	const struct rdesc *d = &rdescs[type];
+	for (unsigned i = 0; i < d->nf && i < cap; i++)
+		out[i] = (struct srec_field_info){ d->f[i].name, kinds[d->f[i].kind], d->f[i].size,
+						   d->f[i].off };
+	return d->nf;
+}
+
+int64_t srec_field_int(const struct srec_record *r, const struct srec_field_info *f)
+{
+	const struct field tmp = { (uint8_t)(f->kind == 'I' ? F_I : F_U), f->size, f->offset, f->name };
+	return (int64_t)get_uint(r, &tmp);
 }

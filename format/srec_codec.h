@@ -4,7 +4,7 @@
  * body is a fixed sequence of fields per type (spec: "Record bodies").
  * Two pieces of per-block state make fields relative: the previous
  * timestamp (T fields) and the previous serial (D fields).  Both start at
- * the block header's t_first and 0 and are carried in struct srec_codec_state.
+ * 0 and 0 and are carried in struct srec_codec_state.
  *
  * Contract: srec_encode writes at most srec_encoded_max(r) bytes.
  * srec_decode never reads outside [p, p+len) and accepts a body longer than
@@ -34,5 +34,19 @@ long srec_encode(const struct srec_record *r, uint8_t *buf, struct srec_codec_st
  * (srec_record_name(type) == NULL) by skipping body_len bytes. */
 int srec_decode(uint32_t type, const uint8_t *p, size_t len, struct srec_codec_state *st,
 		struct srec_record *out);
+
+/* Reflection over the field table, so that printers (sockreport dump) use
+ * the spec's names and kinds from the same table the codec uses.
+ * kind is one of 'U', 'I', 'T', 'D', 'B'.  STACK has no table (n = 0). */
+struct srec_field_info {
+	const char *name;
+	char kind;
+	uint8_t size;    /* of the C member, 4 or 8; 0 for 'B' (srec_bytes) */
+	uint16_t offset; /* inside struct srec_record */
+};
+/* Fills out[0..n-1] (at most cap entries); returns n, 0 for unknown types. */
+unsigned srec_record_fields(uint32_t type, struct srec_field_info *out, unsigned cap);
+/* Value of an integer field of r (sign-extended for 'I'). */
+int64_t srec_field_int(const struct srec_record *r, const struct srec_field_info *f);
 
 #endif

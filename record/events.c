@@ -108,7 +108,16 @@ static uint64_t resolve_stack(struct recorder *r, const struct sr_hdr *h, int re
 		r->stack_fail++;
 		return SREC_STACK_DRAINLOST;
 	}
-	for (uint32_t i = 0; i < SR_STACK_DEPTH && frames[i]; i++) {
+	uint32_t first = 0;
+	if (!user && r->ks) {
+		/* Drop the frames of the tracing machinery on top. */
+		while (first < SR_STACK_DEPTH && frames[first] &&
+		       ksyms_is_tracing_frame(r->ks, frames[first]))
+			first++;
+		if (first == SR_STACK_DEPTH || !frames[first])
+			first = 0; /* all "tracing"? keep everything rather than nothing */
+	}
+	for (uint32_t i = first; i < SR_STACK_DEPTH && frames[i]; i++) {
 		if (user) {
 			uint64_t off;
 			mods[n] = procs_normalize(r->procs, h->pid, frames[i], h->ts, &off, &err);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define KSYM_MAX_SIZE (256u << 10)
+
 struct ksym {
 	uint64_t addr;
 	uint32_t name;    /* offset into names */
@@ -137,8 +139,13 @@ static struct ksym *find(const struct ksyms *k, uint64_t addr, uint64_t *size)
 		else
 			hi = mid;
 	}
-	/* kallsyms has no sizes: a symbol ends where the next one starts. */
+	/* kallsyms has no sizes: a symbol ends where the next one starts.
+	 * Past the last text symbol of a region (for example _einittext,
+	 * before the BPF JIT area) that would be huge: cap it, so that an
+	 * address in code we have no symbol for reads as unknown. */
 	*size = lo + 1 < k->n ? k->s[lo + 1].addr - k->s[lo].addr : 4096;
+	if (*size > KSYM_MAX_SIZE)
+		*size = KSYM_MAX_SIZE;
 	if (addr - k->s[lo].addr >= *size)
 		return NULL;
 	return &k->s[lo];
@@ -178,4 +185,18 @@ int ksyms_emit(struct ksyms *k, uint64_t addr, struct srec_writer *w, struct sre
 		return err;
 	s->emitted = 1;
 	return 0;
+}
+
+int ksyms_is_tracing_frame(const struct ksyms *k, uint64_t addr)
+{
+	uint64_t size;
+	const struct ksym *s = k ? find(k, addr, &size) : NULL;
+	if (!s)
+		return 1; /* JIT code (the BPF program itself, trampolines) */
+	const char *n = k->names + s->name;
+	return !strncmp(n, "bpf_", 4) || !strncmp(n, "__bpf_", 6) ||
+	       !strncmp(n, "__traceiter_", 12) || !strncmp(n, "trace_call_bpf", 14) ||
+	       !strncmp(n, "kprobe_", 7) || !strncmp(n, "kretprobe_", 10) ||
+	       !strncmp(n, "perf_trace_", 11) || !strncmp(n, "__kretprobe_trampoline", 22) ||
+	       !strcmp(n, "arch_rethook_trampoline") || !strncmp(n, "rethook_", 8);
 }

@@ -22,4 +22,9 @@ int ksyms_emit(struct ksyms *k, uint64_t addr, struct srec_writer *w, struct sre
 /* Name of the symbol covering addr (for -v output), or NULL. */
 const char *ksyms_name(const struct ksyms *k, uint64_t addr);
 
+/* Is addr a frame of the tracing machinery itself (the BPF program, JIT
+ * trampolines, bpf_trace_run*, kprobe handlers)?  Those lead every kernel
+ * stack taken from BPF and say nothing about the socket. */
+int ksyms_is_tracing_frame(const struct ksyms *k, uint64_t addr);
+
 #endif

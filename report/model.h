@@ -1,0 +1,147 @@
+/* model.h - what sockreport knows after reading a .srec file.
+ *
+ * Data path: srec_reader (format/) -> model_load() -> the reports.
+ * model_load() streams the file once.  It keeps the interned tables
+ * (strings, modules, stacks, kernel symbols, processes) and the sockets
+ * that are still open; each socket whose lifetime ends is handed to the
+ * caller's `done` callback and then freed, so memory is bounded by the
+ * live sockets and the distinct stacks, not by the number of events.
+ * Sockets still open at the end are handed over by model_finish().
+ */
+#ifndef SOCKREPORT_MODEL_H
+#define SOCKREPORT_MODEL_H
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "srec_reader.h"
+#include "srec_records.h"
+
+#define MAX_STATES 16
+
+struct mstack {
+	uint32_t kind, flags, n;
+	int64_t *frames;
+	uint64_t *modules;
+};
+
+struct mmodule {
+	uint64_t path; /* string id */
+	uint8_t build_id[64];
+	uint32_t build_id_len;
+};
+
+struct mksym {
+	int64_t off;
+	uint64_t size, name, kmod;
+};
+
+struct mproc {
+	uint32_t pid, ppid;
+	uint64_t comm, exe, start_ns;
+	int exited;
+	uint64_t exit_ts;
+};
+
+/* One socket lifetime (struct socket), joined from ALLOC, SOCKINFO,
+ * STATE, CONNECT, ACCEPT and RELEASE records. */
+struct msock {
+	uint64_t serial, sk;
+	uint32_t pid, tid;        /* owner: the allocating (or accepting) task */
+	uint64_t comm;
+	uint64_t alloc_ts, release_ts;
+	uint64_t alloc_kstack, alloc_ustack, rel_kstack, rel_ustack;
+	uint32_t origin, how;
+	int32_t fd;
+	uint64_t ino;
+	uint32_t family, type, protocol;
+	uint32_t rel_pid;
+	uint64_t rel_comm;
+	uint8_t released, preexisting, has_info, in_loss_window;
+	/* TCP */
+	uint8_t nstates;
+	uint8_t states[MAX_STATES];
+	uint64_t state_ts[MAX_STATES];
+	uint8_t laddr[16], raddr[16];
+	uint16_t lport, rport;
+	uint64_t connect_stack;
+};
+
+struct mloss {
+	uint64_t ts, window_ns, count;
+	uint32_t cpu, kind;
+};
+
+struct mfilter {
+	const uint32_t *pids;
+	int npids;
+	const char *comm;
+	uint64_t since_ns, until_ns; /* absolute monotonic, 0 = open */
+};
+
+struct model;
+typedef void (*model_done_fn)(struct model *m, const struct msock *s, void *arg);
+
+struct model {
+	/* metadata */
+	char **meta_keys, **meta_vals;
+	size_t nmeta;
+	/* interned tables, indexed by id */
+	char **strings;
+	uint32_t *string_len;
+	size_t nstrings;
+	struct mmodule *modules;
+	size_t nmodules;
+	struct mstack *stacks; /* index id - SREC_STACK_FIRST_ID */
+	size_t nstacks;
+	struct mksym *ksyms;
+	size_t nksyms, ksyms_cap;
+	int ksyms_sorted;
+	struct mproc *procs;
+	size_t nprocs, procs_cap;
+	/* sockets */
+	struct hsock *live;
+	uint64_t sockets_seen, sockets_done;
+	/* counts */
+	uint64_t by_type[SREC_R__MAX];
+	uint64_t events;
+	uint64_t ts_first, ts_last;
+	struct mloss *losses;
+	size_t nlosses, losses_cap;
+	uint64_t lost_events, lost_stacks;
+	/* reading */
+	struct srec_read_status status;
+	int complete; /* recording.complete seen */
+	struct mfilter filter;
+	model_done_fn done;
+	void *done_arg;
+	uint64_t unresolved_refs;
+};
+
+/* Reads path into m.  Returns 0, or a negative srec_err for a file that
+ * cannot be read at all (with a one-line reason in why).  Damage inside
+ * the file is not an error: m->status says what was salvaged. */
+int model_load(struct model *m, const char *path, const struct mfilter *f, model_done_fn done,
+	       void *arg, char *why, size_t whylen);
+/* Hands every socket still open to `done` (released == 0), then frees them. */
+void model_finish(struct model *m);
+void model_free(struct model *m);
+
+/* Lookups; all return NULL/empty for unknown ids (damaged files). */
+const char *model_str(const struct model *m, uint64_t id);
+const char *model_meta(const struct model *m, const char *key);
+const struct mstack *model_stack(const struct model *m, uint64_t id);
+const struct mmodule *model_module(const struct model *m, uint64_t id);
+const struct mksym *model_ksym(struct model *m, int64_t off);
+const struct mproc *model_proc(const struct model *m, uint32_t pid);
+/* Was there event loss (ring buffer or table full) in [t0, t1]? */
+int model_loss_between(const struct model *m, uint64_t t0, uint64_t t1);
+
+const char *family_name(uint32_t f);
+const char *socktype_name(uint32_t t);
+const char *proto_name(uint32_t family, uint32_t p);
+const char *tcp_state_name(uint32_t s);
+const char *how_name(uint32_t how);
+const char *origin_name(uint32_t o);
+const char *stack_error_name(uint64_t ref);
+
+#endif

@@ -1,0 +1,217 @@
+/* stacks.c - symbolize and cache whole stacks. */
+#include "stacks.h"
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "out.h"
+
+struct cached {
+	char **lines;
+	size_t n;
+	int done;
+};
+
+struct stacks {
+	struct model *m;
+	struct sym_ctx *sym;
+	struct cached *by_id; /* index: stack id - SREC_STACK_FIRST_ID */
+	size_t cap;
+	struct cached errs[SREC_STACK_FIRST_ID];
+};
+
+struct stacks *stacks_new(struct model *m, struct sym_ctx *sym)
+{
+	struct stacks *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->m = m;
+	s->sym = sym;
+	s->cap = m->nstacks;
+	s->by_id = calloc(s->cap ? s->cap : 1, sizeof(*s->by_id));
+	if (!s->by_id) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void free_cached(struct cached *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->lines[i]);
+	free(c->lines);
+}
+
+void stacks_free(struct stacks *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->cap; i++)
+		free_cached(&s->by_id[i]);
+	for (size_t i = 0; i < SREC_STACK_FIRST_ID; i++)
+		free_cached(&s->errs[i]);
+	free(s->by_id);
+	free(s);
+}
+
+static int push(struct cached *c, const char *text)
+{
+	char **nl = realloc(c->lines, (c->n + 1) * sizeof(*nl));
+	if (!nl)
+		return -1;
+	c->lines = nl;
+	/* Text from the file is hostile: escape it before it can reach a
+	 * terminal (JSON output escapes again, losslessly). */
+	size_t cap = strlen(text) * 4 + 1;
+	char *e = malloc(cap);
+	if (!e)
+		return -1;
+	out_text_buf(e, cap, text, strlen(text));
+	c->lines[c->n++] = e;
+	return 0;
+}
+
+static const char *base(const char *p)
+{
+	const char *b = strrchr(p, '/');
+	return b ? b + 1 : p;
+}
+
+static int user_frame(struct stacks *s, struct cached *c, uint64_t modid, int64_t val, int ret,
+		      int recovered)
+{
+	char buf[1024];
+	const struct mmodule *md = model_module(s->m, modid);
+	const char *tag = recovered ? " [from stack top]" : "";
+
+	if (!md) {
+		snprintf(buf, sizeof(buf), "[unknown: no mapping] 0x%" PRIx64 "%s", (uint64_t)val, tag);
+		return push(c, buf);
+	}
+	const char *path = model_str(s->m, md->path);
+	struct sym_result r;
+	int err = s->sym ? sym_lookup(s->sym, path, md->build_id, md->build_id_len, (uint64_t)val, ret,
+				      &r) : -1;
+	if (err || r.status != SYM_OK) {
+		const char *why = err ? "not symbolized" :
+				  r.status == SYM_BUILDID_MISMATCH ? "build-id mismatch" :
+				  r.status == SYM_NOT_FOUND ? "not found" :
+				  r.status == SYM_NO_SYMBOL ? "no symbol" : "unreadable file";
+		snprintf(buf, sizeof(buf), "[%s+0x%" PRIx64 ": %s]%s", base(path), (uint64_t)val, why,
+			 tag);
+		return push(c, buf);
+	}
+	for (unsigned i = 0; i < r.nframes; i++) {
+		const struct sym_frame *f = &r.frames[i];
+		char loc[600] = "";
+		if (f->file)
+			snprintf(loc, sizeof(loc), " %s:%u", f->file, f->line);
+		if (f->inlined)
+			snprintf(buf, sizeof(buf), "%s (inlined) (%s)%s%s", f->func, r.module, loc, tag);
+		else
+			snprintf(buf, sizeof(buf), "%s+0x%" PRIx64 " (%s)%s%s", f->func, f->func_off,
+				 r.module, loc, tag);
+		if (push(c, buf))
+			return -1;
+	}
+	return 0;
+}
+
+static int kernel_frame(struct stacks *s, struct cached *c, int64_t off)
+{
+	char buf[512];
+	const struct mksym *k = model_ksym(s->m, off);
+	if (!k) {
+		snprintf(buf, sizeof(buf), "[kernel+0x%" PRIx64 ": no symbol]", (uint64_t)off);
+		return push(c, buf);
+	}
+	const char *mod = k->kmod ? model_str(s->m, k->kmod) : "kernel";
+	snprintf(buf, sizeof(buf), "%s+0x%" PRIx64 " [%s]", model_str(s->m, k->name),
+		 (uint64_t)(off - k->off), mod);
+	return push(c, buf);
+}
+
+const char *const *stacks_lines(struct stacks *s, uint64_t ref, size_t *n)
+{
+	struct cached *c;
+
+	*n = 0;
+	if (ref < SREC_STACK_FIRST_ID) {
+		c = &s->errs[ref];
+		if (!c->done && ref != SREC_STACK_NONE) {
+			char buf[128];
+			snprintf(buf, sizeof(buf), "[%s]", stack_error_name(ref));
+			if (push(c, buf))
+				return NULL;
+		}
+		c->done = 1;
+		*n = c->n;
+		return (const char *const *)c->lines;
+	}
+	size_t idx = ref - SREC_STACK_FIRST_ID;
+	const struct mstack *st = model_stack(s->m, ref);
+	if (!st || idx >= s->cap) {
+		c = &s->errs[SREC_STACK_OTHERERR];
+		if (!c->done) {
+			if (push(c, "[stack lost: its definition is missing from the file]"))
+				return NULL;
+			c->done = 1;
+		}
+		*n = c->n;
+		return (const char *const *)c->lines;
+	}
+	c = &s->by_id[idx];
+	if (!c->done) {
+		for (uint32_t i = 0; i < st->n; i++) {
+			int err;
+			if (st->kind == SREC_STACK_USER) {
+				int recovered = i == 1 && (st->flags & SREC_STACKF_LEAF_RET);
+				err = user_frame(s, c, st->modules[i], st->frames[i], i > 0, recovered);
+			} else {
+				err = kernel_frame(s, c, st->frames[i]);
+			}
+			if (err)
+				return NULL;
+		}
+		c->done = 1;
+	}
+	*n = c->n;
+	return (const char *const *)c->lines;
+}
+
+void stacks_frame_key(const char *line, char *out, size_t cap)
+{
+	/* "func+0x12 (mod) file:line" -> "mod!func"; "[...]" kept whole
+	 * without its offset part. */
+	char func[256] = "", mod[256] = "";
+	const char *plus = strstr(line, "+0x");
+	const char *sp = strchr(line, ' ');
+	const char *lp = strchr(line, '(');
+	if (line[0] == '[') {
+		const char *colon = strchr(line, ':');
+		const char *p2 = strstr(line, "+0x");
+		size_t l = p2 ? (size_t)(p2 - line) : colon ? (size_t)(colon - line) : strlen(line);
+		snprintf(out, cap, "%.*s]", (int)(l < 250 ? l : 250), line);
+		return;
+	}
+	size_t fl = plus && (!sp || plus < sp) ? (size_t)(plus - line) : sp ? (size_t)(sp - line) :
+										   strlen(line);
+	snprintf(func, sizeof(func), "%.*s", (int)(fl < 250 ? fl : 250), line);
+	if (lp) {
+		const char *rp = strchr(lp, ')');
+		if (rp && !strncmp(lp, "(inlined)", 9)) {
+			lp = strchr(rp, '(');
+			rp = lp ? strchr(lp, ')') : NULL;
+		}
+		if (lp && rp)
+			snprintf(mod, sizeof(mod), "%.*s", (int)(rp - lp - 1 < 250 ? rp - lp - 1 : 250),
+				 lp + 1);
+	} else if ((lp = strchr(line, '['))) {
+		const char *rp = strchr(lp, ']');
+		if (rp)
+			snprintf(mod, sizeof(mod), "%.*s", (int)(rp - lp - 1 < 250 ? rp - lp - 1 : 250),
+				 lp + 1);
+	}
+	snprintf(out, cap, "%s!%s", mod, func);
+}

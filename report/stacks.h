@@ -1,0 +1,30 @@
+/* stacks.h - stack references -> printable, symbolized frame lines.
+ *
+ * User frames go through the symbolizer (symbolize.h) with the module and
+ * file offset the recorder normalized; kernel frames through the KSYM
+ * records in the file.  Every frame that cannot be named says why, and
+ * keeps module+offset so that it can be resolved later.  Results are cached
+ * per stack id: a stack shared by a million events is symbolized once.
+ */
+#ifndef SOCKREPORT_STACKS_H
+#define SOCKREPORT_STACKS_H
+#include <stddef.h>
+#include <stdint.h>
+#include "model.h"
+#include "symbolize.h"
+
+struct stacks;
+
+struct stacks *stacks_new(struct model *m, struct sym_ctx *sym);
+void stacks_free(struct stacks *s);
+
+/* Lines of the stack `ref` (innermost frame first).  For error refs a
+ * single line "[stack lost: ...]"; for SREC_STACK_NONE zero lines.
+ * The array and strings live until stacks_free().  NULL on ENOMEM. */
+const char *const *stacks_lines(struct stacks *s, uint64_t ref, size_t *n);
+
+/* Function-level key of a frame line (module!function), for matching
+ * stacks across builds: address-free. */
+void stacks_frame_key(const char *line, char *out, size_t cap);
+
+#endif
