@@ -97,8 +97,10 @@ $(BUILD)/srec_gen: tests/fixtures/srec_gen.c $(FORMAT_OBJ)
 fixtures: $(FIXTURES)
 
 PYTEST ?= /usr/bin/python3 -m pytest
+# The tests use the binaries of this build (plain or SANITIZE=1).
 test: all fixtures
-	$(PYTEST) -v tests/ $(PYTEST_ARGS)
+	SOCKREC_BUILD=$(abspath $(BUILD)) SREC_SOCKREPORT=$(abspath $(BUILD))/sockreport \
+		$(PYTEST) -v -rfE tests/ $(PYTEST_ARGS)
 
 demo: all fixtures
 	tests/demo.sh $(BUILD)

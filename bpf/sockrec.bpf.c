@@ -609,6 +609,29 @@ int tp_exit_socketpair(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
+/* Local and remote address of sk into 16-byte buffers (4 used for IPv4).
+ * BPF_CORE_READ_INTO sizes the copy by its destination's type, so read
+ * into properly typed locals and copy from there. */
+static __always_inline void read_sk_addrs(struct sock *sk, __u16 family, __u8 *laddr, __u8 *raddr)
+{
+	if (family == AF_INET) {
+		__u32 l = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__u32 r = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		if (laddr)
+			__builtin_memcpy(laddr, &l, 4);
+		if (raddr)
+			__builtin_memcpy(raddr, &r, 4);
+	} else if (family == AF_INET6) {
+		struct in6_addr l, r;
+		BPF_CORE_READ_INTO(&l, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(&r, sk, __sk_common.skc_v6_daddr);
+		if (laddr)
+			__builtin_memcpy(laddr, &l, 16);
+		if (raddr)
+			__builtin_memcpy(raddr, &r, 16);
+	}
+}
+
 /* ---- connect ---- */
 
 static __always_inline void read_sockaddr(void *uaddr, __u16 *family, __u16 *port, __u8 addr[16])
@@ -721,10 +744,7 @@ static __always_inline int on_accept_exit(void *ctx, long ret)
 			}
 			e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
 			e->pport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-			if (e->family == AF_INET)
-				BPF_CORE_READ_INTO(e->paddr, sk, __sk_common.skc_daddr);
-			else if (e->family == AF_INET6)
-				BPF_CORE_READ_INTO(e->paddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+			read_sk_addrs(sk, e->family, NULL, e->paddr);
 		}
 	}
 	take_stacks(ctx, &e->st, SR_STK_ACCEPT_K, SR_STK_ACCEPT_U);
@@ -812,13 +832,7 @@ int BPF_PROG(tp_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 	e->_pad = 0;
 	__builtin_memset(e->saddr, 0, sizeof(e->saddr));
 	__builtin_memset(e->daddr, 0, sizeof(e->daddr));
-	if (family == AF_INET) {
-		BPF_CORE_READ_INTO(e->saddr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO(e->daddr, sk, __sk_common.skc_daddr);
-	} else if (family == AF_INET6) {
-		BPF_CORE_READ_INTO(e->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(e->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
-	}
+	read_sk_addrs(sk, family, e->saddr, e->daddr);
 	submit(e);
 	/* A closed sock without a socket is gone for good. */
 	if (newstate == TCP_CLOSE && !sock)

@@ -120,17 +120,24 @@ int srec_reader_open_fd(struct srec_reader **out, int fd)
 		else if (bom != SREC_BOM)
 			err = SREC_E_HEADER;
 	}
+	if (!err) {
+		/* Version first: a newer major may lay its header out anew. */
+		r->st.major = srec_get16(h + 12);
+		r->st.minor = srec_get16(h + 14);
+		if (r->st.major > SREC_MAJOR || r->st.major == 0)
+			err = SREC_E_VERSION;
+	}
 	if (!err && crc32c(0, h, 28) != srec_get32(h + 28))
 		err = SREC_E_HEADER;
 	if (!err) {
-		r->st.major = srec_get16(h + 12);
-		r->st.minor = srec_get16(h + 14);
-		if (r->st.major > SREC_MAJOR)
-			err = SREC_E_VERSION;
 		uint32_t hl = srec_get32(h + 16);
 		if (hl < SREC_HEADER_LEN || hl > 4096)
-			err = err ? err : SREC_E_HEADER;
+			err = SREC_E_HEADER;
 		r->off = hl;
+		if (!err && r->st.file_size && hl > r->st.file_size) {
+			note_error(r, SREC_E_TRUNCATED, SREC_HEADER_LEN);
+			r->done = 1;
+		}
 	}
 	if (!err && !(r->dctx = ZSTD_createDCtx()))
 		err = SREC_E_NOMEM;
@@ -139,6 +146,21 @@ int srec_reader_open_fd(struct srec_reader **out, int fd)
 		return err;
 	}
 	*out = r;
+	return SREC_OK;
+}
+
+int srec_file_version(const char *path, uint32_t *major, uint32_t *minor)
+{
+	uint8_t h[16];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return SREC_E_IO;
+	ssize_t n = read(fd, h, sizeof(h));
+	close(fd);
+	if (n != (ssize_t)sizeof(h) || memcmp(h, SREC_MAGIC, 8) != 0)
+		return SREC_E_MAGIC;
+	*major = srec_get16(h + 12);
+	*minor = srec_get16(h + 14);
 	return SREC_OK;
 }
 
@@ -178,10 +200,8 @@ static int parse_block_hdr(const uint8_t *h, struct srec_block_hdr *b)
 	b->seq = srec_get32(h + 40);
 	if (b->stored_len > SREC_MAX_PAYLOAD || b->raw_len > SREC_MAX_PAYLOAD)
 		return SREC_E_TOOBIG;
-	if (b->codec != SREC_CODEC_ZSTD && b->codec != SREC_CODEC_NONE)
-		return SREC_E_BLOCK;
-	if (b->codec == SREC_CODEC_NONE && b->stored_len != b->raw_len)
-		return SREC_E_BLOCK;
+	/* The codec is checked after the framing (spec 3, step 7), so that a
+	 * block of unknown type with a codec from the future is skipped. */
 	return SREC_OK;
 }
 
@@ -270,14 +290,21 @@ static int load_block(struct srec_reader *r)
 			continue;
 		}
 		r->off = off + total;
+		if (b.type != SREC_B_META && b.type != SREC_B_DATA) {
+			r->st.blocks_unknown++;
+			continue;
+		}
 		if (crc32c(0, r->zbuf, b.stored_len) != b.payload_crc) {
 			note_error(r, SREC_E_CHECKSUM, off);
 			r->st.blocks_bad++;
 			r->st.bytes_skipped += total;
 			continue;
 		}
-		if (b.type != SREC_B_META && b.type != SREC_B_DATA) {
-			r->st.blocks_unknown++;
+		if ((b.codec != SREC_CODEC_ZSTD && b.codec != SREC_CODEC_NONE) ||
+		    (b.codec == SREC_CODEC_NONE && b.stored_len != b.raw_len)) {
+			note_error(r, SREC_E_BLOCK, off);
+			r->st.blocks_bad++;
+			r->st.bytes_skipped += total;
 			continue;
 		}
 		if ((err = grow(&r->raw, &r->rawcap, b.raw_len ? b.raw_len : 1))) {
@@ -308,6 +335,16 @@ static int load_block(struct srec_reader *r)
 	}
 }
 
+/* A malformed record: the rest of its block cannot be trusted, and the
+ * block counts as bad (the records before it stand). */
+static void bad_record(struct srec_reader *r)
+{
+	note_error(r, SREC_E_RECORD, r->cur_off);
+	r->p = r->end;
+	r->st.blocks_ok--;
+	r->st.blocks_bad++;
+}
+
 int srec_reader_next(struct srec_reader *r, const struct srec_record **rec)
 {
 	if (!r || !rec)
@@ -324,9 +361,8 @@ int srec_reader_next(struct srec_reader *r, const struct srec_record **rec)
 		const uint8_t *p = srec_uv_get(r->p, r->end, &type);
 		if (p)
 			p = srec_uv_get(p, r->end, &len);
-		if (!p || len > (uint64_t)(r->end - p)) {
-			note_error(r, SREC_E_RECORD, r->cur_off);
-			r->p = r->end;
+		if (!p || len > (uint64_t)(r->end - p) || len > SREC_MAX_RECORD) {
+			bad_record(r);
 			continue;
 		}
 		r->p = p + len;
@@ -335,8 +371,7 @@ int srec_reader_next(struct srec_reader *r, const struct srec_record **rec)
 			continue;
 		}
 		if (srec_decode((uint32_t)type, p, (size_t)len, &r->cs, &r->rec) != SREC_OK) {
-			note_error(r, SREC_E_RECORD, r->cur_off);
-			r->p = r->end; /* the rest of this block cannot be trusted */
+			bad_record(r);
 			continue;
 		}
 		r->st.records++;

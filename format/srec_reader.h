@@ -61,4 +61,8 @@ int srec_reader_last_errno(const struct srec_reader *r);
 
 void srec_reader_close(struct srec_reader *r);
 
+/* The version in a file's header without opening it as a reader (for the
+ * message that names both versions when a file is too new). */
+int srec_file_version(const char *path, uint32_t *major, uint32_t *minor);
+
 #endif

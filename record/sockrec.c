@@ -183,6 +183,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->ringbuf_bytes = 16u << 20;
+	opterr = 0; /* our own one-line messages */
 	while ((c = getopt_long(argc, argv, "+o:d:fp:c:vh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'o': o->out = optarg; break;
@@ -226,8 +227,10 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case 'v': o->verbose = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default:
-			fprintf(stderr, "Try 'sockrec --help'.\n");
-			exit(2);
+			if (optopt)
+				die("invalid option '-%c' or missing argument (try 'sockrec --help')", optopt);
+			die("invalid option '%s' or missing argument (try 'sockrec --help')",
+			    argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -651,6 +654,9 @@ int main(int argc, char **argv)
 		s.rec.err = poll_losses(&s, end);
 	uint64_t lost = s.lost_total[SR_LOSS_RINGBUF] + s.lost_total[SR_LOSS_SOCKMAP] +
 			s.lost_total[SR_LOSS_SKMAP];
+	/* Data first, so that recording.complete is the last thing written. */
+	if (!s.rec.err)
+		s.rec.err = srec_writer_flush(s.w);
 	if (!s.rec.err) {
 		srec_writer_meta_u64(s.w, "recording.end_ns", end);
 		srec_writer_meta_str(s.w, "recording.stop_reason", stop_reason);

@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "out.h"
 #include "srec_error.h"
 
@@ -46,6 +47,12 @@ int cli_load(const struct cli *c, const char *path, struct model *m, model_done_
 	char why[600];
 	int err;
 
+	if (access(path, F_OK) != 0) {
+		fprintf(stderr, "sockreport: ");
+		out_text_z(stderr, path);
+		fprintf(stderr, ": no such file\n");
+		return 2;
+	}
 	memset(&f, 0, sizeof(f));
 	f.pids = c->pids;
 	f.npids = c->npids;

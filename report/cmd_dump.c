@@ -102,9 +102,15 @@ int cmd_dump(struct cli *c)
 	int err = srec_reader_open(&rd, path);
 
 	if (err) {
-		fprintf(stderr, "sockreport: ");
-		out_text_z(stderr, path);
-		fprintf(stderr, ": %s\n", err == SREC_E_IO ? "cannot open" : srec_strerror(err));
+		struct model m;
+		char why[600];
+		/* model_load words every open error, version names included. */
+		if (model_load(&m, path, NULL, NULL, NULL, why, sizeof(why))) {
+			fprintf(stderr, "sockreport: ");
+			out_text_z(stderr, why);
+			fputc('\n', stderr);
+		}
+		model_free(&m);
 		return 1;
 	}
 	while (srec_reader_next(rd, &r) == 1) {

@@ -18,8 +18,9 @@ int cmd_info(struct cli *c)
 	struct model m;
 	const char *path = c->files[0];
 
-	if (cli_load(c, path, &m, NULL, NULL))
-		return 1;
+	int rc = cli_load(c, path, &m, NULL, NULL);
+	if (rc)
+		return rc;
 	model_finish(&m);
 	const char *sv = model_meta(&m, "recording.start_ns"), *ev = model_meta(&m, "recording.end_ns");
 	uint64_t start = sv ? strtoull(sv, NULL, 10) : m.ts_first;

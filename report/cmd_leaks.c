@@ -180,8 +180,9 @@ int cmd_leaks(struct cli *c)
 
 	memset(&L, 0, sizeof(L));
 	L.c = c;
-	if (cli_load(c, path, &m, on_done, &L))
-		return 1;
+	int rc = cli_load(c, path, &m, on_done, &L);
+	if (rc)
+		return rc;
 	const char *e = model_meta(&m, "recording.end_ns");
 	L.end = e ? strtoull(e, NULL, 10) : m.ts_last;
 	L.finishing = 1;
@@ -215,13 +216,13 @@ int cmd_leaks(struct cli *c)
 		const char *be = model_meta(&m, "backend");
 		printf("sockreport leaks: ");
 		out_text_z(stdout, path);
-		printf(" (host ");
+		printf("\nhost ");
 		out_text_z(stdout, host ? host : "?");
 		printf(", kernel ");
 		out_text_z(stdout, kern ? kern : "?");
 		printf(", backend ");
 		out_text_z(stdout, be ? be : "?");
-		printf(")\n");
+		printf("\n");
 		char older[32];
 		cli_dur(older, sizeof(older), c->older_ns);
 		print_text_groups(c, &m, st, &L.outstanding, "Still open at the end", "age");

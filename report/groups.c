@@ -163,8 +163,10 @@ int groups_collapse(struct groups *gs, struct stacks *st)
 		}
 	}
 	for (size_t i = 0; i < gs->n; i++)
-		qsort(gs->g[i].ages, gs->g[i].nages, sizeof(uint64_t), cmp_u64);
-	qsort(gs->g, gs->n, sizeof(*gs->g), cmp_group);
+		if (gs->g[i].nages)
+			qsort(gs->g[i].ages, gs->g[i].nages, sizeof(uint64_t), cmp_u64);
+	if (gs->n)
+		qsort(gs->g, gs->n, sizeof(*gs->g), cmp_group);
 	return 0;
 }
 

@@ -567,8 +567,12 @@ int model_load(struct model *m, const char *path, const struct mfilter *f, model
 	}
 	err = srec_reader_open(&rd, path);
 	if (err) {
+		uint32_t maj, min;
 		if (err == SREC_E_IO)
 			snprintf(why, whylen, "%s: %m", path);
+		else if (err == SREC_E_VERSION && srec_file_version(path, &maj, &min) == SREC_OK)
+			snprintf(why, whylen, "%s: written as .srec version %u.%u; this sockreport reads "
+				 "version %d.x (is it older than the recorder?)", path, maj, min, SREC_MAJOR);
 		else
 			snprintf(why, whylen, "%s: %s", path, srec_strerror(err));
 		return err;

@@ -90,6 +90,7 @@ static void parse(int argc, char **argv, struct cli *c)
 	}
 	c->cmd = argv[1];
 	optind = 2;
+	opterr = 0; /* our own one-line messages */
 	while ((opt = getopt_long(argc, argv, "p:c:vh", lo, NULL)) != -1) {
 		switch (opt) {
 		case O_JSON: c->json = 1; break;
@@ -136,8 +137,11 @@ static void parse(int argc, char **argv, struct cli *c)
 		case 'v': c->verbose = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default:
-			fprintf(stderr, "Try 'sockreport --help'.\n");
-			exit(2);
+			if (optopt)
+				die_usage("invalid option '-%c' or missing argument (try 'sockreport --help')",
+					  optopt);
+			die_usage("invalid option '%s' or missing argument (try 'sockreport --help')",
+				  argv[optind - 1]);
 		}
 	}
 	for (int i = optind; i < argc; i++) {

@@ -1,0 +1,523 @@
+#!/usr/bin/env python3
+"""srec_reader.py - an independent reader of .srec files, written from
+spec/srec-format.md alone (pure Python 3.11 stdlib, zstd through ctypes).
+
+It exists to cross-check the C implementation in format/: the test suite
+compares its output, record by record, with `sockreport dump --json`.
+
+API:
+    read_file(path) -> (records, status)
+
+records is a list of dicts, one per record, in file order:
+    {"record": "<lowercase record name>", <field name>: <value>, ...}
+Integers are JSON integers (T fields as the absolute decoded timestamp,
+D fields as the absolute decoded serial, I fields signed); every B field
+is a lowercase hex string.  STACK records carry "frames" (absolute,
+running-sum decoded) and, for user stacks (kind 2) only, "modules".
+
+status is a dict:
+    major, minor          from the file header
+    salvaged              True when anything could not be read
+    first_error           short reason of the first problem ("" if none):
+                          truncated, block, toobig, checksum, decompress, record
+    first_error_offset    file offset of the block header the first problem
+                          was found at (None if none)
+    blocks_ok, blocks_bad, blocks_unknown, records, records_unknown
+
+Fatal header problems (empty file, wrong magic, text-mode damage,
+byte-swapped file, newer major version, bad header) raise SrecError.
+
+CLI:  python3 tests/srec_reader.py FILE
+prints one JSON line per record, then {"status": {...}}.
+"""
+
+import ctypes
+import json
+import struct
+import sys
+
+__all__ = ["SrecError", "read_file", "crc32c", "RECORD_NAMES"]
+
+MAJOR = 1
+MINOR = 0
+
+MAGIC = b"\x8aSRC\r\n\x1a\n"
+BOM_BYTES = b"\x4d\x3c\x2b\x1a"          # 0x1A2B3C4D little-endian
+BOM_SWAPPED = b"\x1a\x2b\x3c\x4d"
+FILE_HDR_LEN = 32
+MAX_FILE_HDR_LEN = 4096
+
+BLOCK_SYNC = 0xB54B4C42
+BLOCK_TAIL = 0xB5424C4B
+BLOCK_HDR_LEN = 48
+BLOCK_TRAILER_LEN = 8
+MAX_PAYLOAD = 64 * 1024 * 1024
+
+BLOCK_META = 1
+BLOCK_DATA = 2
+KNOWN_BLOCKS = (BLOCK_META, BLOCK_DATA)
+
+CODEC_STORED = 0
+CODEC_ZSTD = 1
+
+MAX_FRAMES = 1024
+MASK64 = (1 << 64) - 1
+
+
+class SrecError(Exception):
+    """A fatal problem with the file header: nothing can be salvaged."""
+
+
+# --------------------------------------------------------------------------
+# CRC-32C (Castagnoli), table driven, reflected polynomial 0x82F63B78.
+
+def _make_crc_table():
+    table = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        table.append(c)
+    return tuple(table)
+
+
+_CRC_TABLE = _make_crc_table()
+
+
+def crc32c(data, crc=0):
+    """CRC-32C of data; pass a previous result as crc to continue."""
+    c = crc ^ 0xFFFFFFFF
+    t = _CRC_TABLE
+    for b in data:
+        c = t[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+
+
+assert crc32c(b"123456789") == 0xE3069283
+
+# --------------------------------------------------------------------------
+# zstd through ctypes.
+
+_zstd = None
+
+
+def _zstd_lib():
+    global _zstd
+    if _zstd is None:
+        lib = ctypes.CDLL("libzstd.so.1")
+        lib.ZSTD_getFrameContentSize.restype = ctypes.c_ulonglong
+        lib.ZSTD_getFrameContentSize.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+        lib.ZSTD_decompress.restype = ctypes.c_size_t
+        lib.ZSTD_decompress.argtypes = [ctypes.c_void_p, ctypes.c_size_t,
+                                        ctypes.c_char_p, ctypes.c_size_t]
+        lib.ZSTD_isError.restype = ctypes.c_uint
+        lib.ZSTD_isError.argtypes = [ctypes.c_size_t]
+        _zstd = lib
+    return _zstd
+
+
+def _zstd_decompress(src, raw_len):
+    """Decompress one zstd frame that must produce exactly raw_len bytes.
+    Returns the bytes, or None if the payload is bad.  Never allocates more
+    than raw_len bytes (one byte for an empty result)."""
+    lib = _zstd_lib()
+    fcs = lib.ZSTD_getFrameContentSize(src, len(src))
+    # ZSTD_CONTENTSIZE_UNKNOWN / ZSTD_CONTENTSIZE_ERROR are (0ULL-1) / (0ULL-2):
+    # neither equals a raw_len <= 64 MiB, so one comparison covers them.
+    if fcs != raw_len:
+        return None
+    cap = raw_len if raw_len > 0 else 1
+    dst = ctypes.create_string_buffer(cap)
+    n = lib.ZSTD_decompress(dst, raw_len, src, len(src))
+    if lib.ZSTD_isError(n) or n != raw_len:
+        return None
+    return dst.raw[:raw_len]
+
+
+# --------------------------------------------------------------------------
+# Record table (spec section 5.2).
+
+COMMON = (("ts", "T"), ("pid", "U"), ("tid", "U"), ("comm", "U"), ("cpu", "U"))
+
+
+def _ev(*fields):
+    return COMMON + tuple(fields)
+
+
+# type -> (name, fields); STACK (4) is decoded by hand.
+RECORDS = {
+    1: ("meta", (("key", "B"), ("value", "B"))),
+    2: ("string", (("id", "U"), ("bytes", "B"))),
+    3: ("module", (("id", "U"), ("path", "U"), ("build_id", "B"), ("flags", "U"))),
+    4: ("stack", None),
+    5: ("process", (("ts", "T"), ("pid", "U"), ("ppid", "U"), ("comm", "U"),
+                    ("exe", "U"), ("start_ns", "U"))),
+    6: ("mapping", (("ts", "T"), ("pid", "U"), ("gen", "U"), ("start", "U"),
+                    ("end", "U"), ("pgoff", "U"), ("module", "U"), ("prot", "U"))),
+    7: ("ksym", (("off", "I"), ("size", "U"), ("name", "U"), ("kmod", "U"))),
+    8: ("loss", (("ts", "T"), ("window_ns", "U"), ("cpu", "U"), ("kind", "U"),
+                 ("count", "U"))),
+    16: ("alloc", _ev(("serial", "D"), ("kstack", "U"), ("ustack", "U"),
+                      ("origin", "U"))),
+    17: ("release", _ev(("serial", "D"), ("kstack", "U"), ("ustack", "U"),
+                        ("how", "U"), ("fd", "I"))),
+    18: ("sockinfo", _ev(("serial", "D"), ("sk", "U"), ("fd", "I"), ("ino", "U"),
+                         ("family", "U"), ("type", "U"), ("protocol", "U"),
+                         ("origin", "U"))),
+    19: ("state", _ev(("serial", "D"), ("sk", "U"), ("owner", "U"),
+                      ("oldstate", "U"), ("newstate", "U"), ("family", "U"),
+                      ("sport", "U"), ("dport", "U"), ("saddr", "B"),
+                      ("daddr", "B"))),
+    20: ("connect", _ev(("serial", "D"), ("sk", "U"), ("fd", "I"), ("family", "U"),
+                        ("dport", "U"), ("daddr", "B"), ("dur_ns", "U"),
+                        ("ret", "I"), ("flags", "U"), ("kstack", "U"),
+                        ("ustack", "U"))),
+    21: ("accept", _ev(("lserial", "D"), ("serial", "D"), ("sk", "U"), ("fd", "I"),
+                       ("family", "U"), ("pport", "U"), ("paddr", "B"),
+                       ("dur_ns", "U"), ("flags", "U"), ("estab_ts", "U"),
+                       ("kstack", "U"), ("ustack", "U"))),
+    22: ("fork", _ev(("child", "U"))),
+    23: ("exec", _ev(("filename", "U"))),
+    24: ("exit", _ev(("code", "I"), ("group_dead", "U"))),
+    25: ("preexist", _ev(("serial", "D"), ("fd", "I"), ("ino", "U"), ("family", "U"),
+                         ("type", "U"), ("protocol", "U"), ("tcpstate", "U"),
+                         ("lport", "U"), ("rport", "U"), ("laddr", "B"),
+                         ("raddr", "B"))),
+}
+
+RECORD_NAMES = {t: name for t, (name, _f) in RECORDS.items()}
+
+
+class _Malformed(Exception):
+    pass
+
+
+def _uvarint(buf, pos, end):
+    """Decode a uvarint at buf[pos:end].  Returns (value, new_pos).
+    Truncated or longer than 10 bytes: _Malformed.  The value is kept to
+    64 bits."""
+    v = 0
+    shift = 0
+    for i in range(10):
+        if pos >= end:
+            raise _Malformed("truncated varint")
+        b = buf[pos]
+        pos += 1
+        v |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return v & MASK64, pos
+        shift += 7
+    raise _Malformed("varint longer than 10 bytes")
+
+
+def _zigzag(u):
+    v = (u >> 1) ^ -(u & 1)
+    return v
+
+
+def _s64(v):
+    v &= MASK64
+    return v - (1 << 64) if v >> 63 else v
+
+
+class _BlockState:
+    __slots__ = ("prev_t", "prev_d")
+
+    def __init__(self):
+        self.prev_t = 0
+        self.prev_d = 0
+
+
+def _decode_fields(buf, pos, end, fields, st, out):
+    """Decode a fixed field list from buf[pos:end] into out.  A field that
+    is entirely absent (the body ended before it) reads as 0 / empty bytes
+    and does not move the running T/D values."""
+    for name, kind in fields:
+        if pos >= end:
+            out[name] = "" if kind == "B" else 0
+            continue
+        if kind == "B":
+            n, pos = _uvarint(buf, pos, end)
+            if n > end - pos:
+                raise _Malformed("bytes field runs past the body")
+            out[name] = bytes(buf[pos:pos + n]).hex()
+            pos += n
+            continue
+        u, pos = _uvarint(buf, pos, end)
+        if kind == "U":
+            out[name] = u
+        elif kind == "I":
+            out[name] = _zigzag(u)
+        elif kind == "T":
+            st.prev_t = (st.prev_t + _zigzag(u)) & MASK64
+            out[name] = st.prev_t
+        elif kind == "D":
+            st.prev_d = (st.prev_d + _zigzag(u)) & MASK64
+            out[name] = st.prev_d
+        else:  # pragma: no cover - table error
+            raise AssertionError(kind)
+    return pos
+
+
+def _decode_stack(buf, pos, end, out):
+    hdr = (("id", "U"), ("kind", "U"), ("flags", "U"), ("nframes", "U"))
+    vals = {}
+    pos = _decode_fields(buf, pos, end, hdr, None, vals)
+    out["id"] = vals["id"]
+    out["kind"] = vals["kind"]
+    out["flags"] = vals["flags"]
+    nframes = vals["nframes"]
+    if nframes > MAX_FRAMES:
+        raise _Malformed("stack has more than 1024 frames")
+    user = vals["kind"] == 2
+    frames = []
+    modules = []
+    acc = 0
+    for _ in range(nframes):
+        if user:
+            m, pos = _uvarint(buf, pos, end)
+            modules.append(m)
+        d, pos = _uvarint(buf, pos, end)
+        acc = _s64(acc + _zigzag(d))
+        frames.append(acc)
+    out["frames"] = frames
+    if user:
+        out["modules"] = modules
+    return pos
+
+
+def _decode_payload(payload, records, status):
+    """Decode the records of one block payload, appending to records.
+    Returns None, or a reason string if a record was malformed (the rest
+    of the block is then unreadable; records already decoded are kept)."""
+    st = _BlockState()
+    buf = payload
+    end = len(buf)
+    pos = 0
+    try:
+        while pos < end:
+            rtype, pos = _uvarint(buf, pos, end)
+            blen, pos = _uvarint(buf, pos, end)
+            if blen > end - pos:
+                raise _Malformed("record body runs past the payload")
+            bend = pos + blen
+            spec = RECORDS.get(rtype)
+            if spec is None:
+                status["records_unknown"] += 1
+                pos = bend
+                continue
+            name, fields = spec
+            rec = {"record": name}
+            if fields is None:
+                _decode_stack(buf, pos, bend, rec)
+            else:
+                _decode_fields(buf, pos, bend, fields, st, rec)
+            # Extra bytes after the known fields: a newer minor version
+            # appended fields; ignored.
+            records.append(rec)
+            status["records"] += 1
+            pos = bend
+    except _Malformed as e:
+        return str(e)
+    return None
+
+
+# --------------------------------------------------------------------------
+# File header and blocks.
+
+def _check_file_header(data):
+    size = len(data)
+    if size == 0:
+        raise SrecError("empty file")
+    if data[0:4] != MAGIC[0:4]:
+        raise SrecError("not a .srec file (wrong magic)")
+    if data[4:7] == b"\x0a\x1a\x0a" or data[4:9] == b"\x0d\x0d\x0a\x1a\x0d":
+        raise SrecError("damaged by a text-mode transfer (CR/LF translated in the magic)")
+    if data[0:8] != MAGIC:
+        if size < 8:
+            raise SrecError("truncated file header (%d bytes)" % size)
+        raise SrecError("not a .srec file (wrong magic)")
+    if size >= 12 and data[8:12] == BOM_SWAPPED:
+        raise SrecError("byte-swapped file (byte-order mark is 1A 2B 3C 4D)")
+    if size < FILE_HDR_LEN:
+        raise SrecError("truncated file header (%d bytes)" % size)
+    if data[8:12] != BOM_BYTES:
+        raise SrecError("bad byte-order mark %s" % data[8:12].hex())
+    major, minor, hdr_len, _flags, _res, hdr_crc = struct.unpack_from("<HHIIII", data, 12)
+    if major > MAJOR:
+        raise SrecError("file major version %d is newer than this reader's %d.%d"
+                        % (major, MAJOR, MINOR))
+    if major < 1:
+        raise SrecError("unsupported major version %d (this reader reads %d)"
+                        % (major, MAJOR))
+    if crc32c(data[0:28]) != hdr_crc:
+        raise SrecError("file header checksum mismatch")
+    if hdr_len < FILE_HDR_LEN or hdr_len > MAX_FILE_HDR_LEN:
+        raise SrecError("bad file header length %d" % hdr_len)
+    return major, minor, hdr_len
+
+
+def _block_header_ok(data, off):
+    """Steps 2's checks: sync, header_crc, limits.  Returns None if the 48
+    bytes at off pass, else the reason ('block' or 'toobig')."""
+    sync, = struct.unpack_from("<I", data, off)
+    if sync != BLOCK_SYNC:
+        return "block"
+    hcrc, = struct.unpack_from("<I", data, off + 44)
+    if crc32c(data[off:off + 44]) != hcrc:
+        return "block"
+    stored_len, raw_len = struct.unpack_from("<II", data, off + 8)
+    if stored_len > MAX_PAYLOAD or raw_len > MAX_PAYLOAD:
+        return "toobig"
+    return None
+
+
+def _resync(data, start):
+    """Search forward byte by byte from start for 48 bytes that pass the
+    block header checks.  Returns the offset, or None."""
+    sync = struct.pack("<I", BLOCK_SYNC)
+    size = len(data)
+    pos = start
+    while True:
+        pos = data.find(sync, pos)
+        if pos < 0 or size - pos < BLOCK_HDR_LEN:
+            return None
+        if _block_header_ok(data, pos) is None:
+            return pos
+        pos += 1
+
+
+def _pad8(n):
+    return (n + 7) & ~7
+
+
+def read_bytes(data):
+    """Read a whole .srec file image (bytes).  See read_file()."""
+    data = bytes(data)
+    major, minor, hdr_len = _check_file_header(data)
+    records = []
+    status = {
+        "major": major,
+        "minor": minor,
+        "salvaged": False,
+        "first_error": "",
+        "first_error_offset": None,
+        "blocks_ok": 0,
+        "blocks_bad": 0,
+        "blocks_unknown": 0,
+        "records": 0,
+        "records_unknown": 0,
+    }
+
+    def problem(reason, offset):
+        if not status["salvaged"]:
+            status["salvaged"] = True
+            status["first_error"] = reason
+            status["first_error_offset"] = offset
+
+    size = len(data)
+    off = hdr_len
+    if off > size:
+        problem("truncated", FILE_HDR_LEN)
+        return records, status
+    while True:
+        # 1. the block header
+        if off == size:
+            break
+        if size - off < BLOCK_HDR_LEN:
+            problem("truncated", off)
+            break
+        # 2. sync, header_crc, limits; resynchronize on failure
+        why = _block_header_ok(data, off)
+        if why is not None:
+            problem(why, off)
+            status["blocks_bad"] += 1
+            nxt = _resync(data, off + 1)
+            if nxt is None:
+                break
+            off = nxt
+            continue
+        (_sync, btype, codec, stored_len, raw_len, _nrec, pcrc,
+         _tf, _tl, _seq, _hcrc) = struct.unpack_from("<IHHIIIIQQII", data, off)
+        total = BLOCK_HDR_LEN + _pad8(stored_len) + BLOCK_TRAILER_LEN
+        # 3. payload and trailer
+        if size - off < total:
+            problem("truncated", off)
+            break
+        # 4. trailer
+        t_total, t_tail = struct.unpack_from("<II", data, off + total - BLOCK_TRAILER_LEN)
+        if t_total != total or t_tail != BLOCK_TAIL:
+            problem("block", off)
+            status["blocks_bad"] += 1
+            nxt = _resync(data, off + 1)
+            if nxt is None:
+                break
+            off = nxt
+            continue
+        # 5. payload checksum; the framing is trustworthy from here on
+        pstart = off + BLOCK_HDR_LEN
+        payload = data[pstart:pstart + stored_len]
+        if crc32c(payload) != pcrc:
+            problem("checksum", off)
+            status["blocks_bad"] += 1
+            off += total
+            continue
+        # unknown block types are skipped (by total_len) and counted
+        if btype not in KNOWN_BLOCKS:
+            status["blocks_unknown"] += 1
+            off += total
+            continue
+        # 6. decompress
+        if codec == CODEC_ZSTD:
+            raw = _zstd_decompress(payload, raw_len)
+        elif codec == CODEC_STORED:
+            raw = payload if stored_len == raw_len else None
+        else:
+            raw = None
+        if raw is None:
+            problem("decompress", off)
+            status["blocks_bad"] += 1
+            off += total
+            continue
+        # 7. records
+        bad = _decode_payload(raw, records, status)
+        if bad is not None:
+            problem("record", off)
+            status["blocks_bad"] += 1
+        else:
+            status["blocks_ok"] += 1
+        off += total
+    return records, status
+
+
+def read_file(path):
+    """Read the .srec file at path.  Returns (records, status); raises
+    SrecError for a file whose header cannot be read (nothing to salvage)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    return read_bytes(data)
+
+
+def main(argv):
+    if len(argv) != 2:
+        print("usage: srec_reader.py FILE", file=sys.stderr)
+        return 2
+    try:
+        records, status = read_file(argv[1])
+    except SrecError as e:
+        print("srec_reader: %s: %s" % (argv[1], e), file=sys.stderr)
+        return 1
+    except OSError as e:
+        print("srec_reader: %s: %s" % (argv[1], e.strerror or e), file=sys.stderr)
+        return 1
+    out = sys.stdout
+    for r in records:
+        out.write(json.dumps(r))
+        out.write("\n")
+    out.write(json.dumps({"status": status}))
+    out.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
