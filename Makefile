@@ -112,6 +112,9 @@ vmlinux:
 	@echo "Regenerating bpf/vmlinux.h from THIS HOST's /sys/kernel/btf/vmlinux"
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > bpf/vmlinux.h
 
+# Fragments owned by the benchmark, fuzzing and VM-test harnesses.
+-include bench/bench.mk tests/fuzz/fuzz.mk tests/vm/vm.mk
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/sockrec $(DESTDIR)$(PREFIX)/sbin/sockrec
