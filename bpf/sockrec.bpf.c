@@ -48,6 +48,10 @@ const volatile __u64 filter_cgroup = 0;     /* cgroup v2 id, 0 = any */
 const volatile __u32 filter_netns = 0;      /* netns inode, 0 = any */
 const volatile __u64 wakeup_bytes = 1 << 20;
 const volatile __u32 self_tgid = 0;         /* never trace the recorder itself */
+/* Tracepoint backend only: at process exit, report the releases of the
+ * sockets whose last reference the exit drops (the other backends see
+ * __sock_release itself, in the exiting task). */
+const volatile bool release_at_exit = false;
 
 /* ---- state shared with user space ---- */
 __u64 next_serial = 0;          /* serials for struct socket and struct sock */
@@ -840,6 +844,141 @@ int BPF_PROG(tp_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 	return 0;
 }
 
+/* ---- releases at process exit (tracepoint backend) ---- */
+
+struct exit_walk {
+	void *ctx;
+	struct file **fds;
+	__u32 max;
+};
+
+static long exit_walk_fd(__u32 i, void *arg)
+{
+	struct exit_walk *w = arg;
+	struct file *f = NULL;
+	struct sock_val *v;
+	__u64 sock;
+
+	if (i >= w->max)
+		return 1;
+	if (bpf_probe_read_kernel(&f, sizeof(f), &w->fds[i]) || !f)
+		return 0;
+	sock = (__u64)BPF_CORE_READ(f, private_data);
+	v = sock ? bpf_map_lookup_elem(&socks, &sock) : NULL;
+	if (!v || v->released || !file_has_one_ref(f))
+		return 0;
+	emit_release(w->ctx, sock, v, SR_HOW_EXIT, (int)i, false);
+	return 0;
+}
+
+/* The exiting process's fd table is closed right after this tracepoint
+ * (exit_files): report, in its name, the sockets it held last. */
+static __always_inline void release_fds_at_exit(void *ctx, struct task_struct *p)
+{
+	struct files_struct *files = BPF_CORE_READ(p, files);
+	struct fdtable *fdt;
+	struct exit_walk w = { .ctx = ctx };
+
+	if (!files || BPF_CORE_READ(files, count.counter) != 1)
+		return; /* fd table shared (CLONE_FILES): not released by this exit */
+	fdt = BPF_CORE_READ(files, fdt);
+	if (!fdt)
+		return;
+	w.fds = BPF_CORE_READ(fdt, fd);
+	w.max = BPF_CORE_READ(fdt, max_fds);
+	if (w.max > 1 << 20)
+		w.max = 1 << 20;
+	bpf_loop(w.max, exit_walk_fd, &w, 0);
+}
+
+/* ---- sockets open before the recording (iter/task_file) ---- */
+
+static __always_inline bool task_passes(struct task_struct *t)
+{
+	__u32 tgid = BPF_CORE_READ(t, tgid);
+
+	if (tgid == self_tgid)
+		return false;
+	if (filter_pids && !bpf_map_lookup_elem(&tracked, &tgid))
+		return false;
+	if (filter_comm_on) {
+		char comm[SR_COMM_LEN];
+		BPF_CORE_READ_STR_INTO(&comm, t, comm);
+		for (int i = 0; i < SR_COMM_LEN; i++) {
+			if (comm[i] != filter_comm[i])
+				return false;
+			if (!comm[i])
+				break;
+		}
+	}
+	if (filter_cgroup && BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id) != filter_cgroup)
+		return false;
+	if (filter_netns && BPF_CORE_READ(t, nsproxy, net_ns, ns.inum) != filter_netns)
+		return false;
+	return true;
+}
+
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+
+SEC("iter/task_file")
+int iter_preexisting(struct bpf_iter__task_file *ctx)
+{
+	struct task_struct *t = ctx->task;
+	struct file *f = ctx->file;
+	struct sock_val v = {};
+	struct sr_preexist *e;
+	struct socket *sock;
+	struct sock *sk;
+	struct sk_val *kv;
+	__u64 sockp;
+
+	if (!t || !f)
+		return 0;
+	if ((BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK || !task_passes(t))
+		return 0;
+	sock = BPF_CORE_READ(f, private_data);
+	sockp = (__u64)sock;
+	if (!sock || bpf_map_lookup_elem(&socks, &sockp))
+		return 0; /* seen already through another fd or process */
+	v.serial = new_serial();
+	v.owner = BPF_CORE_READ(t, tgid);
+	sk = BPF_CORE_READ(sock, sk);
+	v.sk = (__u64)sk;
+	if (bpf_map_update_elem(&socks, &sockp, &v, BPF_NOEXIST)) {
+		count_loss(SR_LOSS_SOCKMAP);
+		return 0;
+	}
+	kv = sk ? sk_track((__u64)sk, v.serial, v.owner) : NULL;
+	e = reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->h.kind = SR_EV_PREEXIST;
+	e->h.cpu = (__u16)bpf_get_smp_processor_id();
+	e->h.pid = v.owner;
+	e->h.tid = BPF_CORE_READ(t, pid);
+	e->h.ts = bpf_ktime_get_ns();
+	BPF_CORE_READ_STR_INTO(&e->h.comm, t, comm);
+	e->serial = v.serial;
+	e->sk_serial = kv ? kv->serial : 0;
+	e->fd = (__s32)ctx->fd;
+	e->ino = (__u32)BPF_CORE_READ((struct socket_alloc *)sock, vfs_inode.i_ino);
+	e->type = (__u16)BPF_CORE_READ(sock, type);
+	if (sk) {
+		e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+		e->protocol = sk_protocol_of(sk);
+		if (e->family == AF_INET || e->family == AF_INET6) {
+			e->tcpstate = e->protocol == 6 ? BPF_CORE_READ(sk, __sk_common.skc_state) : 0;
+			e->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+			e->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+			read_sk_addrs(sk, e->family, e->laddr, e->raddr);
+		}
+	}
+	submit(e);
+	return 0;
+}
+
 /* ---- process lifecycle ---- */
 
 SEC("tp_btf/sched_process_fork")
@@ -900,6 +1039,8 @@ int BPF_PROG(tp_sched_process_exit, struct task_struct *p)
 	group_dead = BPF_CORE_READ(p, signal, live.counter) == 0;
 	if (!group_dead || !task_wanted())
 		return 0;
+	if (release_at_exit)
+		release_fds_at_exit(ctx, p);
 	e = reserve(sizeof(*e));
 	if (e) {
 		__builtin_memset(e, 0, sizeof(*e));

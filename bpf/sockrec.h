@@ -22,6 +22,7 @@ enum sr_kind {
 	SR_EV_FORK = 7,
 	SR_EV_EXEC = 8,
 	SR_EV_EXIT = 9,
+	SR_EV_PREEXIST = 10,
 };
 
 /* Per-CPU loss counters (index into the `losses` array). */
@@ -153,6 +154,24 @@ struct sr_accept {
 	__u16 family;
 	__u16 pport;
 	__u8 paddr[16];
+};
+
+struct sr_preexist {
+	struct sr_hdr h;
+	__u64 serial;
+	__u64 sk_serial;
+	__s32 fd;
+	__u32 ino;
+	__u16 family;
+	__u16 type;
+	__u16 protocol;
+	__u8 tcpstate;
+	__u8 _pad;
+	__u16 lport;
+	__u16 rport;
+	__u32 _pad2;
+	__u8 laddr[16];
+	__u8 raddr[16];
 };
 
 struct sr_proc {

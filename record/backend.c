@@ -145,8 +145,8 @@ static void set_autoload(struct sockrec_bpf *s, enum backend b)
 	bpf_program__set_autoload(s->progs.tp_enter_dup3, t);
 }
 
-static int try_backend(const struct bpf_config *cfg, enum backend b, FILE *v, FILE *errf,
-		       struct sockrec_bpf **out)
+static int try_backend(const struct bpf_config *cfg, enum backend b, bool with_iter, FILE *v,
+		       FILE *errf, struct sockrec_bpf **out)
 {
 	struct sockrec_bpf *s = sockrec_bpf__open();
 	int err;
@@ -173,7 +173,9 @@ static int try_backend(const struct bpf_config *cfg, enum backend b, FILE *v, FI
 		sockrec_bpf__destroy(s);
 		return err;
 	}
+	s->rodata->release_at_exit = b == BACKEND_TRACEPOINT;
 	set_autoload(s, b);
+	bpf_program__set_autoload(s->progs.iter_preexisting, with_iter);
 	err = sockrec_bpf__load(s);
 	if (err) {
 		if (v)
@@ -219,7 +221,19 @@ int backend_start(const struct bpf_config *cfg, enum backend want, FILE *v, FILE
 			if (perr)
 				continue;
 		}
-		err = try_backend(cfg, b, v, errf, skel);
+		err = try_backend(cfg, b, true, v, errf, skel);
+		if (err) {
+			/* The pre-existing socket snapshot (a BPF iterator) is the
+			 * newest feature used: retry without it before giving up. */
+			if (v)
+				fprintf(v, "backend: %s: retrying without the socket snapshot iterator\n",
+					backend_name(b));
+			err = try_backend(cfg, b, false, v, errf, skel);
+			if (!err)
+				fprintf(errf, "sockrec: warning: this kernel cannot iterate open files "
+					      "(iter/task_file): sockets open before the recording are "
+					      "not snapshotted\n");
+		}
 		if (!err) {
 			*chosen = b;
 			if (v)
@@ -232,6 +246,26 @@ int backend_start(const struct bpf_config *cfg, enum backend want, FILE *v, FILE
 			backend_name(want), strerror(-err));
 	else
 		fprintf(errf, "sockrec: no backend could be loaded: %s (run with -v)\n", strerror(-err));
+	return err;
+}
+
+int backend_snapshot(struct sockrec_bpf *skel)
+{
+	struct bpf_link *l = skel->links.iter_preexisting;
+	char buf[256];
+	int fd, n;
+
+	if (!l)
+		return 0; /* loaded without the iterator */
+	fd = bpf_iter_create(bpf_link__fd(l));
+	if (fd < 0)
+		return -errno;
+	/* The program writes to the ring buffer; the iterator's own output
+	 * is empty, reading it just drives the walk to the end. */
+	while ((n = (int)read(fd, buf, sizeof(buf))) > 0)
+		;
+	int err = n < 0 ? -errno : 0;
+	close(fd);
 	return err;
 }
 

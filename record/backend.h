@@ -41,6 +41,10 @@ int backend_start(const struct bpf_config *cfg, enum backend want, FILE *verbose
 /* The hook each event kind uses with backend b, for the file's metadata. */
 const char *backend_hook(enum backend b, const char *what);
 
+/* Walk every open file once (iter/task_file) and report the sockets that
+ * already exist, so that their releases pair.  0 or -errno. */
+int backend_snapshot(struct sockrec_bpf *skel);
+
 void backend_stop(struct sockrec_bpf *skel);
 
 #endif

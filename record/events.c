@@ -221,6 +221,8 @@ int rec_handle(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*h))
 		return 0;
+	/* Mappings made before this event must be known to normalize it. */
+	mmapw_apply_until(r->mw, h->ts);
 	r->events++;
 	r->by_kind[h->kind & 15]++;
 	/* Only the union member used is initialised: the record is large. */
@@ -328,12 +330,34 @@ int rec_handle(void *ctx, void *data, size_t size)
 		rec.u.accept.ustack = resolve_stack(r, h, e->st.ustack, 1, e->st.leaf_ret);
 		break;
 	}
+	case SR_EV_PREEXIST: {
+		const struct sr_preexist *e = data;
+		if (size < sizeof(*e))
+			return 0;
+		see(r, h);
+		rec.type = SREC_R_PREEXIST;
+		fill_ev(r, &rec.u.preexist.ev, h);
+		rec.u.preexist.serial = e->serial;
+		rec.u.preexist.fd = e->fd;
+		rec.u.preexist.ino = e->ino;
+		rec.u.preexist.family = e->family;
+		rec.u.preexist.stype = e->type;
+		rec.u.preexist.protocol = e->protocol;
+		rec.u.preexist.tcpstate = e->tcpstate;
+		rec.u.preexist.lport = e->lport;
+		rec.u.preexist.rport = e->rport;
+		addr_bytes(&rec.u.preexist.laddr, e->family, e->laddr);
+		addr_bytes(&rec.u.preexist.raddr, e->family, e->raddr);
+		break;
+	}
 	case SR_EV_FORK: {
 		const struct sr_proc *e = data;
 		if (size < sizeof(*e))
 			return 0;
-		/* A new process may reuse the pid of one we knew. */
-		procs_exit(r->procs, e->child);
+		/* A new process may reuse the pid of one we knew (the side-band
+		 * stream, when present, has handled it in time order). */
+		if (!r->mw)
+			procs_exit(r->procs, e->child);
 		rec.type = SREC_R_FORK;
 		fill_ev(r, &rec.u.fork.ev, h);
 		rec.u.fork.child = e->child;
@@ -344,7 +368,8 @@ int rec_handle(void *ctx, void *data, size_t size)
 		int err = 0;
 		if (size < sizeof(*e))
 			return 0;
-		procs_exec(r->procs, h->pid);
+		if (!r->mw)
+			procs_exec_stale(r->procs, h->pid);
 		see(r, h);
 		rec.type = SREC_R_EXEC;
 		fill_ev(r, &rec.u.exec.ev, h);
@@ -363,7 +388,8 @@ int rec_handle(void *ctx, void *data, size_t size)
 		rec.u.exit.code = e->code;
 		rec.u.exit.group_dead = e->group_dead;
 		add(r, &rec);
-		procs_exit(r->procs, h->pid);
+		if (!r->mw)
+			procs_exit(r->procs, h->pid);
 		return r->err ? -1 : 0;
 	}
 	default:

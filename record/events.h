@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include "hmap.h"
 #include "kallsyms.h"
+#include "mmapwatch.h"
 #include "procmaps.h"
 #include "srec_intern.h"
 #include "srec_writer.h"
@@ -25,6 +26,7 @@ struct recorder {
 	struct srec_intern *in;
 	struct procs *procs;
 	struct ksyms *ks;        /* NULL: kernel frames stored without symbols */
+	struct mmapw *mw;        /* side-band mmap stream; NULL: /proc only */
 	int stack_fd[2];         /* the two stack maps (epoch parity) */
 	struct hmap *stackcache; /* (parity|kind, bpf id, pid, leaf_ret) -> file stack id */
 	uint64_t text_base;

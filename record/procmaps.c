@@ -23,6 +23,9 @@ struct pmap {
 struct proc {
 	uint32_t gen;
 	int stale;            /* re-read maps before the next lookup */
+	int has_base;         /* maps complete: read from /proc, or built from an
+			       * exec/fork seen in the side-band stream */
+	int process_written;  /* PROCESS record written */
 	uint64_t last_reread; /* ts of the last miss-triggered re-read */
 	struct pmap *maps;
 	size_t n;
@@ -160,7 +163,10 @@ static int read_maps(struct procs *p, uint32_t pid, struct proc *pr, uint64_t ts
 	snprintf(path, sizeof(path), "/proc/%u/maps", pid);
 	f = fopen(path, "re");
 	if (!f) {
-		p->unreadable++;
+		if (!pr->n)
+			p->unreadable++;
+		pr->has_base = 1; /* nothing more to learn from /proc */
+		pr->stale = 0;
 		return 0;
 	}
 	pr->gen++;
@@ -217,6 +223,7 @@ static int read_maps(struct procs *p, uint32_t pid, struct proc *pr, uint64_t ts
 	pr->maps = maps;
 	pr->n = n;
 	pr->stale = 0;
+	pr->has_base = 1;
 	return 0;
 }
 
@@ -284,28 +291,40 @@ static int write_process(struct procs *p, uint32_t pid, uint64_t ts)
 	return srec_writer_add(p->w, &r);
 }
 
+static struct proc *new_proc(struct procs *p, uint32_t pid)
+{
+	struct proc *pr = calloc(1, sizeof(*pr));
+	struct hkey k = hkey4(pid, 0, 0, 0);
+
+	if (!pr)
+		return NULL;
+	if (hmap_put(p->bypid, &k, (uint64_t)(uintptr_t)pr)) {
+		free(pr);
+		return NULL;
+	}
+	p->nprocs++;
+	return pr;
+}
+
 int procs_see(struct procs *p, uint32_t pid, uint64_t ts)
 {
 	struct proc *pr = get_proc(p, pid);
 	int err;
 
-	if (pr) {
-		if (pr->stale)
-			return read_maps(p, pid, pr, ts);
-		return 0;
-	}
-	pr = calloc(1, sizeof(*pr));
-	if (!pr)
+	if (!pr && !(pr = new_proc(p, pid)))
 		return -2;
-	struct hkey k = hkey4(pid, 0, 0, 0);
-	if (hmap_put(p->bypid, &k, (uint64_t)(uintptr_t)pr)) {
-		free(pr);
-		return -2;
+	if (!pr->process_written) {
+		pr->process_written = 1;
+		if ((err = write_process(p, pid, ts)))
+			return err;
 	}
-	p->nprocs++;
-	if ((err = write_process(p, pid, ts)))
-		return err;
-	return read_maps(p, pid, pr, ts);
+	if (!pr->has_base || pr->stale) {
+		/* A process that already exited keeps what the side-band
+		 * stream told us about it. */
+		if ((err = read_maps(p, pid, pr, ts)))
+			return err;
+	}
+	return 0;
 }
 
 static const struct pmap *lookup(const struct proc *pr, uint64_t addr)
@@ -349,11 +368,115 @@ uint64_t procs_normalize(struct procs *p, uint32_t pid, uint64_t addr, uint64_t 
 	return m->module;
 }
 
-void procs_exec(struct procs *p, uint32_t pid)
+static int write_mapping(struct procs *p, uint32_t pid, struct proc *pr, uint64_t ts,
+			 const struct pmap *m, uint32_t prot)
+{
+	struct srec_record r;
+	memset(&r, 0, offsetof(struct srec_record, u) + sizeof(r.u.mapping));
+	r.type = SREC_R_MAPPING;
+	r.u.mapping.ts = ts;
+	r.u.mapping.pid = pid;
+	r.u.mapping.gen = ++pr->gen;
+	r.u.mapping.start = m->start;
+	r.u.mapping.end = m->end;
+	r.u.mapping.pgoff = m->pgoff;
+	r.u.mapping.module = m->module;
+	r.u.mapping.prot = prot;
+	return srec_writer_add(p->w, &r);
+}
+
+int procs_mmap(struct procs *p, uint32_t pid, uint64_t ts, uint64_t start, uint64_t end,
+	       uint64_t pgoff, uint32_t prot, const char *path, const uint8_t *bid, size_t bid_len)
 {
 	struct proc *pr = get_proc(p, pid);
-	if (pr)
+	int err = 0;
+
+	if (!(prot & 4) || end <= start)
+		return 0; /* only code is ever on a stack */
+	if (!pr && !(pr = new_proc(p, pid)))
+		return -2;
+	uint64_t mod = bid_len ? srec_intern_module(p->in, p->w, path, bid, bid_len, &err) :
+				 module_for(p, pid, start, end, path, &err);
+	if (err)
+		return err;
+	/* The new mapping replaces whatever it overlaps; the parts of older
+	 * mappings outside it survive (pgoff adjusted). */
+	struct pmap *nm = malloc((pr->n + 2) * sizeof(*nm));
+	size_t n = 0;
+	int placed = 0;
+	if (!nm)
+		return -2;
+	for (size_t i = 0; i < pr->n; i++) {
+		struct pmap o = pr->maps[i];
+		if (!placed && o.start >= start) {
+			nm[n++] = (struct pmap){ start, end, pgoff, mod };
+			placed = 1;
+		}
+		if (o.end <= start || o.start >= end) {
+			nm[n++] = o;
+			continue;
+		}
+		if (o.start < start)
+			nm[n++] = (struct pmap){ o.start, start, o.pgoff, o.module };
+		if (o.end > end) {
+			struct pmap right = { end, o.end, o.pgoff + (end - o.start), o.module };
+			if (!placed) {
+				nm[n++] = (struct pmap){ start, end, pgoff, mod };
+				placed = 1;
+			}
+			nm[n++] = right;
+		}
+	}
+	if (!placed)
+		nm[n++] = (struct pmap){ start, end, pgoff, mod };
+	free(pr->maps);
+	pr->maps = nm;
+	pr->n = n;
+	struct pmap m = { start, end, pgoff, mod };
+	return write_mapping(p, pid, pr, ts, &m, prot & 7);
+}
+
+void procs_fork(struct procs *p, uint32_t parent, uint32_t child, uint64_t ts)
+{
+	struct proc *pp = get_proc(p, parent), *pc;
+
+	(void)ts;
+	procs_exit(p, child); /* a reused pid: the old process is gone */
+	if (!pp || !pp->has_base)
+		return; /* the child's maps will be read from /proc when needed */
+	if (!(pc = new_proc(p, child)))
+		return;
+	pc->maps = malloc((pp->n ? pp->n : 1) * sizeof(*pc->maps));
+	if (!pc->maps)
+		return;
+	memcpy(pc->maps, pp->maps, pp->n * sizeof(*pc->maps));
+	pc->n = pp->n;
+	pc->has_base = 1; /* fork copies the address space: complete */
+}
+
+void procs_exec(struct procs *p, uint32_t pid, uint64_t ts)
+{
+	struct proc *pr = get_proc(p, pid);
+
+	(void)ts;
+	if (!pr && !(pr = new_proc(p, pid)))
+		return;
+	/* A new address space: the mmaps of the new image follow. */
+	free(pr->maps);
+	pr->maps = NULL;
+	pr->n = 0;
+	pr->has_base = 1;
+	pr->stale = 0;
+	pr->process_written = 0; /* new comm and exe */
+}
+
+void procs_exec_stale(struct procs *p, uint32_t pid)
+{
+	struct proc *pr = get_proc(p, pid);
+	if (pr) {
 		pr->stale = 1;
+		pr->process_written = 0;
+	}
 }
 
 void procs_exit(struct procs *p, uint32_t pid)

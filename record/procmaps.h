@@ -31,8 +31,15 @@ int procs_see(struct procs *p, uint32_t pid, uint64_t ts);
 uint64_t procs_normalize(struct procs *p, uint32_t pid, uint64_t addr, uint64_t ts,
 			 uint64_t *off, int *err);
 
-/* The process exec'd: its maps are re-read at the next use. */
-void procs_exec(struct procs *p, uint32_t pid);
+/* Side-band stream (mmapwatch.c): an executable mapping was made, a
+ * process forked (the child gets the parent's maps), exec'd (empty
+ * address space, mappings follow).  Each writes MAPPING records. */
+int procs_mmap(struct procs *p, uint32_t pid, uint64_t ts, uint64_t start, uint64_t end,
+	       uint64_t pgoff, uint32_t prot, const char *path, const uint8_t *bid, size_t bid_len);
+void procs_fork(struct procs *p, uint32_t parent, uint32_t child, uint64_t ts);
+void procs_exec(struct procs *p, uint32_t pid, uint64_t ts);
+/* Without the side-band stream: the process exec'd, re-read /proc next time. */
+void procs_exec_stale(struct procs *p, uint32_t pid);
 /* The process is gone (or its pid was reused by a fork): forget it. */
 void procs_exit(struct procs *p, uint32_t pid);
 

@@ -27,6 +27,7 @@
 #include "events.h"
 #include "hostmeta.h"
 #include "kallsyms.h"
+#include "mmapwatch.h"
 #include "outfile.h"
 #include "procmaps.h"
 #include "sockrec.h"
@@ -92,7 +93,8 @@ static void usage(FILE *f)
 "      --kernel-stacks-only no user stacks\n"
 "      --release-stacks     also take stacks at release (default: alloc only)\n"
 "      --connect-stacks     also take user stacks at connect and accept\n"
-"      --ringbuf-size MB    ring buffer size in MiB (power of two, default 16)\n"
+"      --ringbuf-size N     ring buffer size in MiB, or KiB with a K suffix (power\n"
+"                           of two, default 16)\n"
 "      --raw-kernel-addresses  store the kernel text base (reveals KASLR)\n"
 "  -v, --verbose            show libbpf's messages and backend decisions\n"
 "  -h, --help               this help\n"
@@ -217,10 +219,15 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case O_RSTACKS: rel = 1; break;
 		case O_CSTACKS: con = 1; break;
 		case O_RINGBUF: {
-			unsigned long mb = strtoul(optarg, &end, 10);
-			if (*end || !mb || mb > 1024 || (mb & (mb - 1)))
-				die("--ringbuf-size takes a power of two between 1 and 1024 (MiB)");
-			o->ringbuf_bytes = (uint32_t)(mb << 20);
+			/* MiB by default; a K suffix for KiB (small buffers are for
+			 * testing loss accounting). */
+			unsigned long v = strtoul(optarg, &end, 10);
+			unsigned long bytes = (*end == 'K' || *end == 'k') ? v << 10 : v << 20;
+			if (*end == 'K' || *end == 'k' || *end == 'M' || *end == 'm')
+				end++;
+			if (*end || bytes < 4096 || bytes > (1ul << 30) || (bytes & (bytes - 1)))
+				die("--ringbuf-size takes a power of two from 4K to 1024 (MiB, or K for KiB)");
+			o->ringbuf_bytes = (uint32_t)bytes;
 			break;
 		}
 		case O_RAWK: o->raw_kaddr = 1; break;
@@ -292,6 +299,7 @@ struct session {
 	struct srec_intern *in;
 	struct procs *procs;
 	struct ksyms *ks;
+	struct mmapw *mw;
 	struct recorder rec;
 	struct ring_buffer *rb;
 	int ncpus;
@@ -560,6 +568,13 @@ int main(int argc, char **argv)
 	if (syscall_nrs_for_arch(machine, &s.rec.nr))
 		fprintf(stderr, "sockrec: warning: unknown architecture %s: release causes and "
 				"socket origins will read 'other'\n", machine);
+	/* Start the side-band mmap stream before the command runs, so that
+	 * its every mapping is seen even if it exits at once. */
+	err = mmapw_open(&s.mw, s.procs, s.o.verbose ? stderr : NULL);
+	if (err)
+		fprintf(stderr, "sockrec: warning: cannot follow mmaps (%s): stacks of processes "
+				"that exit quickly may stay unsymbolized\n", strerror(-err));
+	s.rec.mw = s.mw;
 	s.ncpus = libbpf_num_possible_cpus();
 	if (s.ncpus <= 0)
 		die("cannot count CPUs");
@@ -578,6 +593,11 @@ int main(int argc, char **argv)
 		die("cannot write %s: %s", s.o.out, srec_strerror(err));
 	s.last_loss_ts = start;
 
+	/* Sockets that exist already: snapshot them now that the hooks are
+	 * live, so that a release racing with the walk is still seen. */
+	if ((err = backend_snapshot(s.skel)))
+		fprintf(stderr, "sockrec: warning: snapshot of open sockets failed: %s\n",
+			strerror(-err));
 	if (go_fd >= 0) {
 		if (write(go_fd, "g", 1) != 1)
 			die("cannot start the command: %s", strerror(errno));
@@ -595,9 +615,13 @@ int main(int argc, char **argv)
 		 * threshold, so epoll rarely fires: poll is our timer, and
 		 * consume() drains whatever is there each time round. */
 		int n = ring_buffer__poll(s.rb, 50);
+		mmapw_drain(s.mw);
 		if (n >= 0)
 			n = ring_buffer__consume(s.rb);
 		uint64_t now = mono_ns();
+		/* Side-band records with no event after them yet: apply once
+		 * they are old enough that no earlier event can still come. */
+		mmapw_apply_until(s.mw, now - 200000000ull);
 		if (s.rec.err) {
 			stop_reason = "write-error";
 			break;
@@ -647,6 +671,7 @@ int main(int argc, char **argv)
 		fputs("\r\033[K", stderr);
 
 	/* Orderly end: drain what the ring buffer holds, then detach. */
+	mmapw_drain(s.mw);
 	if (!s.rec.err)
 		ring_buffer__consume(s.rb);
 	uint64_t end = mono_ns();
@@ -700,6 +725,7 @@ int main(int argc, char **argv)
 			(int)s.child);
 
 	rec_fini(&s.rec);
+	mmapw_close(s.mw);
 	procs_free(s.procs);
 	ksyms_free(s.ks);
 	srec_intern_free(s.in);
