@@ -84,11 +84,23 @@ $(BUILD)/sockreport: $(REPORT_OBJ) $(FORMAT_OBJ)
 
 # Test fixtures: built with frame pointers so that user stacks unwind.
 FIXTURE_SRC := $(wildcard tests/fixtures/*.c)
-FIXTURES := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(filter-out tests/fixtures/sym%.c tests/fixtures/srec_gen.c,$(FIXTURE_SRC)))
+FIXTURE_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -fno-omit-frame-pointer -pthread
+FIXTURES := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(filter-out tests/fixtures/sym%.c tests/fixtures/srec_gen.c tests/fixtures/srec_hostile.c,$(FIXTURE_SRC))) \
+	$(BUILD)/fixtures/libsockfix.so
 $(BUILD)/fixtures/%: tests/fixtures/%.c
 	$(call msg,FIXTURE,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -fno-omit-frame-pointer -pthread $< -o $@
+	$(Q)$(CC) $(FIXTURE_CFLAGS) $< -o $@
+
+# A shared library and a program linked against it (found next to it).
+$(BUILD)/fixtures/libsockfix.so: tests/fixtures/lib/libsockfix.c
+	$(call msg,FIXTURE,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(FIXTURE_CFLAGS) -shared -fPIC $< -o $@
+
+$(BUILD)/fixtures/libuser: tests/fixtures/libuser.c $(BUILD)/fixtures/libsockfix.so
+	$(call msg,FIXTURE,$@)
+	$(Q)$(CC) $(FIXTURE_CFLAGS) $< -L$(BUILD)/fixtures -lsockfix -Wl,-rpath,'$$ORIGIN' -o $@
 
 $(BUILD)/srec_gen: tests/fixtures/srec_gen.c $(FORMAT_OBJ)
 	$(call msg,LINK,$@)

@@ -776,7 +776,9 @@ int BPF_PROG(tp_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 	__u64 skp = (__u64)sk;
 	struct socket *sock = BPF_CORE_READ(sk, sk_socket);
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	__u16 sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	/* inet_sport, not skc_num: the latter is already 0 when a socket
+	 * that released its port reaches TCP_CLOSE (tcpstates agrees). */
+	__u16 sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
 	__u32 lkey = (__u32)family << 16 | sport;
 	struct sk_val *kv = bpf_map_lookup_elem(&sks, &skp);
 	__u64 sock_serial = 0;
@@ -814,7 +816,9 @@ int BPF_PROG(tp_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 	}
 	if (newstate == TCP_LISTEN && kv->owner)
 		bpf_map_update_elem(&listeners, &lkey, &kv->owner, BPF_ANY);
-	else if (oldstate == TCP_LISTEN)
+	else if (oldstate == TCP_LISTEN && newstate == TCP_CLOSE)
+		/* the listener itself closing; a child clone also starts from
+		 * LISTEN (LISTEN -> SYN_RECV) and must not remove it */
 		bpf_map_delete_elem(&listeners, &lkey);
 	if (newstate == TCP_ESTABLISHED && !sock) {
 		__u64 now = bpf_ktime_get_ns();

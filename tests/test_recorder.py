@@ -1,0 +1,360 @@
+"""The recorder, end to end: every event kind, owners, stacks of short-lived
+and dlopen()ing processes, filters, pre-existing sockets, signals, loss,
+and a cross-check against libbpf-tools' tcpstates.  Each test starts its own
+workload (tests/fixtures/*.c) and reads the recording back with sockreport
+and with the spec-only Python reader."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from conftest import FIXTURES, SOCKREC, fixture_path, run_sockreport, sockreport_json
+import srec_reader
+
+
+def record(tmp_path, cmd, duration=None, extra=(), name="r.srec", timeout=120):
+    out = tmp_path / name
+    args = [SOCKREC, *extra, "-o", str(out)]
+    if duration:
+        args += ["-d", str(duration)]
+    if cmd:
+        args += ["--", *cmd]
+    log = tmp_path / (name + ".out")
+    with open(log, "w") as lf:
+        p = subprocess.run(args, stdout=lf, stderr=subprocess.PIPE, text=True, timeout=timeout)
+    assert p.returncode == 0, p.stderr
+    return out, log.read_text(), p.stderr
+
+
+def records(path):
+    recs, status = srec_reader.read_file(str(path))
+    assert not status["salvaged"], status
+    strings = {r["id"]: bytes.fromhex(r["bytes"]).decode() for r in recs if r["record"] == "string"}
+    return recs, strings
+
+
+def pid_of(text, prog):
+    for line in text.splitlines():
+        if line.startswith(prog + " pid="):
+            return int(line.split("=")[1])
+    raise AssertionError("no pid line for %s in %r" % (prog, text))
+
+
+def kill_quietly(pid):
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+# ---- each event kind, per protocol ----
+
+@pytest.mark.parametrize("mode,family,stype,proto", [
+    ("tcp4", 2, 1, 6), ("tcp6", 10, 1, 6), ("udp4", 2, 2, 17), ("udp6", 10, 2, 17),
+    ("unix", 1, 1, 0)])
+def test_event_kinds(bpf, tmp_path, mode, family, stype, proto):
+    k = 3
+    out, text, _ = record(tmp_path, [fixture_path("netfix"), mode, str(k)], duration=20)
+    pid = pid_of(text, "netfix")
+    recs, strings = records(out)
+    mine = [r for r in recs if r.get("pid") == pid]
+    allocs = [r for r in mine if r["record"] == "alloc"]
+    info = {r["serial"]: r for r in mine if r["record"] == "sockinfo"}
+    releases = {r["serial"]: r for r in recs if r["record"] == "release"}
+    kinds = [(info[a["serial"]]["family"], info[a["serial"]]["type"], info[a["serial"]]["protocol"])
+             for a in allocs]
+    if mode.startswith("udp"):
+        assert kinds == [(family, stype, proto)] * k
+    else:  # listener + k * (client + accepted)
+        assert len(allocs) == 1 + 2 * k
+        assert set(kinds) == {(family, stype, proto)}
+        origins = sorted(a["origin"] for a in allocs)
+        assert origins.count(1) == 1 + k  # socket()
+        assert origins.count(3) + origins.count(4) == k  # accept()/accept4()
+    for a in allocs:  # every socket released, by close(), with an inode
+        assert releases[a["serial"]]["how"] == 1, releases[a["serial"]]
+        assert info[a["serial"]]["ino"] > 0
+        assert strings[a["comm"]] == "netfix"
+    conns = [r for r in mine if r["record"] == "connect"]
+    assert len(conns) == k and all(c["ret"] == 0 for c in conns)
+    if mode != "unix":
+        assert all(c["family"] == family for c in conns)
+    if mode.startswith("tcp") or mode == "unix":
+        accs = [r for r in mine if r["record"] == "accept"]
+        assert len(accs) == k and all(a["fd"] >= 0 and a["lserial"] for a in accs)
+    if mode.startswith("tcp"):
+        states = [r for r in recs if r["record"] == "state" and r["owner"] == pid]
+        pairs = {(s["oldstate"], s["newstate"]) for s in states}
+        # client: CLOSE->SYN_SENT->ESTABLISHED; server child: SYN_RECV->ESTABLISHED
+        assert (7, 2) in pairs and (2, 1) in pairs and (3, 1) in pairs and (7, 10) in pairs
+        assert all(len(bytes.fromhex(s["saddr"])) == (4 if family == 2 else 16) for s in states)
+        accs = [r for r in mine if r["record"] == "accept"]
+        assert all(a["estab_ts"] and a["ts"] >= a["estab_ts"] for a in accs)
+
+
+def test_dup2_release_cause(bpf, tmp_path):
+    out, text, _ = record(tmp_path, [fixture_path("netfix"), "dup2"], duration=20)
+    pid = pid_of(text, "netfix")
+    recs, _ = records(out)
+    rel = [r for r in recs if r["record"] == "release" and r["pid"] == pid]
+    assert [r["how"] for r in rel] == [2]
+
+
+# ---- CLOSE_WAIT: the owner the seed's bpftrace script could not name ----
+
+def test_close_wait_owner_and_accept_stack(bpf, tmp_path):
+    out, text, _ = record(tmp_path, [fixture_path("netfix"), "closewait", "10"], duration=2)
+    pid = pid_of(text, "netfix")
+    fd = int(text.split("closewait fd=")[1].split()[0])
+    try:
+        d = sockreport_json("leaks", "--older", "0", str(out))
+    finally:
+        kill_quietly(pid)
+    cw = d["close_wait"]
+    assert len(cw) == 1 and cw[0]["count"] == 1, cw
+    g = cw[0]
+    assert [p["pid"] for p in g["processes"]] == [pid]
+    assert g["example"]["fd"] == fd
+    assert g["origin"] in ("accept", "accept4")
+    assert any("accept_here" in f for f in g["user_stack"]), g["user_stack"]
+    recs, _ = records(out)
+    to_cw = [r for r in recs if r["record"] == "state" and r["newstate"] == 8]
+    assert len(to_cw) == 1 and to_cw[0]["owner"] == pid
+
+
+# ---- stacks of short-lived and dlopen()ing processes, symbolized offline ----
+
+def test_short_lived_children_symbolized(bpf, tmp_path):
+    """libuser lives a few ms: allocates 2 sockets in libsockfix.so, exits."""
+    out, text, _ = record(tmp_path, [fixture_path("spawner"), fixture_path("libuser"), "3"],
+                          duration=20)
+    d = sockreport_json("leaks", str(out))
+    groups = d["exit_released"]
+    assert sum(g["count"] for g in groups) == 6
+    for g in groups:
+        assert all(p["comm"] == "libuser" for p in g["processes"])
+        stack = " ".join(g["user_stack"])
+        assert "lib_make_socket" in stack and "(libsockfix.so)" in stack, stack
+        assert "main+" in stack and "(libuser)" in stack, stack
+
+
+def test_dlopen_after_first_event(bpf, tmp_path):
+    lib = os.path.join(FIXTURES, "libsockfix.so")
+    out, text, _ = record(tmp_path, [fixture_path("dlopener"), lib, "10"], duration=2.5)
+    pid = pid_of(text, "dlopener")
+    try:
+        d = sockreport_json("leaks", "--older", "0", str(out))
+    finally:
+        kill_quietly(pid)
+    stacks = [" ".join(g["user_stack"]) for g in d["outstanding"]]
+    assert len(stacks) == 2
+    assert any("lib_make_socket" in s and "(libsockfix.so)" in s for s in stacks), stacks
+
+
+# ---- filters, applied in BPF ----
+
+def _spawn_late(prog_args, delay=1.0, **kw):
+    """Start prog after `delay` seconds, keeping the pid we can filter on."""
+    return subprocess.Popen(["sh", "-c", "sleep %s; exec \"$@\"" % delay, "sh", *prog_args],
+                            stdout=subprocess.DEVNULL, **kw)
+
+
+def _alloc_pids(path):
+    recs, _ = records(path)
+    return {r["pid"] for r in recs if r["record"] in ("alloc", "preexist")}
+
+
+def test_filter_pid(bpf, tmp_path):
+    target = _spawn_late([fixture_path("leaker"), "2", "1", "3"])
+    decoy = _spawn_late([fixture_path("leaker"), "2", "1", "3"])
+    try:
+        out, _, _ = record(tmp_path, None, duration=2.5, extra=["-p", str(target.pid)])
+    finally:
+        for p in (target, decoy):
+            p.kill()
+            p.wait()
+    assert _alloc_pids(out) == {target.pid}
+
+
+def test_filter_comm(bpf, tmp_path):
+    decoy_bin = tmp_path / "decoyleaker"
+    shutil.copy(fixture_path("leaker"), decoy_bin)
+    target = _spawn_late([fixture_path("leaker"), "2", "1", "3"])
+    decoy = _spawn_late([str(decoy_bin), "2", "1", "3"])
+    try:
+        out, _, _ = record(tmp_path, None, duration=2.5, extra=["-c", "leaker"])
+    finally:
+        for p in (target, decoy):
+            p.kill()
+            p.wait()
+    pids = _alloc_pids(out)
+    assert target.pid in pids and decoy.pid not in pids
+
+
+def test_filter_cgroup(bpf, tmp_path):
+    root = "/sys/fs/cgroup/unified" if os.path.ismount("/sys/fs/cgroup/unified") else "/sys/fs/cgroup"
+    cg = os.path.join(root, "sockrec-test-" + uuid.uuid4().hex[:8])
+    os.mkdir(cg)
+    target = _spawn_late([fixture_path("leaker"), "2", "1", "3"])
+    decoy = _spawn_late([fixture_path("leaker"), "2", "1", "3"])
+    try:
+        with open(os.path.join(cg, "cgroup.procs"), "w") as f:
+            f.write(str(target.pid))
+        out, _, _ = record(tmp_path, None, duration=2.5, extra=["--cgroup", cg])
+    finally:
+        for p in (target, decoy):
+            p.kill()
+            p.wait()
+        os.rmdir(cg)
+    assert _alloc_pids(out) == {target.pid}
+
+
+def test_filter_netns(bpf, tmp_path):
+    ns = "srtest" + uuid.uuid4().hex[:6]
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        inode = os.stat("/run/netns/" + ns).st_ino
+        target = _spawn_late(["ip", "netns", "exec", ns, fixture_path("leaker"), "2", "1", "3"])
+        decoy = _spawn_late([fixture_path("leaker"), "2", "1", "3"])
+        try:
+            out, _, _ = record(tmp_path, None, duration=2.5, extra=["--netns", str(inode)])
+        finally:
+            for p in (target, decoy):
+                p.kill()
+                p.wait()
+        assert _alloc_pids(out) == {target.pid}
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], check=False)
+
+
+def test_filter_command_and_descendants(bpf, tmp_path):
+    decoy = _spawn_late([fixture_path("leaker"), "2", "1", "3"], delay=0.2)
+    try:
+        out, text, _ = record(tmp_path, [fixture_path("spawner"), fixture_path("libuser"), "2"],
+                              duration=20)
+    finally:
+        decoy.kill()
+        decoy.wait()
+    recs, strings = records(out)
+    comms = {strings[r["comm"]] for r in recs if r["record"] == "alloc"}
+    assert comms == {"libuser"}
+
+
+# ---- sockets that existed before the recording ----
+
+def test_preexisting_sockets_pair_with_their_release(bpf, tmp_path):
+    holder = subprocess.Popen([fixture_path("leaker"), "3", "0", "2"], stdout=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)
+        out, _, _ = record(tmp_path, None, duration=3.5, extra=["-p", str(holder.pid)])
+    finally:
+        holder.kill()
+        holder.wait()
+    recs, _ = records(out)
+    pre = {r["serial"]: r for r in recs if r["record"] == "preexist"}
+    assert len(pre) == 12
+    kinds = sorted((r["family"], r["type"]) for r in pre.values())
+    assert kinds == sorted([(2, 1)] * 3 + [(2, 2)] * 3 + [(1, 1)] * 6)
+    rel = [r for r in recs if r["record"] == "release" and r["serial"] in pre]
+    assert len(rel) == 12 and all(r["how"] == 3 for r in rel)  # released by the exit
+    assert not [r for r in recs if r["record"] == "alloc"]
+
+
+# ---- signals, loss ----
+
+def test_sigint_midway_leaves_complete_file(bpf, tmp_path):
+    out = tmp_path / "int.srec"
+    p = subprocess.Popen([SOCKREC, "-d", "30", "-o", str(out), "--",
+                          fixture_path("leaker"), "3", "1", "20"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=30)
+    assert p.returncode == 0, err
+    info = sockreport_json("info", str(out))
+    assert info["complete"] is True
+    assert info["meta"]["recording.stop_reason"] == "signal"
+    assert info["records"]["alloc"] == 12
+    leaker = int(info["meta"]["filter.command_pid"])
+    kill_quietly(leaker)
+
+
+def test_tiny_ring_buffer_counts_losses(bpf, tmp_path):
+    out, _, err = record(tmp_path, [fixture_path("netfix"), "churn", "30000"],
+                         extra=["--ringbuf-size", "8K", "--no-stacks"], duration=60)
+    assert "lost" in err
+    info = sockreport_json("info", str(out))
+    assert info["lost_events"] > 0
+    kinds = {l["kind"] for l in info["losses"]}
+    assert 1 in kinds  # ring buffer full
+    recorded = info["records"].get("alloc", 0) + info["records"].get("release", 0)
+    # nothing silently missing: what is not recorded is counted
+    assert recorded + info["lost_events"] >= 2 * 30000
+    p = run_sockreport("leaks", str(out))
+    assert "events were lost" in p.stderr
+    d = sockreport_json("leaks", str(out))
+    assert d["lost_events"] == info["lost_events"]
+
+
+# ---- privacy ----
+
+def test_no_kernel_addresses_in_file(bpf, tmp_path):
+    out, text, _ = record(tmp_path, [fixture_path("netfix"), "tcp4", "2"], duration=20,
+                          extra=["--release-stacks"])
+    with open("/proc/kallsyms") as f:
+        text_base = next(int(l.split()[0], 16) for l in f if l.split()[2] == "_text")
+    recs, _ = records(out)
+    kstacks = [r for r in recs if r["record"] == "stack" and r["kind"] == 1]
+    assert kstacks
+    for r in recs:
+        for k, v in r.items():
+            vals = v if isinstance(v, list) else [v]
+            for x in vals:
+                if isinstance(x, int):
+                    assert not (x >= 0xffff800000000000 or x == text_base), (k, r)
+    # kernel frames are small offsets from the text base
+    assert all(abs(f) < (1 << 32) for r in kstacks for f in r["frames"])
+
+
+# ---- cross-check with an independent tool ----
+
+def test_tcpstates_transitions_are_all_recorded(bpf, tmp_path):
+    if not os.path.exists("/usr/sbin/tcpstates"):
+        pytest.fail("libbpf-tools' tcpstates is missing (make deps installs libbpf-tools)")
+    ts = subprocess.Popen(["/usr/sbin/tcpstates", "-4"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)  # let it attach
+    try:
+        out, text, _ = record(tmp_path, [fixture_path("netfix"), "tcp4", "3"], duration=20)
+        time.sleep(1.0)
+    finally:
+        ts.send_signal(signal.SIGINT)
+        tsout, tserr = ts.communicate(timeout=30)
+    recs, _ = records(out)
+    pid = pid_of(text, "netfix")
+    ours = {(r["sport"], r["dport"], r["oldstate"], r["newstate"])
+            for r in recs if r["record"] == "state"}
+    ports = {p for (a, b, _, _) in ours for p in (a, b) if p}
+    names = {"ESTABLISHED": 1, "SYN_SENT": 2, "SYN_RECV": 3, "FIN_WAIT1": 4, "FIN_WAIT2": 5,
+             "TIME_WAIT": 6, "CLOSE": 7, "CLOSE_WAIT": 8, "LAST_ACK": 9, "LISTEN": 10,
+             "CLOSING": 11, "NEW_SYN_RECV": 12}
+    theirs = set()
+    for line in tsout.splitlines():
+        f = line.split()
+        if len(f) < 10 or "->" not in f:
+            continue
+        i = f.index("->")
+        if not (f[i - 4].isdigit() and f[i - 2].isdigit()):
+            continue  # the header line
+        lport, rport = int(f[i - 4]), int(f[i - 2])
+        if lport in ports or rport in ports:
+            theirs.add((lport, rport, names[f[i - 1]], names[f[i + 1]]))
+    assert theirs, "tcpstates saw nothing: %s" % tserr
+    missing = theirs - ours
+    assert not missing, missing
+    assert any(r["record"] == "state" and r["owner"] == pid for r in recs)
