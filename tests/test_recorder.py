@@ -358,3 +358,56 @@ def test_tcpstates_transitions_are_all_recorded(bpf, tmp_path):
     missing = theirs - ours
     assert not missing, missing
     assert any(r["record"] == "state" and r["owner"] == pid for r in recs)
+
+
+# ---- a non-blocking connect whose completion comes ~1 s later ----
+
+def test_nonblocking_connect_completion_is_joinable(bpf, tmp_path):
+    """Drop the first SYN with nftables in a private netns, lift the rule:
+    the retransmitted SYN (after ~1 s) completes the connect.  The CONNECT
+    record (EINPROGRESS, non-blocking) joins the STATE record of the same
+    sk leaving SYN_SENT, which gives the real connection latency."""
+    ns = "srnb" + uuid.uuid4().hex[:6]
+    port = "5555"
+    sh = lambda *a: subprocess.run(["ip", "netns", "exec", ns, *a], check=True,
+                                   capture_output=True, text=True)
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    server = None
+    try:
+        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
+        server = subprocess.Popen(["ip", "netns", "exec", ns, fixture_path("netfix"),
+                                   "listen", port, "30"], stdout=subprocess.DEVNULL)
+        sh("nft", "add table inet srtest")
+        sh("nft", "add chain inet srtest in { type filter hook input priority 0 ; }")
+        sh("nft", "add rule inet srtest in tcp dport %s tcp flags & (syn|ack) == syn drop" % port)
+        time.sleep(0.3)
+        out = tmp_path / "nb.srec"
+        rec = subprocess.Popen([SOCKREC, "-d", "20", "-o", str(out), "--", "ip", "netns", "exec",
+                                ns, fixture_path("netfix"), "nbconnect", "127.0.0.1", port],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        first = rec.stdout.readline()  # the fixture runs (sockrec has attached)
+        assert first.startswith("netfix pid="), first
+        time.sleep(0.4)  # its SYN has been dropped by now
+        sh("nft", "delete table inet srtest")
+        so, se = rec.communicate(timeout=60)
+        so = first + so
+        assert rec.returncode == 0, se
+        assert "connected ms=" in so, so
+        ms = float(so.split("connected ms=")[1].split()[0])
+        assert 800 <= ms <= 4000, so
+    finally:
+        if server:
+            server.kill()
+            server.wait()
+        subprocess.run(["ip", "netns", "del", ns], check=False)
+    recs, _ = records(out)
+    conns = [r for r in recs if r["record"] == "connect"]
+    assert len(conns) == 1
+    c = conns[0]
+    assert c["flags"] & 1 and c["ret"] == -115  # non-blocking, EINPROGRESS
+    assert c["dport"] == int(port)
+    done = [r for r in recs if r["record"] == "state" and r["sk"] == c["sk"]
+            and r["oldstate"] == 2]
+    assert len(done) == 1 and done[0]["newstate"] == 1
+    latency_ms = (done[0]["ts"] - c["ts"]) / 1e6
+    assert abs(latency_ms - ms) < 100, (latency_ms, ms)
