@@ -207,10 +207,18 @@ static void add(struct recorder *r, const struct srec_record *rec)
 		r->err = err;
 }
 
-static void addr_bytes(srec_bytes *b, uint32_t family, const uint8_t *a)
+/* Point b at the address (4 or 16 bytes by family); with --redact the
+ * pseudonym is built in `scratch` (16 bytes, owned by the caller). */
+static void addr_bytes(const struct recorder *r, srec_bytes *b, uint32_t family, const uint8_t *a,
+		       uint8_t *scratch)
 {
-	b->p = a;
 	b->len = family == 2 ? 4 : family == 10 ? 16 : 0;
+	b->p = a;
+	if (r->redact && b->len) {
+		memcpy(scratch, a, b->len);
+		pseudonym_addr(r->redact, scratch, b->len);
+		b->p = scratch;
+	}
 }
 
 int rec_handle(void *ctx, void *data, size_t size)
@@ -218,6 +226,7 @@ int rec_handle(void *ctx, void *data, size_t size)
 	struct recorder *r = ctx;
 	const struct sr_hdr *h = data;
 	struct srec_record rec;
+	uint8_t a1[16], a2[16]; /* pseudonyms, with --redact */
 
 	if (size < sizeof(*h))
 		return 0;
@@ -286,8 +295,8 @@ int rec_handle(void *ctx, void *data, size_t size)
 		rec.u.state.family = e->family;
 		rec.u.state.sport = e->sport;
 		rec.u.state.dport = e->dport;
-		addr_bytes(&rec.u.state.saddr, e->family, e->saddr);
-		addr_bytes(&rec.u.state.daddr, e->family, e->daddr);
+		addr_bytes(r, &rec.u.state.saddr, e->family, e->saddr, a1);
+		addr_bytes(r, &rec.u.state.daddr, e->family, e->daddr, a2);
 		break;
 	}
 	case SR_EV_CONNECT: {
@@ -302,7 +311,7 @@ int rec_handle(void *ctx, void *data, size_t size)
 		rec.u.connect.fd = e->fd;
 		rec.u.connect.family = e->family;
 		rec.u.connect.dport = e->dport;
-		addr_bytes(&rec.u.connect.daddr, e->family, e->daddr);
+		addr_bytes(r, &rec.u.connect.daddr, e->family, e->daddr, a1);
 		rec.u.connect.dur_ns = e->dur_ns;
 		rec.u.connect.ret = e->ret;
 		rec.u.connect.flags = (h->flags & SR_F_NONBLOCK) ? SREC_CF_NONBLOCK : 0;
@@ -323,7 +332,7 @@ int rec_handle(void *ctx, void *data, size_t size)
 		rec.u.accept.fd = e->fd;
 		rec.u.accept.family = e->family;
 		rec.u.accept.pport = e->pport;
-		addr_bytes(&rec.u.accept.paddr, e->family, e->paddr);
+		addr_bytes(r, &rec.u.accept.paddr, e->family, e->paddr, a1);
 		rec.u.accept.dur_ns = e->dur_ns;
 		rec.u.accept.estab_ts = e->estab_ts;
 		rec.u.accept.kstack = resolve_stack(r, h, e->st.kstack, 0, 0);
@@ -346,8 +355,8 @@ int rec_handle(void *ctx, void *data, size_t size)
 		rec.u.preexist.tcpstate = e->tcpstate;
 		rec.u.preexist.lport = e->lport;
 		rec.u.preexist.rport = e->rport;
-		addr_bytes(&rec.u.preexist.laddr, e->family, e->laddr);
-		addr_bytes(&rec.u.preexist.raddr, e->family, e->raddr);
+		addr_bytes(r, &rec.u.preexist.laddr, e->family, e->laddr, a1);
+		addr_bytes(r, &rec.u.preexist.raddr, e->family, e->raddr, a2);
 		break;
 	}
 	case SR_EV_FORK: {

@@ -13,6 +13,7 @@
 #include "hmap.h"
 #include "kallsyms.h"
 #include "mmapwatch.h"
+#include "pseudonym.h"
 #include "procmaps.h"
 #include "srec_intern.h"
 #include "srec_writer.h"
@@ -27,6 +28,7 @@ struct recorder {
 	struct procs *procs;
 	struct ksyms *ks;        /* NULL: kernel frames stored without symbols */
 	struct mmapw *mw;        /* side-band mmap stream; NULL: /proc only */
+	const struct pseudonym *redact; /* --redact addresses; NULL: keep them */
 	int stack_fd[2];         /* the two stack maps (epoch parity) */
 	struct hmap *stackcache; /* (parity|kind, bpf id, pid, leaf_ret) -> file stack id */
 	uint64_t text_base;

@@ -29,6 +29,8 @@
 #include "kallsyms.h"
 #include "mmapwatch.h"
 #include "outfile.h"
+#include "privs.h"
+#include "pseudonym.h"
 #include "procmaps.h"
 #include "sockrec.h"
 #include "sockrec.skel.h"
@@ -55,6 +57,8 @@ struct opts {
 	uint32_t stack_policy;
 	uint32_t ringbuf_bytes;
 	int raw_kaddr;
+	int redact_addresses;
+	int keep_privs;
 	char **cmd;            /* after "--" */
 };
 
@@ -96,6 +100,8 @@ static void usage(FILE *f)
 "      --ringbuf-size N     ring buffer size in MiB, or KiB with a K suffix (power\n"
 "                           of two, default 16)\n"
 "      --raw-kernel-addresses  store the kernel text base (reveals KASLR)\n"
+"      --redact addresses   replace IP addresses by stable pseudonyms (ports kept)\n"
+"      --keep-privileges    do not drop capabilities once recording\n"
 "  -v, --verbose            show libbpf's messages and backend decisions\n"
 "  -h, --help               this help\n"
 "\n"
@@ -159,7 +165,7 @@ static void parse_pids(struct opts *o, const char *s)
 static void parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_CGROUP = 256, O_NETNS, O_BACKEND, O_NOSTACKS, O_USTACKS, O_KSTACKS, O_RSTACKS,
-	       O_CSTACKS, O_RINGBUF, O_RAWK };
+	       O_CSTACKS, O_RINGBUF, O_RAWK, O_REDACT, O_KEEPPRIVS };
 	static const struct option lo[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -176,6 +182,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "connect-stacks", no_argument, NULL, O_CSTACKS },
 		{ "ringbuf-size", required_argument, NULL, O_RINGBUF },
 		{ "raw-kernel-addresses", no_argument, NULL, O_RAWK },
+		{ "redact", required_argument, NULL, O_REDACT },
+		{ "keep-privileges", no_argument, NULL, O_KEEPPRIVS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -231,6 +239,12 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			break;
 		}
 		case O_RAWK: o->raw_kaddr = 1; break;
+		case O_REDACT:
+			if (strcmp(optarg, "addresses"))
+				die("--redact takes 'addresses'");
+			o->redact_addresses = 1;
+			break;
+		case O_KEEPPRIVS: o->keep_privs = 1; break;
 		case 'v': o->verbose = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default:
@@ -300,6 +314,7 @@ struct session {
 	struct procs *procs;
 	struct ksyms *ks;
 	struct mmapw *mw;
+	struct pseudonym pseud;
 	struct recorder rec;
 	struct ring_buffer *rb;
 	int ncpus;
@@ -521,6 +536,9 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* A file size limit (ulimit -f) must be a write error we handle, not
+	 * a signal that kills us with the last block half written. */
+	signal(SIGXFSZ, SIG_IGN);
 
 	if (s.o.cmd) {
 		s.child = start_command(s.o.cmd, &go_fd);
@@ -575,6 +593,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sockrec: warning: cannot follow mmaps (%s): stacks of processes "
 				"that exit quickly may stay unsymbolized\n", strerror(-err));
 	s.rec.mw = s.mw;
+	if (s.o.redact_addresses) {
+		if ((err = pseudonym_init(&s.pseud)))
+			die("cannot make a pseudonym key: %s", strerror(-err));
+		s.rec.redact = &s.pseud;
+	}
 	s.ncpus = libbpf_num_possible_cpus();
 	if (s.ncpus <= 0)
 		die("cannot count CPUs");
@@ -587,6 +610,8 @@ int main(int argc, char **argv)
 	uint64_t start = mono_ns();
 	err = meta_backend(&s, chosen);
 	err = err ? err : meta_filters(&s);
+	if (s.o.redact_addresses)
+		err = err ? err : srec_writer_meta_str(s.w, "redact", "addresses");
 	err = err ? err : srec_writer_meta_u64(s.w, "recording.start_ns", start);
 	err = err ? err : srec_writer_flush(s.w);
 	if (err)
@@ -598,6 +623,10 @@ int main(int argc, char **argv)
 	if ((err = backend_snapshot(s.skel)))
 		fprintf(stderr, "sockrec: warning: snapshot of open sockets failed: %s\n",
 			strerror(-err));
+	/* Everything that needs privileges is done: keep only what reading
+	 * other processes' maps and binaries needs. */
+	if (!s.o.keep_privs && (err = privs_drop()))
+		fprintf(stderr, "sockrec: warning: cannot drop capabilities: %s\n", strerror(-err));
 	if (go_fd >= 0) {
 		if (write(go_fd, "g", 1) != 1)
 			die("cannot start the command: %s", strerror(errno));

@@ -326,15 +326,17 @@ def test_no_kernel_addresses_in_file(bpf, tmp_path):
 def test_tcpstates_transitions_are_all_recorded(bpf, tmp_path):
     if not os.path.exists("/usr/sbin/tcpstates"):
         pytest.fail("libbpf-tools' tcpstates is missing (make deps installs libbpf-tools)")
-    ts = subprocess.Popen(["/usr/sbin/tcpstates", "-4"], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)  # let it attach
+    ts = subprocess.Popen(["stdbuf", "-oL", "/usr/sbin/tcpstates", "-4"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    header = ts.stdout.readline()  # printed once it has attached
+    assert "LPORT" in header, header + ts.stderr.read()
     try:
         out, text, _ = record(tmp_path, [fixture_path("netfix"), "tcp4", "3"], duration=20)
         time.sleep(1.0)
     finally:
         ts.send_signal(signal.SIGINT)
         tsout, tserr = ts.communicate(timeout=30)
+    tsout = header + tsout
     recs, _ = records(out)
     pid = pid_of(text, "netfix")
     ours = {(r["sport"], r["dport"], r["oldstate"], r["newstate"])
