@@ -68,6 +68,12 @@ static const struct field f_ksym[] = {
 	F_(F_U, ksym.name, "name"),
 	F_(F_U, ksym.kmod, "kmod"),
 };
+static const struct field f_symbol[] = {
+	F_(F_U, symbol.module, "module"),
+	F_(F_U, symbol.off, "off"),
+	F_(F_U, symbol.size, "size"),
+	F_(F_U, symbol.name, "name"),
+};
 static const struct field f_loss[] = {
 	F_(F_T, loss.ts, "ts"),
 	F_(F_U, loss.window_ns, "window_ns"),
@@ -188,6 +194,7 @@ static const struct rdesc rdescs[SREC_R__MAX] = {
 	[SREC_R_MAPPING] = D("mapping", f_mapping, 0),
 	[SREC_R_KSYM] = D("ksym", f_ksym, 0),
 	[SREC_R_LOSS] = D("loss", f_loss, 0),
+	[SREC_R_SYMBOL] = D("symbol", f_symbol, 0),
 	[SREC_R_ALLOC] = D("alloc", f_alloc, 1),
 	[SREC_R_RELEASE] = D("release", f_release, 1),
 	[SREC_R_SOCKINFO] = D("sockinfo", f_sockinfo, 1),
@@ -403,7 +410,10 @@ int srec_decode(uint32_t type, const uint8_t *p, size_t len, struct srec_codec_s
 			/* Older minor version: absent trailing fields read as 0. */
 			if (f->kind == F_B) {
 				srec_bytes *b = (void *)((char *)out + f->off);
-				b->p = NULL;
+				/* Empty, but not NULL: callers hand b->p to memcpy()
+				 * and strndup(), whose pointers must be valid even
+				 * for a length of 0. */
+				b->p = p;
 				b->len = 0;
 			} else {
 				set_uint(out, f, 0);

@@ -40,6 +40,7 @@ enum srec_record_type {
 	SREC_R_MAPPING = 6,
 	SREC_R_KSYM = 7,
 	SREC_R_LOSS = 8,
+	SREC_R_SYMBOL = 9,
 	SREC_R_ALLOC = 16,
 	SREC_R_RELEASE = 17,
 	SREC_R_SOCKINFO = 18,
@@ -142,6 +143,8 @@ struct srec_record {
 			uint64_t pgoff; uint64_t module; uint64_t prot;
 		} mapping;
 		struct { int64_t off; uint64_t size; uint64_t name; uint64_t kmod; } ksym;
+		/* an embedded user-space function symbol, by file offset */
+		struct { uint64_t module; uint64_t off; uint64_t size; uint64_t name; } symbol;
 		struct {
 			uint64_t ts; uint64_t window_ns; uint32_t cpu; uint32_t kind; uint64_t count;
 		} loss;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <linux/types.h>
 #include <string.h>
+#include "elfsyms.h"
 #include "sockrec.h"
 #include "srec_error.h"
 
@@ -37,13 +38,16 @@ int rec_init(struct recorder *r, struct srec_writer *w, struct srec_intern *in,
 	r->stack_fd[1] = stack_fd1;
 	r->text_base = ksyms_text_base(ks);
 	r->stackcache = hmap_new();
-	return r->stackcache ? 0 : SREC_E_NOMEM;
+	r->embedded = hmap_new();
+	return r->stackcache && r->embedded ? 0 : SREC_E_NOMEM;
 }
 
 void rec_fini(struct recorder *r)
 {
 	hmap_free(r->stackcache);
+	hmap_free(r->embedded);
 	r->stackcache = NULL;
+	r->embedded = NULL;
 }
 
 void rec_forget_stacks(struct recorder *r, unsigned parity)
@@ -68,6 +72,31 @@ static void fill_ev(struct recorder *r, struct srec_ev *ev, const struct sr_hdr 
 	ev->tid = h->tid;
 	ev->comm = intern_comm(r, h->comm);
 	ev->cpu = h->cpu;
+}
+
+/* Write the SYMBOL record of the function a user frame is in, once. */
+static int embed_symbol(struct recorder *r, uint64_t module, uint64_t off)
+{
+	const struct esym *s;
+	struct srec_record rec;
+	int err = 0;
+
+	if (!r->embed_symbols || !module || !(s = procs_module_symbol(r->procs, module, off)))
+		return 0;
+	struct hkey k = hkey4(module, s->index, 0, 0);
+	if (hmap_get(r->embedded, &k))
+		return 0;
+	if (hmap_put(r->embedded, &k, 1))
+		return SREC_E_NOMEM;
+	memset(&rec, 0, offsetof(struct srec_record, u) + sizeof(rec.u.symbol));
+	rec.type = SREC_R_SYMBOL;
+	rec.u.symbol.module = module;
+	rec.u.symbol.off = s->off;
+	rec.u.symbol.size = s->size;
+	rec.u.symbol.name = srec_intern_string(r->in, r->w, s->name, strlen(s->name), &err);
+	if (err)
+		return err;
+	return srec_writer_add(r->w, &rec);
 }
 
 static uint64_t stack_error_ref(int id)
@@ -142,6 +171,10 @@ static uint64_t resolve_stack(struct recorder *r, const struct sr_hdr *h, int re
 		if (err)
 			break;
 	}
+	/* Return addresses (every frame but the first) point after the call:
+	 * embed the symbol of the call itself. */
+	for (uint32_t i = 0; user && !err && i < n; i++)
+		err = embed_symbol(r, mods[i], (uint64_t)out[i] - (i ? 1 : 0));
 	if (!err) {
 		uint64_t fid = srec_intern_stack(r->in, r->w, user ? SREC_STACK_USER : SREC_STACK_KERNEL,
 						 flags, out, mods, n, &err);

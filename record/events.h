@@ -29,6 +29,8 @@ struct recorder {
 	struct ksyms *ks;        /* NULL: kernel frames stored without symbols */
 	struct mmapw *mw;        /* side-band mmap stream; NULL: /proc only */
 	const struct pseudonym *redact; /* --redact addresses; NULL: keep them */
+	int embed_symbols;       /* write SYMBOL records for the frames hit */
+	struct hmap *embedded;   /* (module, symbol index) already written */
 	int stack_fd[2];         /* the two stack maps (epoch parity) */
 	struct hmap *stackcache; /* (parity|kind, bpf id, pid, leaf_ret) -> file stack id */
 	uint64_t text_base;

@@ -1,6 +1,7 @@
 /* procmaps.c - /proc/PID/maps snapshots, build-ids, normalization. */
 #include "procmaps.h"
 #include "buildid.h"
+#include "elfsyms.h"
 #include "hmap.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -31,7 +32,17 @@ struct proc {
 	size_t n;
 };
 
+struct modinfo {
+	char *path;
+	uint8_t bid[BUILDID_MAX];
+	uint8_t bid_len;
+	uint8_t tried;          /* symbols looked for (found or not) */
+	struct elfsyms *syms;
+};
+
 struct procs {
+	struct modinfo *mods;   /* by module id */
+	size_t nmods;
 	struct srec_writer *w;
 	struct srec_intern *in;
 	struct hmap *bypid;    /* (pid) -> struct proc * */
@@ -92,6 +103,11 @@ void procs_free(struct procs *p)
 {
 	if (!p)
 		return;
+	for (size_t i = 0; i < p->nmods; i++) {
+		free(p->mods[i].path);
+		elfsyms_free(p->mods[i].syms);
+	}
+	free(p->mods);
 	hmap_foreach(p->bypid, free_proc_cb, NULL);
 	hmap_free(p->bypid);
 	hmap_free(p->modcache);
@@ -108,6 +124,50 @@ uint64_t procs_count(const struct procs *p)
 	return p->nprocs;
 }
 
+/* Keep path and build-id of a module id, for embedding its symbols. */
+static uint64_t remember(struct procs *p, uint64_t id, const char *path, const uint8_t *bid,
+			 size_t bid_len, int *err)
+{
+	if (!id || *err)
+		return id;
+	if (id >= p->nmods) {
+		size_t nc = p->nmods ? p->nmods : 64;
+		while (nc <= id)
+			nc *= 2;
+		struct modinfo *nm = realloc(p->mods, nc * sizeof(*nm));
+		if (!nm) {
+			*err = -2;
+			return 0;
+		}
+		memset(nm + p->nmods, 0, (nc - p->nmods) * sizeof(*nm));
+		p->mods = nm;
+		p->nmods = nc;
+	}
+	struct modinfo *m = &p->mods[id];
+	if (!m->path) {
+		m->path = strdup(path);
+		if (!m->path) {
+			*err = -2;
+			return 0;
+		}
+		m->bid_len = (uint8_t)(bid_len > BUILDID_MAX ? BUILDID_MAX : bid_len);
+		memcpy(m->bid, bid, m->bid_len);
+	}
+	return id;
+}
+
+const struct esym *procs_module_symbol(struct procs *p, uint64_t module, uint64_t off)
+{
+	if (!module || module >= p->nmods || !p->mods[module].path)
+		return NULL;
+	struct modinfo *m = &p->mods[module];
+	if (!m->tried) {
+		m->tried = 1;
+		m->syms = elfsyms_load(m->path, m->bid, m->bid_len);
+	}
+	return elfsyms_find(m->syms, off);
+}
+
 /* Module id for one mapping; reads the build-id through map_files so that
  * a binary deleted or replaced since it was mapped still gives the id of
  * what is actually mapped. */
@@ -122,7 +182,8 @@ static uint64_t module_for(struct procs *p, uint32_t pid, uint64_t start, uint64
 
 	*err = 0;
 	if (path[0] != '/') /* [vdso], [vsyscall], anonymous JIT: no file */
-		return srec_intern_module(p->in, p->w, path, NULL, 0, err);
+		return remember(p, srec_intern_module(p->in, p->w, path, NULL, 0, err), path, NULL, 0,
+				err);
 	snprintf(mf, sizeof(mf), "/proc/%u/map_files/%" PRIx64 "-%" PRIx64, pid, start, end);
 	fd = open(mf, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -142,13 +203,14 @@ static uint64_t module_for(struct procs *p, uint32_t pid, uint64_t start, uint64
 		if (blen < 0)
 			blen = 0;
 		uint64_t id = srec_intern_module(p->in, p->w, path, bid, (size_t)blen, err);
-		if (id && hmap_put(p->modcache, &k, id))
+		remember(p, id, path, bid, (size_t)blen, err);
+		if (id && !*err && hmap_put(p->modcache, &k, id))
 			*err = -2; /* SREC_E_NOMEM */
 		return id;
 	}
 	if (fd >= 0)
 		close(fd);
-	return srec_intern_module(p->in, p->w, path, NULL, 0, err);
+	return remember(p, srec_intern_module(p->in, p->w, path, NULL, 0, err), path, NULL, 0, err);
 }
 
 /* Read /proc/PID/maps into pr (a new generation) and write MAPPING records. */
@@ -395,7 +457,8 @@ int procs_mmap(struct procs *p, uint32_t pid, uint64_t ts, uint64_t start, uint6
 		return 0; /* only code is ever on a stack */
 	if (!pr && !(pr = new_proc(p, pid)))
 		return -2;
-	uint64_t mod = bid_len ? srec_intern_module(p->in, p->w, path, bid, bid_len, &err) :
+	uint64_t mod = bid_len ? remember(p, srec_intern_module(p->in, p->w, path, bid, bid_len, &err),
+					  path, bid, bid_len, &err) :
 				 module_for(p, pid, start, end, path, &err);
 	if (err)
 		return err;

@@ -43,6 +43,11 @@ void procs_exec_stale(struct procs *p, uint32_t pid);
 /* The process is gone (or its pid was reused by a fork): forget it. */
 void procs_exit(struct procs *p, uint32_t pid);
 
+/* The function symbol covering file offset off of a module, read from the
+ * module's ELF on first use (build-id checked); NULL if none. */
+struct esym;
+const struct esym *procs_module_symbol(struct procs *p, uint64_t module, uint64_t off);
+
 uint64_t procs_unreadable(const struct procs *p);
 uint64_t procs_count(const struct procs *p);
 

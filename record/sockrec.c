@@ -59,6 +59,7 @@ struct opts {
 	int raw_kaddr;
 	int redact_addresses;
 	int keep_privs;
+	int no_embed;
 	char **cmd;            /* after "--" */
 };
 
@@ -102,6 +103,9 @@ static void usage(FILE *f)
 "      --raw-kernel-addresses  store the kernel text base (reveals KASLR)\n"
 "      --redact addresses   replace IP addresses by stable pseudonyms (ports kept)\n"
 "      --keep-privileges    do not drop capabilities once recording\n"
+"      --no-embed-symbols   do not store the function symbols the user stacks hit\n"
+"                           (stored by default: the file then names functions\n"
+"                           on machines without the host's binaries)\n"
 "  -v, --verbose            show libbpf's messages and backend decisions\n"
 "  -h, --help               this help\n"
 "\n"
@@ -165,7 +169,7 @@ static void parse_pids(struct opts *o, const char *s)
 static void parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_CGROUP = 256, O_NETNS, O_BACKEND, O_NOSTACKS, O_USTACKS, O_KSTACKS, O_RSTACKS,
-	       O_CSTACKS, O_RINGBUF, O_RAWK, O_REDACT, O_KEEPPRIVS };
+	       O_CSTACKS, O_RINGBUF, O_RAWK, O_REDACT, O_KEEPPRIVS, O_EMBED, O_NOEMBED };
 	static const struct option lo[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -184,6 +188,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "raw-kernel-addresses", no_argument, NULL, O_RAWK },
 		{ "redact", required_argument, NULL, O_REDACT },
 		{ "keep-privileges", no_argument, NULL, O_KEEPPRIVS },
+		{ "embed-symbols", no_argument, NULL, O_EMBED },
+		{ "no-embed-symbols", no_argument, NULL, O_NOEMBED },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -245,6 +251,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			o->redact_addresses = 1;
 			break;
 		case O_KEEPPRIVS: o->keep_privs = 1; break;
+		case O_EMBED: o->no_embed = 0; break;
+		case O_NOEMBED: o->no_embed = 1; break;
 		case 'v': o->verbose = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default:
@@ -593,6 +601,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sockrec: warning: cannot follow mmaps (%s): stacks of processes "
 				"that exit quickly may stay unsymbolized\n", strerror(-err));
 	s.rec.mw = s.mw;
+	s.rec.embed_symbols = !s.o.no_embed;
 	if (s.o.redact_addresses) {
 		if ((err = pseudonym_init(&s.pseud)))
 			die("cannot make a pseudonym key: %s", strerror(-err));
@@ -612,6 +621,7 @@ int main(int argc, char **argv)
 	err = err ? err : meta_filters(&s);
 	if (s.o.redact_addresses)
 		err = err ? err : srec_writer_meta_str(s.w, "redact", "addresses");
+	err = err ? err : srec_writer_meta_str(s.w, "symbols.embedded", s.o.no_embed ? "0" : "1");
 	err = err ? err : srec_writer_meta_u64(s.w, "recording.start_ns", start);
 	err = err ? err : srec_writer_flush(s.w);
 	if (err)

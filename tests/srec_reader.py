@@ -157,6 +157,7 @@ RECORDS = {
     7: ("ksym", (("off", "I"), ("size", "U"), ("name", "U"), ("kmod", "U"))),
     8: ("loss", (("ts", "T"), ("window_ns", "U"), ("cpu", "U"), ("kind", "U"),
                  ("count", "U"))),
+    9: ("symbol", (("module", "U"), ("off", "U"), ("size", "U"), ("name", "U"))),
     16: ("alloc", _ev(("serial", "D"), ("kstack", "U"), ("ustack", "U"),
                       ("origin", "U"))),
     17: ("release", _ev(("serial", "D"), ("kstack", "U"), ("ustack", "U"),
