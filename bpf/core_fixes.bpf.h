@@ -27,6 +27,22 @@ static __always_inline int file_has_one_ref(struct file *f)
 	return BPF_CORE_READ(o, f_count.counter) == 1;
 }
 
+/* A `void *` argument of a tp_btf program (kmem_cache_alloc/free's `ptr`).
+ *  6.1:  the verifier refuses loading it from the context ("func
+ *        'kmem_cache_alloc' arg1 type UNKNOWN is not a struct", then
+ *        "invalid bpf_context access off=8 size=8"): btf_ctx_access() only
+ *        accepts scalars and pointers to structs there.
+ *  6.18: loads it as a scalar.
+ * Copying it out of the argument array with a probe read works on both (the
+ * array is the trampoline's u64 args[] on the kernel stack). */
+static __always_inline __u64 tp_btf_void_ptr_arg(__u64 *ctx, int i)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_kernel(&v, sizeof(v), &ctx[i]);
+	return v;
+}
+
 /* sk_protocol was a bitfield before 5.6 and a u16 after; BPF_CORE_READ_BITFIELD
  * reads both. */
 static __always_inline __u16 sk_protocol_of(struct sock *sk)

@@ -52,6 +52,10 @@ const volatile __u32 self_tgid = 0;         /* never trace the recorder itself *
  * sockets whose last reference the exit drops (the other backends see
  * __sock_release itself, in the exiting task). */
 const volatile bool release_at_exit = false;
+/* This architecture's socket() and socketpair() numbers (-1: unknown):
+ * allocations inside them are emitted once, at the syscall's return. */
+const volatile __s32 nr_socket = -1;
+const volatile __s32 nr_socketpair = -1;
 
 /* ---- state shared with user space ---- */
 __u64 next_serial = 0;          /* serials for struct socket and struct sock */
@@ -63,6 +67,14 @@ struct sock_val {
 	__u64 sk;                /* struct sock *, once known */
 	__u32 owner;             /* tgid that allocated (or accepted) it */
 	__u32 released;          /* release already reported */
+	/* An allocation not emitted yet (pending): what its event needs. */
+	__u32 pending;
+	__u32 alloc_tid;
+	__u64 alloc_ts;
+	struct sr_stacks st;
+	__u8 alloc_flags;
+	__u8 _pad[3];
+	__s32 sysnr;
 };
 
 struct sk_val {
@@ -309,15 +321,58 @@ static __always_inline struct sock_val *fd_sock(int fd, __u64 *sockp, struct fil
 
 /* ---- alloc ---- */
 
+/* Emit a held-back allocation (optionally with its socket info). */
+static __always_inline void flush_alloc(struct sock_val *v, struct sr_sockinfo *info)
+{
+	struct sr_alloc *e;
+
+	v->pending = 0;
+	e = reserve(sizeof(*e));
+	if (!e)
+		return;
+	fill_hdr(&e->h, SR_EV_ALLOC);
+	e->h.ts = v->alloc_ts;
+	e->h.tid = v->alloc_tid;
+	e->h.flags = v->alloc_flags;
+	e->serial = v->serial;
+	e->st = v->st;
+	e->sysnr = v->sysnr;
+	e->has_info = info ? 1 : 0;
+	e->info_ts = info ? info->h.ts : 0;
+	e->sk_serial = info ? info->sk_serial : 0;
+	e->fd = info ? info->fd : -1;
+	e->ino = info ? info->ino : 0;
+	e->family = info ? info->family : 0;
+	e->type = info ? info->type : 0;
+	e->protocol = info ? info->protocol : 0;
+	e->origin = info ? info->origin : 0;
+	submit(e);
+}
+
 static __always_inline int on_alloc(void *ctx, __u64 sock)
 {
 	struct sock_val v = {};
 	struct sr_alloc *e;
+	__u8 flags = (stack_epoch & 1) ? SR_F_STACK_EPOCH1 : 0;
+	__s32 nr;
 
 	if (!sock || !task_wanted())
 		return 0;
 	v.serial = new_serial();
 	v.owner = bpf_get_current_pid_tgid() >> 32;
+	nr = current_sysnr(&flags);
+	if (nr >= 0 && (nr == nr_socket || nr == nr_socketpair)) {
+		/* Completed at the syscall's return (tp_exit_socket*). */
+		v.pending = 1;
+		v.alloc_tid = (__u32)bpf_get_current_pid_tgid();
+		v.alloc_ts = bpf_ktime_get_ns();
+		v.alloc_flags = flags;
+		v.sysnr = nr;
+		take_stacks(ctx, &v.st, SR_STK_ALLOC_K, SR_STK_ALLOC_U);
+		if (bpf_map_update_elem(&socks, &sock, &v, BPF_ANY))
+			count_loss(SR_LOSS_SOCKMAP);
+		return 0;
+	}
 	if (bpf_map_update_elem(&socks, &sock, &v, BPF_ANY)) {
 		count_loss(SR_LOSS_SOCKMAP);
 		return 0;
@@ -325,11 +380,13 @@ static __always_inline int on_alloc(void *ctx, __u64 sock)
 	e = reserve(sizeof(*e));
 	if (!e)
 		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
 	fill_hdr(&e->h, SR_EV_ALLOC);
+	e->h.flags |= flags & SR_F_KTHREAD;
 	e->serial = v.serial;
 	take_stacks(ctx, &e->st, SR_STK_ALLOC_K, SR_STK_ALLOC_U);
-	e->sysnr = current_sysnr(&e->h.flags);
-	e->_pad = 0;
+	e->sysnr = nr;
+	e->fd = -1;
 	submit(e);
 	return 0;
 }
@@ -373,8 +430,9 @@ int tp_kmem_cache_alloc(__u64 *ctx)
 
 	if (!s || !is_sock_cache(s))
 		return 0;
-	/* struct socket is the first member of struct socket_alloc. */
-	return on_alloc(ctx, ctx[1]);
+	/* struct socket is the first member of struct socket_alloc.  ptr is
+	 * a void *: not a plain context load on 6.1 (core_fixes.bpf.h). */
+	return on_alloc(ctx, tp_btf_void_ptr_arg(ctx, 1));
 }
 
 /* ---- release ---- */
@@ -390,6 +448,8 @@ static __always_inline int emit_release(void *ctx, __u64 sock, struct sock_val *
 {
 	struct sr_release *e;
 
+	if (v->pending)
+		flush_alloc(v, NULL); /* made and gone within its syscall */
 	v->released = 1;
 	e = reserve(sizeof(*e));
 	if (!e)
@@ -483,11 +543,12 @@ int tp_enter_dup3(struct trace_event_raw_sys_enter *ctx)
 SEC("tp_btf/kmem_cache_free")
 int tp_kmem_cache_free(__u64 *ctx)
 {
-	__u64 sock = ctx[1];
+	__u64 sock;
 	struct sock_val *v;
 
 	if (!sock_cache || ctx[2] != sock_cache)
 		return 0;
+	sock = tp_btf_void_ptr_arg(ctx, 1); /* a void *: see core_fixes.bpf.h */
 	v = bpf_map_lookup_elem(&socks, &sock);
 	if (!v)
 		return 0;
@@ -544,18 +605,24 @@ static __always_inline int emit_sockinfo(int fd, __u16 origin, __u64 *sk_serial_
 		*serial_out = v->serial;
 	if (sk_serial_out)
 		*sk_serial_out = kv ? kv->serial : 0;
+	struct sr_sockinfo info;
+	fill_hdr(&info.h, SR_EV_SOCKINFO);
+	info.serial = v->serial;
+	info.sk_serial = kv ? kv->serial : 0;
+	info.fd = fd;
+	info.ino = (__u32)BPF_CORE_READ((struct socket_alloc *)sock, vfs_inode.i_ino);
+	info.family = sk ? BPF_CORE_READ(sk, __sk_common.skc_family) : 0;
+	info.type = (__u16)BPF_CORE_READ(sock, type);
+	info.protocol = sk ? sk_protocol_of(sk) : 0;
+	info.origin = origin;
+	if (v->pending) {
+		flush_alloc(v, &info); /* one event for both */
+		return 0;
+	}
 	e = reserve(sizeof(*e));
 	if (!e)
 		return 0;
-	fill_hdr(&e->h, SR_EV_SOCKINFO);
-	e->serial = v->serial;
-	e->sk_serial = kv ? kv->serial : 0;
-	e->fd = fd;
-	e->ino = (__u32)BPF_CORE_READ((struct socket_alloc *)sock, vfs_inode.i_ino);
-	e->family = sk ? BPF_CORE_READ(sk, __sk_common.skc_family) : 0;
-	e->type = (__u16)BPF_CORE_READ(sock, type);
-	e->protocol = sk ? sk_protocol_of(sk) : 0;
-	e->origin = origin;
+	*e = info;
 	submit(e);
 	return 0;
 }

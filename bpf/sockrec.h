@@ -83,12 +83,25 @@ struct sr_stacks {
 	__u64 leaf_ret;   /* word at the user stack pointer (see spec LEAF_RET) */
 };
 
+/* An allocation.  For sockets made by socket() and socketpair() the event
+ * is held back in the socket table until the syscall returns and then
+ * carries what SOCKINFO would (has_info = 1): one ring-buffer event per
+ * socket instead of two on the hottest path. */
 struct sr_alloc {
-	struct sr_hdr h;
+	struct sr_hdr h;  /* h.ts: the allocation */
 	__u64 serial;
 	struct sr_stacks st;
 	__s32 sysnr;      /* syscall in progress, -1 if none */
-	__u32 _pad;
+	__u32 has_info;
+	/* valid when has_info: */
+	__u64 info_ts;
+	__u64 sk_serial;
+	__s32 fd;
+	__u32 ino;
+	__u16 family;
+	__u16 type;
+	__u16 protocol;
+	__u16 origin;
 };
 
 struct sr_release {

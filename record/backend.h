@@ -28,6 +28,7 @@ struct bpf_config {
 	uint32_t ringbuf_bytes; /* power of two, >= page size */
 	uint32_t stack_entries;
 	uint32_t self_tgid;
+	int32_t nr_socket, nr_socketpair; /* this architecture's numbers, -1 unknown */
 };
 
 const char *backend_name(enum backend b);

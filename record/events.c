@@ -59,9 +59,15 @@ void rec_forget_stacks(struct recorder *r, unsigned parity)
 static uint64_t intern_comm(struct recorder *r, const char *comm)
 {
 	int err;
+
+	/* Most events come from the same task as the one before. */
+	if (r->last_comm_id && !memcmp(r->last_comm, comm, SR_COMM_LEN))
+		return r->last_comm_id;
 	uint64_t id = srec_intern_string(r->in, r->w, comm, strnlen(comm, SR_COMM_LEN), &err);
 	if (err && !r->err)
 		r->err = err;
+	memcpy(r->last_comm, comm, SR_COMM_LEN);
+	r->last_comm_id = err ? 0 : id;
 	return id;
 }
 
@@ -282,6 +288,22 @@ int rec_handle(void *ctx, void *data, size_t size)
 		rec.u.alloc.kstack = resolve_stack(r, h, e->st.kstack, 0, 0);
 		rec.u.alloc.ustack = resolve_stack(r, h, e->st.ustack, 1, e->st.leaf_ret);
 		rec.u.alloc.origin = origin_of(r, h, e->sysnr);
+		if (!e->has_info)
+			break;
+		/* The BPF side folded the socket's info into its allocation. */
+		add(r, &rec);
+		memset(&rec, 0, offsetof(struct srec_record, u) + sizeof(rec.u.sockinfo));
+		rec.type = SREC_R_SOCKINFO;
+		fill_ev(r, &rec.u.sockinfo.ev, h);
+		rec.u.sockinfo.ev.ts = e->info_ts;
+		rec.u.sockinfo.serial = e->serial;
+		rec.u.sockinfo.sk = e->sk_serial;
+		rec.u.sockinfo.fd = e->fd;
+		rec.u.sockinfo.ino = e->ino;
+		rec.u.sockinfo.family = e->family;
+		rec.u.sockinfo.stype = e->type;
+		rec.u.sockinfo.protocol = e->protocol;
+		rec.u.sockinfo.origin = e->origin;
 		break;
 	}
 	case SR_EV_RELEASE: {

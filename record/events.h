@@ -36,6 +36,8 @@ struct recorder {
 	uint64_t text_base;
 	struct syscall_nrs nr;
 	int err;                 /* first writer error (sticky) */
+	char last_comm[16];      /* one-entry cache of the comm's string id */
+	uint64_t last_comm_id;
 	uint64_t events;
 	uint64_t by_kind[16];
 	uint64_t stack_fail;

@@ -576,6 +576,12 @@ int main(int argc, char **argv)
 		srec_writer_meta_str(s.w, "kernel.text_base", hex);
 	}
 
+	struct syscall_nrs nrs;
+	if (syscall_nrs_for_arch(machine, &nrs))
+		fprintf(stderr, "sockrec: warning: unknown architecture %s: release causes and "
+				"socket origins will read 'other'\n", machine);
+	cfg.nr_socket = (int32_t)nrs.socket;
+	cfg.nr_socketpair = (int32_t)nrs.socketpair;
 	err = backend_start(&cfg, s.o.backend, s.o.verbose ? stderr : NULL, stderr, &s.skel, &chosen);
 	if (err) {
 		if (s.child > 0) {
@@ -591,9 +597,7 @@ int main(int argc, char **argv)
 	if ((err = rec_init(&s.rec, s.w, s.in, s.procs, s.ks,
 			    bpf_map__fd(s.skel->maps.stacks0), bpf_map__fd(s.skel->maps.stacks1))))
 		die("out of memory");
-	if (syscall_nrs_for_arch(machine, &s.rec.nr))
-		fprintf(stderr, "sockrec: warning: unknown architecture %s: release causes and "
-				"socket origins will read 'other'\n", machine);
+	s.rec.nr = nrs;
 	/* Start the side-band mmap stream before the command runs, so that
 	 * its every mapping is seen even if it exits at once. */
 	err = mmapw_open(&s.mw, s.procs, s.o.verbose ? stderr : NULL);
