@@ -5,7 +5,8 @@ set -euo pipefail
 pkgs=(
   make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev libdwarf-dev
   pkg-config binutils zstd python3 python3-pytest libclang-rt-14-dev
-  iproute2 nftables
+  iproute2 nftables libbpf-tools
+  linux-perf bpftrace valgrind time
 )
 missing=()
 for p in "${pkgs[@]}"; do

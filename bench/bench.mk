@@ -1,0 +1,49 @@
+# bench/bench.mk - benchmark targets, included by the top-level Makefile.
+#
+#   make bench          build, run every benchmark (~10 min), print the table,
+#                       rewrite bench/RESULTS.md
+#   make bench-quick    build, run each benchmark once, very briefly, into a
+#                       temporary directory (checks the harness; RESULTS.md untouched)
+#   make bench-bins     only build the workloads and tools into $(BUILD)/bench/
+#
+# BENCH_ARGS passes options to bench/run.py (e.g. BENCH_ARGS="--runs 7 --secs 3").
+# Needs root (BPF); perf and bpftrace are optional peers (skipped if absent).
+
+BENCH_DIR := $(BUILD)/bench
+BENCH_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g -fno-omit-frame-pointer
+BENCH_WORKLOADS := $(BENCH_DIR)/churn $(BENCH_DIR)/tcp $(BENCH_DIR)/mixed
+BENCH_TOOLS := $(BENCH_DIR)/floor $(BENCH_DIR)/gen_big $(BENCH_DIR)/decode_speed
+BENCH_PY ?= python3
+
+$(BENCH_DIR)/churn $(BENCH_DIR)/tcp $(BENCH_DIR)/mixed: $(BENCH_DIR)/%: bench/%.c bench/wl.h
+	$(call msg,BENCH,$@)
+	$(Q)mkdir -p $(BENCH_DIR)
+	$(Q)$(CC) $(BENCH_CFLAGS) -pthread $< -o $@
+
+$(BENCH_DIR)/floor.bpf.o: bench/floor.bpf.c bpf/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(BENCH_DIR)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf -Wall -Werror -c $< -o $@
+
+$(BENCH_DIR)/floor.skel.h: $(BENCH_DIR)/floor.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name floor_bpf > $@
+
+$(BENCH_DIR)/floor: bench/floor.c $(BENCH_DIR)/floor.skel.h
+	$(call msg,BENCH,$@)
+	$(Q)$(CC) $(BENCH_CFLAGS) -I$(BENCH_DIR) $< -lbpf -lelf -lz -o $@
+
+$(BENCH_DIR)/gen_big $(BENCH_DIR)/decode_speed: $(BENCH_DIR)/%: bench/%.c $(FORMAT_OBJ)
+	$(call msg,BENCH,$@)
+	$(Q)mkdir -p $(BENCH_DIR)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $^ -lzstd -o $@
+
+bench-bins: all $(BENCH_WORKLOADS) $(BENCH_TOOLS)
+
+bench: bench-bins
+	$(BENCH_PY) bench/run.py --build $(abspath $(BUILD)) $(BENCH_ARGS)
+
+bench-quick: bench-bins
+	$(BENCH_PY) bench/run.py --build $(abspath $(BUILD)) --quick $(BENCH_ARGS)
+
+.PHONY: bench bench-quick bench-bins

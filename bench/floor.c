@@ -1,0 +1,137 @@
+/* floor.c - loader of floor.bpf.c: run a command under the capture floor.
+ *
+ * usage: floor [--no-stacks] [--emit] -- COMMAND [ARGS...]
+ * Starts COMMAND stopped on a pipe, attaches the programs filtered to its
+ * pid, lets it run, waits for it, and prints one JSON line on stderr:
+ *   {"floor": {"alloc": N, "close": N, "stack_fail": N, "rb_fail": N,
+ *              "drained": N}}
+ * --emit also sends every event through a ring buffer that this loader
+ * drains every 50 ms (as sockrec does: no wakeups).
+ * Exit status: COMMAND's.
+ */
+#include <bpf/libbpf.h>
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "floor.skel.h"
+
+static uint64_t g_drained;
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	(void)ctx;
+	(void)data;
+	(void)size;
+	g_drained++;
+	return 0;
+}
+
+static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
+}
+
+int main(int argc, char **argv)
+{
+	int stacks = 1, emit = 0, i, p[2], status = 0;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--no-stacks"))
+			stacks = 0;
+		else if (!strcmp(argv[i], "--emit"))
+			emit = 1;
+		else if (!strcmp(argv[i], "--")) {
+			i++;
+			break;
+		} else
+			break;
+	}
+	if (i >= argc) {
+		fprintf(stderr, "usage: floor [--no-stacks] [--emit] -- COMMAND [ARGS...]\n");
+		return 2;
+	}
+	libbpf_set_print(quiet);
+	if (pipe2(p, O_CLOEXEC))
+		return perror("pipe"), 1;
+	pid_t pid = fork();
+	if (pid < 0)
+		return perror("fork"), 1;
+	if (pid == 0) {
+		char c;
+		close(p[1]);
+		if (read(p[0], &c, 1) != 1)
+			_exit(127);
+		execvp(argv[i], argv + i);
+		perror(argv[i]);
+		_exit(127);
+	}
+	close(p[0]);
+
+	struct floor_bpf *skel = floor_bpf__open();
+	if (!skel)
+		return perror("floor: open"), 1;
+	skel->rodata->target_tgid = (uint32_t)pid;
+	skel->rodata->want_stacks = stacks;
+	skel->rodata->emit = emit;
+	if (!emit)
+		bpf_map__set_max_entries(skel->maps.rb, 4096);
+	int err = floor_bpf__load(skel);
+	if (!err)
+		err = floor_bpf__attach(skel);
+	if (err) {
+		fprintf(stderr, "floor: load/attach: %s\n", strerror(-err));
+		kill(pid, SIGKILL);
+		return 1;
+	}
+	struct ring_buffer *rb = NULL;
+	if (emit) {
+		rb = ring_buffer__new(bpf_map__fd(skel->maps.rb), on_event, NULL, NULL);
+		if (!rb)
+			return perror("floor: ring buffer"), 1;
+	}
+	if (write(p[1], "g", 1) != 1)
+		return perror("floor: start"), 1;
+	close(p[1]);
+
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (rb) {
+			ring_buffer__poll(rb, 50);
+			ring_buffer__consume(rb);
+		} else {
+			usleep(50000);
+		}
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR)
+			break;
+	}
+	if (rb)
+		ring_buffer__consume(rb);
+
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t tot[4] = { 0 };
+	uint64_t *vals = calloc((size_t)ncpu, sizeof(uint64_t));
+	for (uint32_t k = 0; vals && k < 4; k++) {
+		if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.counts), &k, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			tot[k] += vals[c];
+	}
+	free(vals);
+	fprintf(stderr,
+		"{\"floor\": {\"alloc\": %llu, \"close\": %llu, \"stack_fail\": %llu, "
+		"\"rb_fail\": %llu, \"drained\": %llu}}\n",
+		(unsigned long long)tot[0], (unsigned long long)tot[1], (unsigned long long)tot[2],
+		(unsigned long long)tot[3], (unsigned long long)g_drained);
+	ring_buffer__free(rb);
+	floor_bpf__destroy(skel);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}

@@ -1,0 +1,784 @@
+#!/usr/bin/env python3
+"""bench/run.py - sockrec's benchmarks: run them, print a table, write RESULTS.md.
+
+usage: bench/run.py --build BUILD [--quick] [--runs N] [--secs S] [--out FILE]
+                    [--json FILE] [--workdir DIR] [--only overhead,report,profile]
+                    [--workloads churn1,churn2,tcp,mixed] [--keep]
+
+Sections
+  overhead  every workload (bench/churn.c -j1/-j2, tcp.c, mixed.c) untraced
+            and under each recorder, round-robin ("side by side": the ratios
+            are computed within a round, then the median over rounds is
+            taken): sockrec --no-stacks / default / --release-stacks, the
+            capture floor (bench/floor.c: same hooks and stacks, nothing
+            kept; and --emit: + a ring buffer), perf record -g and bpftrace
+            on the same tracepoints.  From the same runs: loss (events
+            recorded vs the workload's own counts), size (bytes per event),
+            recorder cost (CPU s per million events, peak RSS).
+  report    gen_big 1M and 10M events; sockreport info / leaks /
+            dump --json on each (events/s, peak RSS); decode_speed.
+  profile   where the time goes: perf record -a -g during a default-config
+            churn run (the workload's BPF side and sockrec's drain), and
+            callgrind on sockreport leaks of a 100k-event file.
+--quick runs every benchmark once, very briefly, in a temporary directory,
+writes nothing under bench/ unless --out is given, and skips `profile`:
+it checks that the harness works (bench/test_quick.py).
+
+Needs root for the BPF recorders.  perf, bpftrace and valgrind are optional:
+a peer whose tool is missing is skipped and the table says so.
+Only the Python 3 standard library is used.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+EVENT_TYPES = ("alloc", "release", "sockinfo", "state", "connect", "accept", "fork", "exec",
+               "exit", "preexist")
+
+BPFTRACE_SCRIPT = r"""
+tracepoint:kmem:kmem_cache_alloc /pid == cpid && str(args->name) == "sock_inode_cache"/
+{ printf("A %d %s %p\n%s%s", pid, comm, args->ptr, kstack, ustack); }
+tracepoint:syscalls:sys_enter_close /pid == cpid/ { printf("C %d %s %d\n", pid, comm, args->fd); }
+"""
+
+GOALS = {
+    "nostacks_vs_untraced": 0.90,
+    "default_vs_floor": 0.95,
+    "default_vs_perf": 1.2,
+    "bytes_per_event": 8.0,
+    "decode_records_per_s": 20e6,
+}
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- running
+
+class Run:
+    """One process run: wall time, rusage (self + waited-for children), output."""
+
+    def __init__(self, argv, stdout, stderr, wall, ru, rc):
+        self.argv, self.stdout, self.stderr, self.wall, self.ru, self.rc = (
+            argv, stdout, stderr, wall, ru, rc)
+
+    @property
+    def cpu(self):
+        return self.ru.ru_utime + self.ru.ru_stime
+
+    @property
+    def maxrss_kb(self):
+        return self.ru.ru_maxrss
+
+    def workload(self):
+        """The workload's JSON line, wherever it is in stdout."""
+        for line in self.stdout.splitlines():
+            line = line.strip()
+            if line.startswith('{"workload"'):
+                return json.loads(line)
+        return None
+
+
+def run(argv, timeout, stdout_path=None, env=None, cwd=None):
+    """Run argv, wait with wait4 for its rusage; raise on timeout."""
+    t0 = time.monotonic()
+    out_f = open(stdout_path, "wb") if stdout_path else tempfile.TemporaryFile()
+    err_f = tempfile.TemporaryFile()
+    p = subprocess.Popen(argv, stdout=out_f, stderr=err_f, env=env, cwd=cwd,
+                         start_new_session=True)
+    deadline = t0 + timeout
+    while True:
+        pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+        if pid == p.pid:
+            break
+        if time.monotonic() > deadline:
+            os.killpg(p.pid, signal.SIGKILL)
+            os.wait4(p.pid, 0)
+            raise RuntimeError("timed out after %ss: %s" % (timeout, " ".join(argv)))
+        time.sleep(0.005)
+    wall = time.monotonic() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    err_f.seek(0)
+    err = err_f.read().decode(errors="replace")
+    err_f.close()
+    if stdout_path:
+        out_f.close()
+        out = ""
+        if os.path.getsize(stdout_path) < (1 << 20):
+            with open(stdout_path, "rb") as f:
+                out = f.read().decode(errors="replace")
+    else:
+        out_f.seek(0)
+        out = out_f.read().decode(errors="replace")
+        out_f.close()
+    return Run(argv, out, err, wall, ru, p.returncode)
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def rng(xs):
+    xs = [x for x in xs if x is not None]
+    return (min(xs), max(xs)) if xs else (None, None)
+
+
+def fmt_ratio(xs, digits=2):
+    m = med(xs)
+    if m is None:
+        return "n/a"
+    lo, hi = rng(xs)
+    if len([x for x in xs if x is not None]) == 1:
+        return "%.*f" % (digits, m)
+    return "%.*f (%.*f–%.*f)" % (digits, m, digits, lo, digits, hi)
+
+
+def fmt_num(x, unit=""):
+    if x is None:
+        return "n/a"
+    for div, suf in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= div:
+            return "%.2f%s%s" % (x / div, suf, unit)
+    return "%.1f%s" % (x, unit)
+
+
+# ---------------------------------------------------------------- the setup
+
+class Bench:
+    def __init__(self, args):
+        self.a = args
+        self.build = os.path.abspath(args.build)
+        self.bdir = os.path.join(self.build, "bench")
+        self.sockrec = os.path.join(self.build, "sockrec")
+        self.sockreport = os.path.join(self.build, "sockreport")
+        self.work = args.workdir or tempfile.mkdtemp(prefix="sockrec-bench.")
+        os.makedirs(self.work, exist_ok=True)
+        self.perf = shutil.which("perf")
+        self.bpftrace = shutil.which("bpftrace")
+        self.valgrind = shutil.which("valgrind")
+        self.results = {"meta": {}, "overhead": {}, "report": {}, "profile": {}, "notes": []}
+        self.seq = 0
+        self.commands = {}
+
+    def path(self, name):
+        self.seq += 1
+        return os.path.join(self.work, "%04d-%s" % (self.seq, name))
+
+    def wl_argv(self, wl, secs):
+        b = self.bdir
+        return {
+            "churn1": [b + "/churn", "-j", "1", "-t", str(secs)],
+            "churn2": [b + "/churn", "-j", "2", "-t", str(secs)],
+            "tcp": [b + "/tcp", "-t", str(secs)],
+            "mixed": [b + "/mixed", "-t", str(secs)],
+        }[wl]
+
+    # ---- the configurations: each returns (argv, env, outfile, kind)
+    def configs(self):
+        c = [("untraced", None), ("sockrec-nostacks", ["--no-stacks"]),
+             ("sockrec-default", []), ("sockrec-allstacks", ["--release-stacks"]),
+             ("floor-nostacks", ["--no-stacks"]), ("floor", []), ("floor-emit", ["--emit"])]
+        if self.perf:
+            c.append(("perf", None))
+        if self.bpftrace:
+            c.append(("bpftrace", None))
+        return c
+
+    def cmd_for(self, cfg, extra, wl_argv):
+        env = None
+        if cfg == "untraced":
+            return wl_argv, env, None
+        if cfg.startswith("sockrec"):
+            out = self.path("rec.srec")
+            return [self.sockrec, "-o", out] + extra + ["--"] + wl_argv, env, out
+        if cfg.startswith("floor"):
+            return [self.bdir + "/floor"] + extra + ["--"] + wl_argv, env, None
+        if cfg == "perf":
+            out = self.path("perf.data")
+            return [self.perf, "record", "-q", "-g", "-B",
+                    "-e", "kmem:kmem_cache_alloc", "--filter", 'name == "sock_inode_cache"',
+                    "-e", "syscalls:sys_enter_close", "-o", out, "--"] + wl_argv, env, out
+        if cfg == "bpftrace":
+            out = self.path("bpftrace.txt")
+            script = os.path.join(self.work, "peer.bt")
+            if not os.path.exists(script):
+                with open(script, "w") as f:
+                    f.write(BPFTRACE_SCRIPT)
+            env = dict(os.environ, BPFTRACE_NO_USER_SYMBOLS="1")
+            return [self.bpftrace, "-o", out, "-c", " ".join(wl_argv), script], env, out
+        raise ValueError(cfg)
+
+    # ---- what a run recorded
+    def measure(self, cfg, r, out, w):
+        m = {"ops": w["ops"], "ops_per_s": w["ops_per_s"], "sockets": w["sockets"],
+             "rc": r.rc, "wall": r.wall, "maxrss_kb": r.maxrss_kb,
+             "cpu_total": r.cpu, "cpu_workload": w["utime"] + w["stime"]}
+        if cfg.startswith("sockrec") and out and os.path.exists(out):
+            info = run([self.sockreport, "info", "--json", out], 300)
+            d = json.loads(info.stdout)
+            recs = d.get("records", {})
+            m["records"] = recs
+            m["events"] = sum(recs.get(k, 0) for k in EVENT_TYPES)
+            m["lost"] = d.get("lost_events", 0)
+            m["stack_failures"] = d.get("stack_failures", 0)
+            m["alloc"] = recs.get("alloc", 0)
+            m["release"] = recs.get("release", 0)
+            m["bytes"] = os.path.getsize(out)
+        elif cfg.startswith("floor"):
+            for line in r.stderr.splitlines():
+                if line.startswith('{"floor"'):
+                    f = json.loads(line)["floor"]
+                    m["alloc"] = f["alloc"]
+                    m["events"] = f["alloc"] + f["close"]
+                    m["lost"] = f["rb_fail"]
+                    m["stack_failures"] = f["stack_fail"]
+        elif cfg == "perf" and out and os.path.exists(out):
+            st = run([self.perf, "report", "-i", out, "--stats"], 300)
+            per, cur, lost = {}, None, 0
+            for line in st.stdout.splitlines():
+                mm = re.match(r"^(\S+:\S+) stats:", line.strip())
+                if mm:
+                    cur = mm.group(1)
+                    continue
+                mm = re.match(r"^\s*SAMPLE events:\s+(\d+)", line)
+                if mm and cur:
+                    per[cur] = int(mm.group(1))
+                mm = re.match(r"^\s*LOST events:\s+(\d+)", line)
+                if mm and cur is None:
+                    lost += int(mm.group(1))
+                mm = re.match(r"^\s*LOST_SAMPLES events:\s+(\d+)", line)
+                if mm and cur is None:
+                    lost += int(mm.group(1))
+            m["alloc"] = per.get("kmem:kmem_cache_alloc", 0)
+            m["events"] = sum(per.values())
+            m["lost"] = lost
+            m["bytes"] = os.path.getsize(out)
+        elif cfg == "bpftrace" and out and os.path.exists(out):
+            a = c = lost = 0
+            with open(out, "rb") as f:
+                for line in f:
+                    if line.startswith(b"A "):
+                        a += 1
+                    elif line.startswith(b"C "):
+                        c += 1
+                    mm = re.search(rb"Lost (\d+) events", line)
+                    if mm:
+                        lost += int(mm.group(1))
+            m["alloc"] = a
+            m["events"] = a + c
+            m["lost"] = lost
+            m["bytes"] = os.path.getsize(out)
+        if out and os.path.exists(out) and not self.a.keep:
+            os.unlink(out)
+        return m
+
+    # ---------------------------------------------------------- overhead
+    def overhead(self):
+        secs, runs = self.a.secs, self.a.runs
+        configs = self.configs()
+        # The recorders' fixed start/stop cost, to subtract from their CPU time.
+        base = {}
+        for cfg, extra in configs:
+            if cfg == "untraced":
+                continue
+            cpus = []
+            for _ in range(1 if self.a.quick else 3):
+                argv, env, out = self.cmd_for(cfg, extra, [self.bdir + "/churn", "-n", "1"])
+                r = run(argv, 120, env=env)
+                w = r.workload()
+                cpus.append(r.cpu - (w["utime"] + w["stime"] if w else 0))
+                if out and os.path.exists(out):
+                    os.unlink(out)
+            base[cfg] = med(cpus)
+        self.results["overhead_base_cpu"] = base
+
+        for wl in self.a.workloads:
+            wl_argv = self.wl_argv(wl, secs)
+            self.commands[wl] = {cfg: self.cmd_for(cfg, extra, wl_argv)[0]
+                                 for cfg, extra in configs}
+            rounds = []
+            for i in range(runs):
+                # rotate the order so no config always runs right after another
+                order = configs[i % len(configs):] + configs[:i % len(configs)]
+                rnd = {}
+                for cfg, extra in order:
+                    argv, env, out = self.cmd_for(cfg, extra, wl_argv)
+                    try:
+                        r = run(argv, secs * 20 + 60, env=env)
+                    except RuntimeError as e:
+                        log("  %s %s: %s" % (wl, cfg, e))
+                        continue
+                    w = r.workload()
+                    if w is None:
+                        log("  %s %s: no workload output (rc %d): %s" %
+                            (wl, cfg, r.rc, r.stderr.strip()[-400:]))
+                        continue
+                    rnd[cfg] = self.measure(cfg, r, out, w)
+                    rnd[cfg]["cpu_recorder"] = (r.cpu - rnd[cfg]["cpu_workload"]
+                                                - (base.get(cfg) or 0))
+                rounds.append(rnd)
+                u = rnd.get("untraced", {}).get("ops_per_s")
+                log("  %s round %d/%d: %s" % (wl, i + 1, runs, "  ".join(
+                    "%s %.2f" % (c, rnd[c]["ops_per_s"] / u) for c, _ in configs
+                    if c in rnd and u)))
+            self.results["overhead"][wl] = rounds
+
+    # ---------------------------------------------------------- report speed
+    def report(self):
+        sizes = [20000, 100000] if self.a.quick else [1000000, 10000000]
+        reps = 1 if self.a.quick else 3
+        res = self.results["report"]
+        for n in sizes:
+            f = os.path.join(self.work, "big-%d.srec" % n)
+            if os.path.exists(f):
+                os.unlink(f)
+            g = run([self.bdir + "/gen_big", f, str(n)], 1800)
+            if g.rc != 0:
+                raise RuntimeError("gen_big failed: " + g.stderr)
+            gen = json.loads(g.stdout)
+            entry = {"events": gen["events"], "gen": gen, "bytes": os.path.getsize(f),
+                     "gen_wall": g.wall, "cmds": {}}
+            for name, argv in (("info", [self.sockreport, "info", f]),
+                               ("leaks", [self.sockreport, "leaks", f]),
+                               ("dump --json", [self.sockreport, "dump", "--json", f])):
+                walls, rss = [], []
+                for _ in range(reps if n < 5000000 or name != "dump --json" else 1):
+                    r = run(argv, 3600, stdout_path="/dev/null")
+                    if r.rc != 0:
+                        raise RuntimeError("%s failed (rc %d): %s" % (argv, r.rc, r.stderr[-400:]))
+                    walls.append(r.wall)
+                    rss.append(r.maxrss_kb)
+                entry["cmds"][name] = {"walls": walls, "maxrss_kb": rss,
+                                       "events_per_s": gen["events"] / med(walls)}
+                log("  %d events: sockreport %s %.2fs, %.0f MB" %
+                    (n, name, med(walls), max(rss) / 1024))
+            d = run([self.bdir + "/decode_speed", f, str(reps)], 1800)
+            entry["decode"] = json.loads(d.stdout)
+            log("  %d events: decode %.1fM records/s" % (n, entry["decode"]["records_per_s"] / 1e6))
+            res[str(n)] = entry
+            if not self.a.keep:
+                os.unlink(f)
+
+    # ---------------------------------------------------------- profile
+    def profile(self):
+        prof = self.results["profile"]
+        if self.perf:
+            out = os.path.join(self.work, "prof-rec.srec")
+            pdata = os.path.join(self.work, "prof.data")
+            for p in (out, pdata):
+                if os.path.exists(p):
+                    os.unlink(p)
+            rec = subprocess.Popen([self.sockrec, "-o", out, "--", self.bdir + "/churn", "-t", "4"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1.0)
+            subprocess.run([self.perf, "record", "-q", "-a", "-g", "-o", pdata, "--", "sleep", "2"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            rec.wait()
+            for comm in ("churn", "sockrec"):
+                rep = subprocess.run([self.perf, "report", "-i", pdata, "--stdio", "--no-children",
+                                      "--comms", comm, "--sort", "sym", "-g", "none",
+                                      "--percentage", "relative", "--percent-limit", "1.5"],
+                                     capture_output=True, text=True)
+                lines = [l for l in rep.stdout.splitlines() if l.strip() and not l.startswith("#")]
+                prof["perf_" + comm] = lines[:18]
+            prof["perf_cmd"] = ("sockrec -o f.srec -- churn -t 4 & sleep 1; perf record -a -g -- sleep 2; "
+                                "perf report --no-children --comms COMM --sort sym -g none --percentage relative")
+            for p in (out, pdata):
+                if os.path.exists(p) and not self.a.keep:
+                    os.unlink(p)
+        if self.valgrind:
+            f = os.path.join(self.work, "prof-100k.srec")
+            if os.path.exists(f):
+                os.unlink(f)
+            run([self.bdir + "/gen_big", f, "100000"], 600)
+            cg = os.path.join(self.work, "callgrind.out")
+            subprocess.run([self.valgrind, "--tool=callgrind", "--callgrind-out-file=" + cg,
+                            self.sockreport, "leaks", f], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+            def annotate(cg):
+                ann = subprocess.run(["callgrind_annotate", cg], capture_output=True, text=True)
+                lines = []
+                started = False
+                for l in ann.stdout.splitlines():
+                    if "file:function" in l:
+                        started = True
+                        continue
+                    if started and l.startswith("--"):
+                        break
+                    if started and l.strip():
+                        lines.append(re.sub(r"\s+", " ", l.strip()).replace(ROOT + "/", "").replace(
+                            os.path.dirname(self.build) + "/", ""))
+                    if len(lines) >= 14:
+                        break
+                total = re.search(r"^([\d,]+) \(100.0%\) +PROGRAM TOTALS", ann.stdout, re.M)
+                return (total.group(1) if total else None), lines
+            prof["callgrind_total"], prof["callgrind"] = annotate(cg)
+            prof["callgrind_cmd"] = "valgrind --tool=callgrind sockreport leaks gen_big-100k.srec; callgrind_annotate"
+            cg2 = os.path.join(self.work, "callgrind-decode.out")
+            subprocess.run([self.valgrind, "--tool=callgrind", "--callgrind-out-file=" + cg2,
+                            self.bdir + "/decode_speed", f], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+            prof["callgrind_decode_total"], prof["callgrind_decode"] = annotate(cg2)
+            prof["callgrind_decode_cmd"] = "valgrind --tool=callgrind decode_speed gen_big-100k.srec; callgrind_annotate"
+            if not self.a.keep:
+                for p in (f, cg, cg2):
+                    if os.path.exists(p):
+                        os.unlink(p)
+
+
+# ---------------------------------------------------------------- summarising
+
+def summarise(b):
+    """Tables (markdown) and goal verdicts from b.results."""
+    R = b.results
+    lines, verdicts = [], []
+    cfgs = [c for c, _ in b.configs()]
+    ov = R["overhead"]
+
+    def series(wl, cfg, key, per_round=None):
+        out = []
+        for rnd in ov.get(wl, []):
+            if cfg not in rnd:
+                out.append(None)
+                continue
+            out.append(per_round(rnd) if per_round else rnd[cfg].get(key))
+        return out
+
+    def ratio(wl, num, den):
+        return [(rnd[num]["ops_per_s"] / rnd[den]["ops_per_s"])
+                if num in rnd and den in rnd and rnd[den]["ops_per_s"] else None
+                for rnd in ov.get(wl, [])]
+
+    if ov:
+        lines.append("### 1. Throughput relative to untraced (median of per-round ratios, min–max)\n")
+        hdr = "| workload | untraced ops/s | " + " | ".join(c for c in cfgs if c != "untraced") + " |"
+        lines.append(hdr)
+        lines.append("|" + "---|" * (len(cfgs) + 1))
+        for wl in ov:
+            u = med(series(wl, "untraced", "ops_per_s"))
+            row = ["%s" % wl, fmt_num(u)]
+            for c in cfgs:
+                if c == "untraced":
+                    continue
+                row.append(fmt_ratio(ratio(wl, c, "untraced")))
+            lines.append("| " + " | ".join(row) + " |")
+        lines.append("")
+        lines.append("Head to head (same rounds): sockrec default ÷ floor, ÷ floor-emit, ÷ perf, ÷ bpftrace; "
+                     "sockrec --no-stacks ÷ floor --no-stacks (the hooks alone)\n")
+        lines.append("| workload | default ÷ floor | default ÷ floor-emit | default ÷ perf | default ÷ bpftrace | no-stacks ÷ untraced | no-stacks ÷ floor-nostacks |")
+        lines.append("|---|---|---|---|---|---|---|")
+        for wl in ov:
+            lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+                wl, fmt_ratio(ratio(wl, "sockrec-default", "floor")),
+                fmt_ratio(ratio(wl, "sockrec-default", "floor-emit")),
+                fmt_ratio(ratio(wl, "sockrec-default", "perf")),
+                fmt_ratio(ratio(wl, "sockrec-default", "bpftrace")),
+                fmt_ratio(ratio(wl, "sockrec-nostacks", "untraced")),
+                fmt_ratio(ratio(wl, "sockrec-nostacks", "floor-nostacks"))))
+        lines.append("")
+
+        # goals on churn1 (the brief's reference loop), reported for every workload
+        for wl in ov:
+            r_ns = med(ratio(wl, "sockrec-nostacks", "untraced"))
+            r_fl = med(ratio(wl, "sockrec-default", "floor"))
+            r_pf = med(ratio(wl, "sockrec-default", "perf"))
+            for name, val, goal in (("--no-stacks ≥ %.2f × untraced" % GOALS["nostacks_vs_untraced"], r_ns, GOALS["nostacks_vs_untraced"]),
+                                    ("default ≥ %.2f × floor" % GOALS["default_vs_floor"], r_fl, GOALS["default_vs_floor"]),
+                                    ("default ≥ %.1f × perf" % GOALS["default_vs_perf"], r_pf, GOALS["default_vs_perf"])):
+                if val is None:
+                    verdicts.append((wl, name, "n/a", "not measured"))
+                else:
+                    verdicts.append((wl, name, "%.2f" % val, "MET" if val >= goal else "NOT MET"))
+
+        lines.append("### 2. Loss: events recorded vs operations counted by the workload (median over rounds)\n")
+        lines.append("Sockets allocated = the workload's own count.  `alloc seen` = ALLOC records (sockrec), "
+                     "alloc hook hits (floor), kmem_cache_alloc samples (perf), `A` lines (bpftrace).  "
+                     "`lost` = the recorder's own loss counter (sockrec: lost_events; perf: LOST; bpftrace: "
+                     "'Lost N events').\n")
+        lines.append("| workload | recorder | sockets | alloc seen | release seen | alloc coverage | lost (own counter) | stack failures |")
+        lines.append("|---|---|---|---|---|---|---|---|")
+        for wl in ov:
+            for c in cfgs:
+                if c == "untraced":
+                    continue
+                socks = med(series(wl, c, "sockets"))
+                al = med(series(wl, c, "alloc"))
+                rel = med(series(wl, c, "release"))
+                cov = [rnd[c]["alloc"] / rnd[c]["sockets"] if c in rnd and rnd[c].get("alloc") is not None
+                       and rnd[c]["sockets"] else None for rnd in ov[wl]]
+                lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                    wl, c, fmt_num(socks), fmt_num(al), fmt_num(rel) if rel is not None else "–",
+                    ("%.1f%%" % (100 * med(cov))) if med(cov) is not None else "n/a",
+                    fmt_num(med(series(wl, c, "lost"))) if med(series(wl, c, "lost")) is not None else "–",
+                    fmt_num(med(series(wl, c, "stack_failures"))) if med(series(wl, c, "stack_failures")) is not None else "–"))
+        lines.append("")
+
+        lines.append("### 3. Size: bytes per recorded event (median over rounds)\n")
+        lines.append("| workload | sockrec no-stacks | sockrec default | sockrec all stacks | perf.data | bpftrace text |")
+        lines.append("|---|---|---|---|---|---|")
+        worst_bpe = None
+        for wl in ov:
+            row = [wl]
+            for c in ("sockrec-nostacks", "sockrec-default", "sockrec-allstacks", "perf", "bpftrace"):
+                bpe = [rnd[c]["bytes"] / rnd[c]["events"] if c in rnd and rnd[c].get("events")
+                       and rnd[c].get("bytes") is not None else None for rnd in ov[wl]]
+                v = med(bpe)
+                row.append("%.1f B" % v if v is not None else "n/a")
+                if c.startswith("sockrec") and v is not None:
+                    worst_bpe = max(worst_bpe or 0, v)
+            lines.append("| " + " | ".join(row) + " |")
+        lines.append("")
+        if worst_bpe is not None:
+            verdicts.append(("all", "≤ %.0f B/event (.srec, worst sockrec config)" % GOALS["bytes_per_event"],
+                             "%.1f" % worst_bpe, "MET" if worst_bpe <= GOALS["bytes_per_event"] else "NOT MET"))
+
+        lines.append("### 4. Recorder cost: the recorder process's own CPU per million recorded events, peak RSS\n")
+        lines.append("CPU = rusage of the recorder (it waits for the workload, so its children are included) "
+                     "− the workload's own getrusage − the recorder's fixed start/stop cost (median of "
+                     "`RECORDER -- churn -n 1`: %s).  BPF programs run in the workload's context and are "
+                     "counted in the throughput columns, not here.\n" % ", ".join(
+                         "%s %.2fs" % (k, v) for k, v in sorted(R.get("overhead_base_cpu", {}).items())
+                         if v is not None))
+        lines.append("| workload | recorder | events/run | recorder CPU s/run (incl. start/stop) | CPU s per M events (start/stop removed) | peak RSS |")
+        lines.append("|---|---|---|---|---|---|")
+        for wl in ov:
+            for c in cfgs:
+                if c == "untraced" or c.startswith("floor"):
+                    continue
+                per_m = [rnd[c]["cpu_recorder"] / rnd[c]["events"] * 1e6
+                         if c in rnd and rnd[c].get("events") else None for rnd in ov[wl]]
+                rss = med(series(wl, c, "maxrss_kb"))
+                tot = [rnd[c]["cpu_total"] - rnd[c]["cpu_workload"] if c in rnd else None for rnd in ov[wl]]
+                pm = med(per_m)
+                lines.append("| %s | %s | %s | %s | %s | %s |" % (
+                    wl, c, fmt_num(med(series(wl, c, "events"))),
+                    fmt_ratio(tot),
+                    "n/a" if pm is None else ("≈0 (below the start/stop noise)" if pm < 0.05 else "%.2f" % pm),
+                    ("%.1f MB" % (rss / 1024)) if rss else "n/a"))
+        lines.append("")
+
+    rp = R["report"]
+    if rp:
+        lines.append("### 5. Report speed (gen_big files; wall time median, peak RSS max)\n")
+        lines.append("| events | file | command | wall | events/s | peak RSS |")
+        lines.append("|---|---|---|---|---|---|")
+        for n, e in rp.items():
+            for name, c in e["cmds"].items():
+                lines.append("| %s | %.1f MB | sockreport %s | %.2f s | %s | %.0f MB |" % (
+                    fmt_num(e["events"]), e["bytes"] / 1e6, name, med(c["walls"]),
+                    fmt_num(c["events_per_s"]), max(c["maxrss_kb"]) / 1024))
+            d = e["decode"]
+            lines.append("| %s | %.1f MB | decode_speed (srec_reader_next) | %.3f s | %s records/s | – |" % (
+                fmt_num(e["events"]), e["bytes"] / 1e6, d["secs"], fmt_num(d["records_per_s"])))
+        lines.append("")
+        keys = list(rp.keys())
+        if len(keys) >= 2:
+            a, z = rp[keys[0]], rp[keys[-1]]
+            f = z["events"] / a["events"]
+            lines.append("Scaling %s → %s events (×%.0f):\n" % (fmt_num(a["events"]), fmt_num(z["events"]), f))
+            lines.append("| command | time ×  | peak RSS × |")
+            lines.append("|---|---|---|")
+            for name in a["cmds"]:
+                ta, tz = med(a["cmds"][name]["walls"]), med(z["cmds"][name]["walls"])
+                ra, rz = max(a["cmds"][name]["maxrss_kb"]), max(z["cmds"][name]["maxrss_kb"])
+                lines.append("| sockreport %s | %.1f | %.2f |" % (name, tz / ta, rz / ra))
+                verdicts.append(("report", "sockreport %s: memory flat from %s to %s events" % (
+                    name, fmt_num(a["events"]), fmt_num(z["events"])), "RSS ×%.2f" % (rz / ra),
+                    "MET" if rz / ra <= 1.5 else "NOT MET"))
+                verdicts.append(("report", "sockreport %s: time linear" % name, "time ×%.1f for ×%.0f" % (tz / ta, f),
+                                 "MET" if tz / ta <= f * 1.3 else "NOT MET"))
+            lines.append("")
+        dec = min(e["decode"]["records_per_s"] for e in rp.values())
+        verdicts.append(("report", "decode ≥ 20M records/s", fmt_num(dec), "MET" if dec >= GOALS["decode_records_per_s"] else "NOT MET"))
+
+    pr = R["profile"]
+    if pr:
+        lines.append("### Profiles\n")
+        if pr.get("perf_churn"):
+            lines.append("`%s`\n" % pr["perf_cmd"])
+            lines.append("Workload (churn, default stacks) — self time by symbol:\n")
+            lines.append("```\n" + "\n".join(pr["perf_churn"]) + "\n```\n")
+            lines.append("Recorder (sockrec) — self time by symbol:\n")
+            lines.append("```\n" + "\n".join(pr.get("perf_sockrec", [])) + "\n```\n")
+        for k in ("callgrind", "callgrind_decode"):
+            if pr.get(k):
+                lines.append("`%s` (total Ir %s):\n" % (pr[k + "_cmd"], pr.get(k + "_total")))
+                lines.append("```\n" + "\n".join(pr[k]) + "\n```\n")
+    return lines, verdicts
+
+
+def host_meta():
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for l in f:
+                if l.startswith("model name"):
+                    cpu = l.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+
+    def ver(argv):
+        try:
+            return subprocess.run(argv, capture_output=True, text=True, timeout=20).stdout.strip().splitlines()[0]
+        except Exception:
+            return "absent"
+    return {"date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+            "kernel": platform.release(), "cpu": cpu, "ncpu": os.cpu_count(),
+            "perf": ver(["perf", "--version"]), "bpftrace": ver(["bpftrace", "--version"]),
+            "git": ver(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"])}
+
+
+def write_results(b, lines, verdicts, path):
+    m = b.results["meta"]
+    a = b.a
+    doc = ["# sockrec benchmark results", "",
+           "Written by `make bench` (bench/run.py); every number below is from the run described "
+           "here — rerun to refresh.  The machine is a shared 2-core VM: compare the RATIOS, "
+           "which are measured side by side (round-robin, ratio per round, median over rounds, "
+           "min–max in brackets), not the absolute rates.", "",
+           "- date: %s" % m["date"],
+           "- kernel: %s; CPU: %s × %s" % (m["kernel"], m["cpu"], m["ncpu"]),
+           "- git: %s (plus uncommitted work in the tree, if any)" % m["git"],
+           "- peers: %s; %s" % (m["perf"], m["bpftrace"]),
+           "- mode: %s, %d round(s) of %s s per workload and configuration" % (
+               "quick" if a.quick else "full", a.runs, a.secs),
+           "- command: `%s`" % " ".join(["bench/run.py"] + b.results.get("argv", sys.argv[1:])), ""]
+    doc.append("## Goals\n")
+    doc.append("| scope | goal | measured | verdict |")
+    doc.append("|---|---|---|---|")
+    for v in verdicts:
+        doc.append("| %s | %s | %s | %s |" % v)
+    doc.append("")
+    doc.append("## Results\n")
+    doc.extend(lines)
+    doc.append("## Exact commands\n")
+    doc.append("BUILD = `%s`; W = the workload command, e.g. for churn1 `%s`.\n" % (
+        b.build, " ".join(b.wl_argv("churn1", a.secs))))
+    doc.append("```")
+    for wl, cmds in b.commands.items():
+        for cfg, argv in cmds.items():
+            s = " ".join(("'%s'" % x) if (" " in x or '"' in x) else x for x in argv)
+            s = s.replace(b.build + "/", "BUILD/").replace(b.work + "/", "")
+            doc.append("%-8s %-18s %s" % (wl, cfg, s))
+        break
+    doc.append("# the same for every workload (churn2: churn -j 2; tcp; mixed), W substituted")
+    doc.append("# loss/size: sockreport info --json F.srec; perf report --stats -i perf.data; "
+               "grep -c '^A '/'^C ' bpftrace.txt")
+    doc.append("# report: gen_big F N; sockreport info F; sockreport leaks F; "
+               "sockreport dump --json F >/dev/null; decode_speed F 3")
+    doc.append("```")
+    doc.append("")
+    doc.append("bpftrace runs with BPFTRACE_NO_USER_SYMBOLS=1 (without it 0.17 aborts when it "
+               "symbolizes a user stack after the traced process has exited); the script:\n")
+    doc.append("```" + BPFTRACE_SCRIPT + "```\n")
+    doc.extend(b.results.get("notes_md", []))
+    with open(path, "w") as f:
+        f.write("\n".join(doc) + "\n")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--runs", type=int)
+    ap.add_argument("--secs", type=float)
+    ap.add_argument("--out")
+    ap.add_argument("--json")
+    ap.add_argument("--workdir")
+    ap.add_argument("--only")
+    ap.add_argument("--workloads")
+    ap.add_argument("--keep", action="store_true", help="keep the recorded files in the workdir")
+    ap.add_argument("--notes", help="a markdown file appended to RESULTS.md (analysis)")
+    ap.add_argument("--from-json", help="no runs: rewrite --out from a results.json of an earlier run")
+    a = ap.parse_args()
+    if a.from_json:
+        with open(a.from_json) as f:
+            res = json.load(f)
+        for k, v in res["args"].items():
+            setattr(a, k, v)
+        a.workdir = res["args"]["workdir"]
+        b = Bench(a)
+        b.results = res
+        b.commands = res["commands"]
+        if a.notes and os.path.exists(a.notes):
+            with open(a.notes) as f:
+                b.results["notes_md"] = [f.read()]
+        lines, verdicts = summarise(b)
+        write_results(b, lines, [tuple(v) for v in verdicts], a.out or os.path.join(HERE, "RESULTS.md"))
+        print("\n".join(lines))
+        return 0
+    if a.runs is None:
+        a.runs = 1 if a.quick else 5
+    if a.secs is None:
+        a.secs = 0.3 if a.quick else 2.0
+    a.workloads = (a.workloads or "churn1,churn2,tcp,mixed").split(",")
+    sections = (a.only or ("overhead,report" if a.quick else "overhead,report,profile")).split(",")
+    if a.out is None and not a.quick:
+        a.out = os.path.join(HERE, "RESULTS.md")
+    if os.geteuid() != 0 and "overhead" in sections:
+        log("run.py: the overhead section needs root (BPF)")
+        return 2
+    b = Bench(a)
+    for exe in (b.sockrec, b.sockreport, b.bdir + "/churn", b.bdir + "/floor", b.bdir + "/gen_big"):
+        if not os.access(exe, os.X_OK):
+            log("run.py: %s missing: run `make bench-bins` first" % exe)
+            return 2
+    if not os.path.exists("/sys/kernel/tracing/events"):
+        subprocess.run(["mount", "-t", "tracefs", "none", "/sys/kernel/tracing"],
+                       stderr=subprocess.DEVNULL)
+    b.results["meta"] = host_meta()
+    log("run.py: workdir %s; peers: perf %s, bpftrace %s" % (
+        b.work, "yes" if b.perf else "MISSING", "yes" if b.bpftrace else "MISSING"))
+    t0 = time.monotonic()
+    if "overhead" in sections:
+        log("== overhead, loss, size, recorder cost")
+        b.overhead()
+    if "report" in sections:
+        log("== report speed")
+        b.report()
+    if "profile" in sections:
+        log("== profiles")
+        b.profile()
+    if a.notes and os.path.exists(a.notes):
+        with open(a.notes) as f:
+            b.results["notes_md"] = [f.read()]
+    lines, verdicts = summarise(b)
+    print("\n".join(lines))
+    print("Goals:")
+    for v in verdicts:
+        print("  %-8s %-60s %-22s %s" % v)
+    b.results["verdicts"] = verdicts
+    b.results["commands"] = b.commands
+    b.results["argv"] = sys.argv[1:]
+    b.results["args"] = {"quick": a.quick, "runs": a.runs, "secs": a.secs, "build": b.build,
+                         "workdir": b.work, "workloads": a.workloads}
+    jpath = a.json or os.path.join(b.work, "results.json")
+    with open(jpath, "w") as f:
+        json.dump(b.results, f, indent=1, default=str)
+    if a.out:
+        write_results(b, lines, verdicts, a.out)
+        log("run.py: wrote %s" % a.out)
+    log("run.py: raw results %s; %.0f s" % (jpath, time.monotonic() - t0))
+    if a.quick and not a.workdir and not a.keep and not a.json:
+        shutil.rmtree(b.work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
