@@ -3,8 +3,12 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include "out.h"
+#include "stacks.h"
 #include "srec_error.h"
 
 const char *first_error_name(int err)
@@ -23,25 +27,80 @@ const char *first_error_name(int err)
 	}
 }
 
-/* "2.5" (seconds from the start) -> absolute monotonic ns, given start. */
-static int parse_time(const char *s, uint64_t start, uint64_t *out)
-{
-	char *end;
-	double v = strtod(s, &end);
-	if (*end || v < 0)
-		return -1;
-	*out = start + (uint64_t)(v * 1e9);
-	return 0;
-}
-
 static uint64_t meta_u64(const struct model *m, const char *k)
 {
 	const char *v = model_meta(m, k);
 	return v ? strtoull(v, NULL, 10) : 0;
 }
 
+/* "2.5" (seconds from the start) or "HH:MM:SS[.frac]" (wall clock, local
+ * time of this machine; TZ selects another zone) -> absolute monotonic ns.
+ * The wall clock needs META clock.monotonic_ns/clock.realtime_ns.  Of the
+ * days around the recording, the occurrence of HH:MM:SS closest to its
+ * start is taken (a recording that crosses midnight works). */
+static int parse_time(const char *s, const struct model *m, uint64_t start, uint64_t *out)
+{
+	char *end;
+	if (!strchr(s, ':')) {
+		double v = strtod(s, &end);
+		if (end == s || *end || v < 0 || v > 1e9)
+			return -1;
+		*out = start + (uint64_t)(v * 1e9);
+		return 0;
+	}
+	unsigned hh, mm;
+	double ss;
+	int used = 0;
+	if (sscanf(s, "%u:%u:%lf%n", &hh, &mm, &ss, &used) != 3 || s[used] || hh > 23 || mm > 59 ||
+	    ss < 0 || ss >= 61)
+		return -1;
+	uint64_t mono = meta_u64(m, "clock.monotonic_ns"), real = meta_u64(m, "clock.realtime_ns");
+	if (!mono || !real)
+		return -2;
+	int64_t start_real = (int64_t)real + ((int64_t)start - (int64_t)mono);
+	time_t st = (time_t)(start_real / 1000000000);
+	struct tm tm;
+	if (!localtime_r(&st, &tm))
+		return -1;
+	double best = 0;
+	int have = 0;
+	for (int dd = -1; dd <= 1; dd++) {
+		struct tm t = tm;
+		t.tm_mday += dd;
+		t.tm_hour = (int)hh;
+		t.tm_min = (int)mm;
+		t.tm_sec = 0;
+		t.tm_isdst = -1;
+		time_t w = mktime(&t);
+		if (w == (time_t)-1)
+			continue;
+		double cand = ((double)w + ss) * 1e9; /* wall ns */
+		if (!have || __builtin_fabs(cand - (double)start_real) < __builtin_fabs(best - (double)start_real)) {
+			best = cand;
+			have = 1;
+		}
+	}
+	if (!have)
+		return -1;
+	double off = best - (double)start_real;
+	*out = off <= -(double)start ? 1 : (uint64_t)((double)start + off);
+	return 0;
+}
+
 int cli_load(const struct cli *c, const char *path, struct model *m, model_done_fn done,
 	     void *arg)
+{
+	return cli_load_ev(c, path, m, done, NULL, arg);
+}
+
+uint64_t cli_end(const struct model *m)
+{
+	uint64_t e = meta_u64(m, "recording.end_ns");
+	return e ? e : m->ts_last;
+}
+
+int cli_load_ev(const struct cli *c, const char *path, struct model *m, model_done_fn done,
+		model_event_fn event, void *arg)
 {
 	struct mfilter f;
 	char why[600];
@@ -62,21 +121,29 @@ int cli_load(const struct cli *c, const char *path, struct model *m, model_done_
 		 * file's first META block: peek at it with an unfiltered read. */
 		struct model peek;
 		err = model_load(&peek, path, NULL, NULL, NULL, why, sizeof(why));
-		uint64_t start = err ? 0 : meta_u64(&peek, "recording.start_ns");
-		if (!start && !err)
-			start = peek.ts_first;
-		model_free(&peek);
 		if (err) {
-			fprintf(stderr, "sockreport: %s\n", why);
+			fprintf(stderr, "sockreport: ");
+			out_text_z(stderr, why);
+			fputc('\n', stderr);
+			model_free(&peek);
 			return 1;
 		}
-		if ((c->since && parse_time(c->since, start, &f.since_ns)) ||
-		    (c->until && parse_time(c->until, start, &f.until_ns))) {
-			fprintf(stderr, "sockreport: --since/--until take seconds from the start\n");
+		uint64_t start = peek.start_ns;
+		int e1 = c->since ? parse_time(c->since, &peek, start, &f.since_ns) : 0;
+		int e2 = c->until ? parse_time(c->until, &peek, start, &f.until_ns) : 0;
+		model_free(&peek);
+		if (e1 == -2 || e2 == -2) {
+			fprintf(stderr, "sockreport: this file has no clock metadata: give --since/--until "
+					"in seconds from the start\n");
+			return 2;
+		}
+		if (e1 || e2) {
+			fprintf(stderr, "sockreport: --since/--until take seconds from the start (2.5) "
+					"or a wall-clock time (HH:MM:SS)\n");
 			return 2;
 		}
 	}
-	err = model_load(m, path, &f, done, arg, why, sizeof(why));
+	err = model_load_ev(m, path, &f, done, event, arg, why, sizeof(why));
 	if (err) {
 		fprintf(stderr, "sockreport: ");
 		out_text_z(stderr, why);
@@ -159,4 +226,271 @@ void cli_dur(char *buf, size_t cap, uint64_t ns)
 		snprintf(buf, cap, "%.1fus", (double)ns / 1e3);
 	else
 		snprintf(buf, cap, "%" PRIu64 "ns", ns);
+}
+
+/* ---- shared helpers ---- */
+
+int vals_add(struct vals *a, uint64_t x)
+{
+	if (a->n == a->cap) {
+		size_t nc = a->cap ? a->cap * 2 : 64;
+		uint64_t *nv = realloc(a->v, nc * sizeof(*nv));
+		if (!nv)
+			return -1;
+		a->v = nv;
+		a->cap = nc;
+	}
+	a->v[a->n++] = x;
+	a->sorted = 0;
+	return 0;
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+	return a < b ? -1 : a > b;
+}
+
+uint64_t vals_pct(struct vals *a, double p)
+{
+	if (!a->n)
+		return 0;
+	if (!a->sorted) {
+		qsort(a->v, a->n, sizeof(uint64_t), cmp_u64);
+		a->sorted = 1;
+	}
+	/* nearest rank */
+	size_t r = (size_t)(p / 100.0 * (double)a->n + 0.999999);
+	if (r < 1)
+		r = 1;
+	if (r > a->n)
+		r = a->n;
+	return a->v[r - 1];
+}
+
+void vals_free(struct vals *a)
+{
+	free(a->v);
+	memset(a, 0, sizeof(*a));
+}
+
+static int log2_slot(uint64_t v)
+{
+	int s = 0;
+	while (v) {
+		v >>= 1;
+		s++;
+	}
+	return s; /* 0 for 0, k for [2^(k-1), 2^k) */
+}
+
+void vals_hist_text(FILE *f, struct vals *a, uint64_t unit, const char *unitname)
+{
+	uint64_t slots[65] = { 0 }, maxc = 0;
+	int lo = 65, hi = -1;
+	for (size_t i = 0; i < a->n; i++) {
+		int k = log2_slot(a->v[i] / unit);
+		slots[k]++;
+		if (k < lo)
+			lo = k;
+		if (k > hi)
+			hi = k;
+	}
+	if (hi < 0)
+		return;
+	for (int k = lo; k <= hi; k++)
+		if (slots[k] > maxc)
+			maxc = slots[k];
+	fprintf(f, "     %-19s : count    distribution\n", unitname);
+	for (int k = lo; k <= hi; k++) {
+		uint64_t l = k ? 1ull << (k - 1) : 0, h = k ? (1ull << k) - 1 : 0;
+		char stars[41];
+		int w = maxc ? (int)((slots[k] * 30 + maxc - 1) / maxc) : 0;
+		memset(stars, '*', (size_t)w);
+		stars[w] = 0;
+		fprintf(f, "%10" PRIu64 " -> %-10" PRIu64 " : %-8" PRIu64 " |%-30s|\n", l, h, slots[k],
+			stars);
+	}
+}
+
+void vals_json(FILE *f, struct vals *a)
+{
+	fprintf(f, "{\"count\": %zu, \"min_ns\": %" PRIu64 ", \"p50_ns\": %" PRIu64
+		   ", \"p90_ns\": %" PRIu64 ", \"p99_ns\": %" PRIu64 ", \"max_ns\": %" PRIu64
+		   ", \"log2_us\": [",
+		a->n, vals_pct(a, 0), vals_pct(a, 50), vals_pct(a, 90), vals_pct(a, 99),
+		vals_pct(a, 100));
+	uint64_t slots[65] = { 0 };
+	for (size_t i = 0; i < a->n; i++)
+		slots[log2_slot(a->v[i] / 1000)]++;
+	int first = 1;
+	for (int k = 0; k < 65; k++) {
+		if (!slots[k])
+			continue;
+		uint64_t l = k ? 1ull << (k - 1) : 0, h = k ? (1ull << k) - 1 : 0;
+		fprintf(f, "%s{\"lo\": %" PRIu64 ", \"hi\": %" PRIu64 ", \"count\": %" PRIu64 "}",
+			first ? "" : ", ", l, h, slots[k]);
+		first = 0;
+	}
+	fputs("]}", f);
+}
+
+static size_t str_hash(const char *s)
+{
+	size_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+void agg_init(struct agg *a, size_t elem)
+{
+	memset(a, 0, sizeof(*a));
+	a->elem = elem;
+}
+
+static int agg_rehash(struct agg *a, size_t ncap)
+{
+	size_t *nh = calloc(ncap, sizeof(*nh));
+	if (!nh)
+		return -1;
+	for (size_t i = 0; i < a->n; i++) {
+		size_t j = str_hash(a->keys[i]) & (ncap - 1);
+		while (nh[j])
+			j = (j + 1) & (ncap - 1);
+		nh[j] = i + 1;
+	}
+	free(a->hash);
+	a->hash = nh;
+	a->hcap = ncap;
+	return 0;
+}
+
+void *agg_get(struct agg *a, const char *key)
+{
+	if (a->hcap) {
+		size_t j = str_hash(key) & (a->hcap - 1);
+		while (a->hash[j]) {
+			if (!strcmp(a->keys[a->hash[j] - 1], key))
+				return a->vals[a->hash[j] - 1];
+			j = (j + 1) & (a->hcap - 1);
+		}
+	}
+	if ((a->n + 1) * 2 > a->hcap && agg_rehash(a, a->hcap ? a->hcap * 2 : 64))
+		return NULL;
+	if (a->n == a->cap) {
+		size_t nc = a->cap ? a->cap * 2 : 32;
+		char **nk = realloc(a->keys, nc * sizeof(*nk));
+		if (!nk)
+			return NULL;
+		a->keys = nk;
+		void **nv = realloc(a->vals, nc * sizeof(*nv));
+		if (!nv)
+			return NULL;
+		a->vals = nv;
+		a->cap = nc;
+	}
+	char *k = strdup(key);
+	void *v = calloc(1, a->elem);
+	if (!k || !v) {
+		free(k);
+		free(v);
+		return NULL;
+	}
+	a->keys[a->n] = k;
+	a->vals[a->n] = v;
+	size_t j = str_hash(key) & (a->hcap - 1);
+	while (a->hash[j])
+		j = (j + 1) & (a->hcap - 1);
+	a->hash[j] = ++a->n;
+	return v;
+}
+
+void agg_free(struct agg *a)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		free(a->keys[i]);
+		free(a->vals[i]);
+	}
+	free(a->keys);
+	free(a->vals);
+	free(a->hash);
+	memset(a, 0, sizeof(*a));
+}
+
+void cli_addr(char *buf, size_t cap, uint32_t family, const uint8_t addr[16], uint16_t port)
+{
+	char a[INET6_ADDRSTRLEN] = "";
+	int zero = 1;
+	for (int i = 0; i < 16; i++)
+		zero &= !addr[i];
+	if (zero && !port) {
+		snprintf(buf, cap, "-");
+		return;
+	}
+	if (family == 10) {
+		if (!inet_ntop(AF_INET6, addr, a, sizeof(a)))
+			snprintf(a, sizeof(a), "?");
+		snprintf(buf, cap, "[%s]:%u", a, port);
+	} else {
+		if (!inet_ntop(AF_INET, addr, a, sizeof(a)))
+			snprintf(a, sizeof(a), "?");
+		snprintf(buf, cap, "%s:%u", a, port);
+	}
+}
+
+void cli_puts_cut(const struct cli *c, const char *line, int width)
+{
+	if (!c->wide && (int)strlen(line) > width)
+		printf("%.*s...\n", width - 3, line);
+	else
+		printf("%s\n", line);
+}
+
+void cli_kind(char *buf, size_t cap, uint32_t family, uint32_t type, uint32_t protocol)
+{
+	const char *p = proto_name(family, protocol);
+	snprintf(buf, cap, "%s/%s%s%s", family_name(family), socktype_name(type), p[0] ? "/" : "", p);
+}
+
+void cli_state_path(char *buf, size_t cap, const struct msock *s, const char *sep)
+{
+	size_t len = 0;
+	buf[0] = 0;
+	for (int i = 0; i < s->nstates && len + 1 < cap; i++) {
+		int w = snprintf(buf + len, cap - len, "%s%s", i ? sep : "", tcp_state_name(s->states[i]));
+		if (w < 0)
+			break;
+		len += (size_t)w;
+	}
+	if (len >= cap && cap)
+		buf[cap - 1] = 0;
+}
+
+void cli_json_stack(FILE *f, struct stacks *st, uint64_t ref)
+{
+	size_t n = 0;
+	const char *const *l = st ? stacks_lines(st, ref, &n) : NULL;
+	fputc('[', f);
+	for (size_t i = 0; l && i < n; i++) {
+		if (i)
+			fputs(", ", f);
+		out_json_z(f, l[i]);
+	}
+	fputc(']', f);
+}
+
+void cli_text_head(const struct cli *c, const struct model *m, const char *path)
+{
+	const char *host = model_meta(m, "host.name"), *kern = model_meta(m, "host.kernel");
+	uint64_t end = cli_end(m);
+	char dur[32];
+	cli_dur(dur, sizeof(dur), end > m->start_ns ? end - m->start_ns : 0);
+	printf("sockreport %s: ", c->cmd);
+	out_text_z(stdout, path);
+	printf("\nhost ");
+	out_text_z(stdout, host ? host : "?");
+	printf(", kernel ");
+	out_text_z(stdout, kern ? kern : "?");
+	printf(", %s recorded%s\n", dur, m->complete ? "" : " (INCOMPLETE)");
 }

@@ -27,12 +27,69 @@ struct cli {
 	const char *debug_dirs[CLI_MAX_DIRS];
 	int ndebug_dirs;
 	const char *sysroot;
+	/* added with pairs/latency/diff/timeline: */
+	int stacks;             /* pairs: show alloc/release stacks */
+	int folded;             /* leaks/allocs: folded stacks for flame graphs */
+	const char *by;         /* latency: comm|pid|stack|dport|raddr */
+	const char *output;     /* timeline: -o FILE */
+	const char *fail_on;    /* diff: --fail-on EXPR */
+	int lines;              /* diff: match stacks with file:line too */
 };
+
+/* --- helpers shared by the commands --- */
+
+/* A sorted-on-demand array of u64 values (durations). */
+struct vals {
+	uint64_t *v;
+	size_t n, cap;
+	int sorted;
+};
+int vals_add(struct vals *a, uint64_t x);
+/* p in 0..100 (nearest rank); 0 for an empty set. */
+uint64_t vals_pct(struct vals *a, double p);
+void vals_free(struct vals *a);
+/* bcc-style log2 histogram of the values, in `unit` (1000 = us). */
+void vals_hist_text(FILE *f, struct vals *a, uint64_t unit, const char *unitname);
+/* {"count":..,"p50_ns":..,"p90_ns":..,"p99_ns":..,"max_ns":..,"min_ns":..,
+ *  "log2_us":[{"lo":..,"hi":..,"count":..},..]} */
+void vals_json(FILE *f, struct vals *a);
+
+/* String-keyed table of fixed-size records (zeroed on creation). */
+struct agg {
+	char **keys;
+	void **vals;
+	size_t n, cap, elem;
+	size_t *hash; /* open addressing over indices+1 */
+	size_t hcap;
+};
+void agg_init(struct agg *a, size_t elem);
+/* Record for key (created zeroed); NULL on ENOMEM. */
+void *agg_get(struct agg *a, const char *key);
+void agg_free(struct agg *a);
+
+/* "127.0.0.1:80", "[::1]:80", "*" for a zero address without port. */
+void cli_addr(char *buf, size_t cap, uint32_t family, const uint8_t addr[16], uint16_t port);
+/* "INET/STREAM/TCP" */
+void cli_kind(char *buf, size_t cap, uint32_t family, uint32_t type, uint32_t protocol);
+/* "SYN_SENT>ESTABLISHED>CLOSE" (sep between states) */
+void cli_state_path(char *buf, size_t cap, const struct msock *s, const char *sep);
+/* JSON array of a stack's symbolized lines. */
+struct stacks;
+void cli_json_stack(FILE *f, struct stacks *st, uint64_t ref);
+/* Prints the common head of text reports: "sockreport CMD: FILE" and host. */
+void cli_text_head(const struct cli *c, const struct model *m, const char *path);
+/* A line of text cut to `width` columns (with "...") unless --wide. */
+void cli_puts_cut(const struct cli *c, const char *line, int width);
 
 /* Loads a file into m with the command line's filters; prints a one-line
  * error and returns non-zero when the file cannot be read at all. */
 int cli_load(const struct cli *c, const char *path, struct model *m, model_done_fn done,
 	     void *arg);
+/* As cli_load, with an event callback too (see model_load_ev). */
+int cli_load_ev(const struct cli *c, const char *path, struct model *m, model_done_fn done,
+		model_event_fn event, void *arg);
+/* End of the recording: recording.end_ns, or the last timestamp. */
+uint64_t cli_end(const struct model *m);
 /* A symbolizer configured from the command line; NULL on ENOMEM. */
 struct sym_ctx *cli_symbolizer(const struct cli *c);
 /* Print the loss / salvage / incomplete warnings (text to stderr). */
@@ -48,5 +105,44 @@ const char *first_error_name(int err);
 int cmd_leaks(struct cli *c);
 int cmd_dump(struct cli *c);
 int cmd_info(struct cli *c);
+int cmd_pairs(struct cli *c);
+int cmd_states(struct cli *c);
+int cmd_summary(struct cli *c);
+int cmd_latency(struct cli *c);
+int cmd_allocs(struct cli *c);
+int cmd_diff(struct cli *c);
+int cmd_timeline(struct cli *c);
+/* --- allocation sites (cmd_allocs.c), shared by allocs, leaks, diff --- */
+struct site {
+	uint64_t kstack, ustack;
+	uint32_t origin;
+	uint64_t allocs, releases, open, leaks, exit_released, closewait, possible;
+	int64_t *net_min;      /* allocated - released, per minute from the start */
+	size_t nmin;
+	struct vals life;      /* lifetimes of the released sockets */
+	uint32_t pid;          /* an example */
+	uint64_t comm;
+	uint32_t family, type, protocol;
+	int mixed;             /* sockets of several family/type/protocol */
+	char *key;             /* portable key: frame keys, root first, ';'-joined */
+};
+struct sites {
+	struct agg by_id;      /* "kstack/ustack/origin" -> struct site */
+	struct agg by_key;     /* after sites_collapse: key -> struct site */
+};
+void sites_init(struct sites *s);
+/* Account socket s (done callback): end = recording end, older_ns as leaks. */
+int sites_add(struct sites *ss, const struct model *m, const struct msock *s, uint64_t end,
+	      uint64_t older_ns);
+/* Symbolize and merge by portable key (lines: add file:line to frames). */
+int sites_collapse(struct sites *ss, struct stacks *st, int lines);
+/* Folded stacks of the collapsed sites; which: 0 allocs, 1 leaks. */
+void sites_folded(FILE *f, struct sites *ss, int which);
+void sites_free(struct sites *ss);
+/* "INET/STREAM/TCP", or "several kinds" for a mixed site */
+void site_kind(char *buf, size_t cap, const struct site *x);
+
+/* Prints the --help text of a command; 1 if the command is known. */
+int cli_command_help(const char *cmd, FILE *f);
 
 #endif

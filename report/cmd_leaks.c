@@ -15,21 +15,59 @@
 #include "out.h"
 #include "stacks.h"
 
+/* One socket stranded in CLOSE_WAIT, listed individually: owner, fd,
+ * dwell, addresses and the stack that made the connection. */
+struct cwsock {
+	struct msock s;
+	uint64_t dwell;
+	uint64_t stack; /* connect stack, else accept stack, else allocation stack */
+	int possible;
+};
+
 struct leaks {
 	struct cli *c;
 	uint64_t end;
 	int finishing;
 	struct groups outstanding, exited, closewait;
+	struct cwsock *cw;
+	size_t ncw, cwcap;
+	struct sites sites; /* growth per allocation site */
 	uint64_t young, preexisting_open;
 	int err;
 };
+
+static void add_closewait(struct leaks *L, const struct model *m, const struct msock *s,
+			  uint64_t dwell)
+{
+	if (L->ncw == L->cwcap) {
+		size_t nc = L->cwcap ? L->cwcap * 2 : 16;
+		struct cwsock *n = realloc(L->cw, nc * sizeof(*n));
+		if (!n) {
+			L->err = 1;
+			return;
+		}
+		L->cw = n;
+		L->cwcap = nc;
+	}
+	struct cwsock *w = &L->cw[L->ncw++];
+	w->s = *s;
+	w->dwell = dwell;
+	w->stack = s->connect_stack >= SREC_STACK_FIRST_ID ? s->connect_stack :
+		   s->accept_stack >= SREC_STACK_FIRST_ID ? s->accept_stack : s->alloc_ustack;
+	w->possible = model_loss_between(m, s->alloc_ts ? s->alloc_ts : m->start_ns, L->end);
+}
 
 static void on_done(struct model *m, const struct msock *s, void *arg)
 {
 	struct leaks *L = arg;
 	int possible;
 
-	if (!L->finishing) {
+	if (L->finishing && sites_add(&L->sites, m, s, L->end, L->c->older_ns))
+		L->err = 1;
+	if (!L->finishing && sites_add(&L->sites, m, s, m->ts_last, L->c->older_ns))
+		L->err = 1;
+	if (!L->finishing || s->released) {
+		/* released (at the end: a TCP socket whose CLOSE was not seen) */
 		if (s->how == SREC_HOW_EXIT && s->alloc_ts) {
 			possible = s->in_loss_window;
 			if (groups_add(&L->exited, s, s->release_ts - s->alloc_ts, possible))
@@ -40,8 +78,11 @@ static void on_done(struct model *m, const struct msock *s, void *arg)
 	/* Still open at the end of the recording. */
 	if (s->nstates && s->states[s->nstates - 1] == 8 /* CLOSE_WAIT */) {
 		uint64_t since = s->state_ts[s->nstates - 1];
-		if (groups_add(&L->closewait, s, L->end > since ? L->end - since : 0, 0))
+		uint64_t dwell = L->end > since ? L->end - since : 0;
+		possible = model_loss_between(m, s->alloc_ts ? s->alloc_ts : m->start_ns, L->end);
+		if (groups_add(&L->closewait, s, dwell, possible))
 			L->err = 1;
+		add_closewait(L, m, s, dwell);
 	}
 	if (!s->alloc_ts) {
 		L->preexisting_open++;
@@ -120,6 +161,149 @@ static void print_text_groups(const struct cli *c, const struct model *m, struct
 		printf("\n(%zu more sites; --top shows more)\n", gs->n - (size_t)c->top);
 }
 
+static int by_dwell(const void *a, const void *b)
+{
+	const struct cwsock *x = a, *y = b;
+	return x->dwell > y->dwell ? -1 : x->dwell < y->dwell;
+}
+
+static void cw_text(const struct cli *c, const struct model *m, struct stacks *st,
+		    const struct leaks *L)
+{
+	if (!L->ncw)
+		return;
+	printf("\nCLOSE_WAIT sockets (peer closed, owner did not), longest first:\n");
+	for (size_t i = 0; i < L->ncw && (!c->top || (int)i < c->top); i++) {
+		const struct cwsock *w = &L->cw[i];
+		char d[32], la[64], ra[64], comm[64], line[400];
+		const char *cs = model_str(m, w->s.comm);
+		out_text_buf(comm, sizeof(comm), cs, strlen(cs));
+		cli_dur(d, sizeof(d), w->dwell);
+		uint32_t af = w->s.addr_family ? w->s.addr_family : w->s.family;
+		cli_addr(la, sizeof(la), af, w->s.laddr, w->s.lport);
+		cli_addr(ra, sizeof(ra), af, w->s.raddr, w->s.rport);
+		snprintf(line, sizeof(line), "  pid %u (%s) fd %d: %s in CLOSE_WAIT%s", w->s.pid, comm,
+			 w->s.fd, d, w->possible ? " (possible)" : "");
+		cli_puts_cut(c, line, 80);
+		snprintf(line, sizeof(line), "    local %s, peer %s", la, ra);
+		cli_puts_cut(c, line, 80);
+		size_t n = 0;
+		const char *const *l = stacks_lines(st, w->stack, &n);
+		const char *what = w->stack == w->s.connect_stack ? "connect" :
+				   w->s.accept_ts ? "accept" : "allocation";
+		if (n && l)
+			printf("    %s stack:\n", what);
+		for (size_t q = 0; l && q < n && q < 8; q++) {
+			snprintf(line, sizeof(line), "      %s", l[q]);
+			cli_puts_cut(c, line, 80);
+		}
+	}
+}
+
+static void cw_json(const struct cli *c, const struct model *m, struct stacks *st,
+		    const struct leaks *L)
+{
+	printf(",\n  \"close_wait_sockets\": [");
+	for (size_t i = 0; i < L->ncw && (!c->top || (int)i < c->top); i++) {
+		const struct cwsock *w = &L->cw[i];
+		char la[64], ra[64];
+		uint32_t af = w->s.addr_family ? w->s.addr_family : w->s.family;
+		cli_addr(la, sizeof(la), af, w->s.laddr, w->s.lport);
+		cli_addr(ra, sizeof(ra), af, w->s.raddr, w->s.rport);
+		printf("%s\n    {\"serial\": %" PRIu64 ", \"pid\": %u, \"comm\": ", i ? "," : "",
+		       w->s.serial, w->s.pid);
+		out_json_z(stdout, model_str(m, w->s.comm));
+		printf(", \"fd\": %d, \"inode\": %" PRIu64 ", \"dwell_ns\": %" PRIu64
+		       ", \"possible\": %s, \"local\": ",
+		       w->s.fd, w->s.ino, w->dwell, w->possible ? "true" : "false");
+		out_json_z(stdout, la);
+		printf(", \"remote\": ");
+		out_json_z(stdout, ra);
+		printf(", \"stack_kind\": \"%s\", \"stack\": ",
+		       w->stack == w->s.connect_stack ? "connect" : w->s.accept_ts ? "accept" : "alloc");
+		cli_json_stack(stdout, st, w->stack);
+		putchar('}');
+	}
+	printf("%s]", L->ncw ? "\n  " : "");
+}
+
+static struct agg *growth_agg;
+static int by_growth(const void *a, const void *b)
+{
+	const struct site *x = growth_agg->vals[*(const size_t *)a];
+	const struct site *y = growth_agg->vals[*(const size_t *)b];
+	int64_t nx = (int64_t)x->allocs - (int64_t)x->releases;
+	int64_t ny = (int64_t)y->allocs - (int64_t)y->releases;
+	return nx > ny ? -1 : nx < ny;
+}
+
+/* Sites whose sockets accumulate: allocated - released > 0. */
+static size_t growth_order(struct leaks *L, size_t **out)
+{
+	struct agg *a = &L->sites.by_key;
+	size_t *ix = malloc((a->n + 1) * sizeof(*ix)), n = 0;
+	*out = ix;
+	if (!ix)
+		return 0;
+	for (size_t i = 0; i < a->n; i++) {
+		const struct site *x = a->vals[i];
+		if (x->allocs > x->releases)
+			ix[n++] = i;
+	}
+	growth_agg = a;
+	qsort(ix, n, sizeof(*ix), by_growth);
+	return n;
+}
+
+static void growth_out(const struct cli *c, const struct model *m, struct stacks *st,
+		       struct leaks *L, size_t *ix, size_t n)
+{
+	uint64_t dur = L->end > m->start_ns ? L->end - m->start_ns : 0;
+	double mins = (double)dur / 6e10;
+	if (mins <= 0)
+		mins = 1.0 / 60;
+	if (c->json)
+		printf(",\n  \"growth\": [");
+	else
+		printf("\nGrowth per allocation site (allocated - released, per minute of %.2f min):\n",
+		       mins);
+	for (size_t i = 0; i < n && (!c->top || (int)i < c->top); i++) {
+		const struct site *x = L->sites.by_key.vals[ix[i]];
+		int64_t net = (int64_t)x->allocs - (int64_t)x->releases;
+		char kind[48];
+		site_kind(kind, sizeof(kind), x);
+		if (c->json) {
+			printf("%s\n    {\"site\": ", i ? "," : "");
+			out_json_z(stdout, x->key);
+			printf(", \"allocated\": %" PRIu64 ", \"released\": %" PRIu64
+			       ", \"net\": %" PRId64 ", \"per_min\": %.3f, \"possible\": %s"
+			       ", \"net_by_minute\": [",
+			       x->allocs, x->releases, net, (double)net / mins,
+			       x->possible ? "true" : "false");
+			for (size_t q = 0; q < x->nmin; q++)
+				printf("%s%" PRId64, q ? ", " : "", x->net_min[q]);
+			printf("], \"user_stack\": ");
+			cli_json_stack(stdout, st, x->ustack);
+			putchar('}');
+			continue;
+		}
+		printf("  %+9.1f/min  allocated %" PRIu64 ", released %" PRIu64 "  %s%s\n",
+		       (double)net / mins, x->allocs, x->releases, kind,
+		       x->possible ? " (possible)" : "");
+		size_t nl = 0;
+		const char *const *l = stacks_lines(st, x->ustack, &nl);
+		for (size_t q = 0; l && q < nl && q < 3; q++) {
+			char line[1100];
+			snprintf(line, sizeof(line), "      %s", l[q]);
+			cli_puts_cut(c, line, 80);
+		}
+	}
+	if (c->json)
+		printf("%s]", n ? "\n  " : "");
+	else if (!n)
+		printf("  (none: every site released what it allocated)\n");
+}
+
 static void json_lines(struct stacks *st, uint64_t ref)
 {
 	size_t n = 0;
@@ -180,9 +364,12 @@ int cmd_leaks(struct cli *c)
 
 	memset(&L, 0, sizeof(L));
 	L.c = c;
+	sites_init(&L.sites);
 	int rc = cli_load(c, path, &m, on_done, &L);
-	if (rc)
+	if (rc) {
+		sites_free(&L.sites);
 		return rc;
+	}
 	const char *e = model_meta(&m, "recording.end_ns");
 	L.end = e ? strtoull(e, NULL, 10) : m.ts_last;
 	L.finishing = 1;
@@ -190,15 +377,21 @@ int cmd_leaks(struct cli *c)
 
 	struct sym_ctx *sym = cli_symbolizer(c);
 	struct stacks *st = sym ? stacks_new(&m, sym) : NULL;
+	size_t *gix = NULL, ngrowth = 0;
 	if (!st || L.err || groups_collapse(&L.outstanding, st) || groups_collapse(&L.exited, st) ||
-	    groups_collapse(&L.closewait, st)) {
+	    groups_collapse(&L.closewait, st) || sites_collapse(&L.sites, st, 0) ||
+	    ((ngrowth = growth_order(&L, &gix)), !gix)) {
 		fprintf(stderr, "sockreport: out of memory\n");
-		stacks_free(st);
-		sym_ctx_free(sym);
-		model_free(&m);
-		return 1;
+		rc = 1;
+		goto out;
 	}
+	if (L.ncw)
+		qsort(L.cw, L.ncw, sizeof(*L.cw), by_dwell);
 	cli_warnings(c, &m, path);
+	if (c->folded) {
+		sites_folded(stdout, &L.sites, 1);
+		goto out;
+	}
 	if (c->json) {
 		printf("{\"file\": ");
 		out_json_z(stdout, path);
@@ -210,6 +403,8 @@ int cmd_leaks(struct cli *c)
 		json_groups(c, &m, st, "outstanding", &L.outstanding);
 		json_groups(c, &m, st, "exit_released", &L.exited);
 		json_groups(c, &m, st, "close_wait", &L.closewait);
+		cw_json(c, &m, st, &L);
+		growth_out(c, &m, st, &L, gix, ngrowth);
 		printf("\n}\n");
 	} else {
 		const char *host = model_meta(&m, "host.name"), *kern = model_meta(&m, "host.kernel");
@@ -230,12 +425,18 @@ int cmd_leaks(struct cli *c)
 			printf("(%" PRIu64 " younger than %s not shown; see --older)\n", L.young, older);
 		print_text_groups(c, &m, st, &L.exited, "Released only by process exit", "lifetime");
 		print_text_groups(c, &m, st, &L.closewait, "Stranded in CLOSE_WAIT", "in CLOSE_WAIT");
+		cw_text(c, &m, st, &L);
+		growth_out(c, &m, st, &L, gix, ngrowth);
 	}
+out:
+	free(gix);
+	free(L.cw);
+	sites_free(&L.sites);
 	groups_free(&L.outstanding);
 	groups_free(&L.exited);
 	groups_free(&L.closewait);
 	stacks_free(st);
 	sym_ctx_free(sym);
 	model_free(&m);
-	return 0;
+	return rc;
 }

@@ -63,6 +63,110 @@ static void hs_remove(struct hsock *h, struct msock **pos)
 	}
 }
 
+/* ---- u64 -> pointer map (chained), for sk serials ---- */
+
+struct u64ent {
+	uint64_t key;
+	void *val;
+	struct u64ent *next;
+};
+
+struct u64map {
+	struct u64ent **b;
+	size_t cap, n;
+};
+
+static size_t um_idx(size_t cap, uint64_t k)
+{
+	return (size_t)((k * 0x9E3779B97F4A7C15ull) >> 17) & (cap - 1);
+}
+
+static void *um_get(const struct u64map *u, uint64_t k)
+{
+	if (!u || !u->cap)
+		return NULL;
+	for (struct u64ent *e = u->b[um_idx(u->cap, k)]; e; e = e->next)
+		if (e->key == k)
+			return e->val;
+	return NULL;
+}
+
+static int um_put(struct u64map *u, uint64_t k, void *v)
+{
+	if (u->n + 1 > u->cap) {
+		size_t nc = u->cap ? u->cap * 2 : 256;
+		struct u64ent **nb = calloc(nc, sizeof(*nb));
+		if (!nb)
+			return -1;
+		for (size_t i = 0; i < u->cap; i++)
+			for (struct u64ent *e = u->b[i], *nx; e; e = nx) {
+				nx = e->next;
+				size_t j = um_idx(nc, e->key);
+				e->next = nb[j];
+				nb[j] = e;
+			}
+		free(u->b);
+		u->b = nb;
+		u->cap = nc;
+	}
+	size_t i = um_idx(u->cap, k);
+	for (struct u64ent *e = u->b[i]; e; e = e->next)
+		if (e->key == k) {
+			e->val = v;
+			return 0;
+		}
+	struct u64ent *e = malloc(sizeof(*e));
+	if (!e)
+		return -1;
+	e->key = k;
+	e->val = v;
+	e->next = u->b[i];
+	u->b[i] = e;
+	u->n++;
+	return 0;
+}
+
+static void *um_del(struct u64map *u, uint64_t k)
+{
+	if (!u || !u->cap)
+		return NULL;
+	for (struct u64ent **pp = &u->b[um_idx(u->cap, k)]; *pp; pp = &(*pp)->next)
+		if ((*pp)->key == k) {
+			struct u64ent *e = *pp;
+			void *v = e->val;
+			*pp = e->next;
+			free(e);
+			u->n--;
+			return v;
+		}
+	return NULL;
+}
+
+static void um_free(struct u64map *u, int free_vals)
+{
+	if (!u)
+		return;
+	for (size_t i = 0; i < u->cap; i++)
+		for (struct u64ent *e = u->b[i], *nx; e; e = nx) {
+			nx = e->next;
+			if (free_vals)
+				free(e->val);
+			free(e);
+		}
+	free(u->b);
+	free(u);
+}
+
+/* States of a struct sock not (yet) linked to a socket. */
+struct psk {
+	uint32_t owner, family, first_old;
+	uint8_t n;
+	uint8_t st[MAX_STATES];
+	uint64_t ts[MAX_STATES];
+	uint8_t laddr[16], raddr[16];
+	uint16_t lport, rport;
+};
+
 /* ---- names ---- */
 
 const char *family_name(uint32_t f)
@@ -128,6 +232,75 @@ const char *origin_name(uint32_t o)
 	return o < sizeof(n) / sizeof(n[0]) ? n[o] : "unknown";
 }
 
+const char *errno_name(int e)
+{
+	switch (e) {
+	case 0: return "OK";
+	case 1: return "EPERM";
+	case 2: return "ENOENT";
+	case 4: return "EINTR";
+	case 9: return "EBADF";
+	case 11: return "EAGAIN";
+	case 13: return "EACCES";
+	case 14: return "EFAULT";
+	case 22: return "EINVAL";
+	case 24: return "EMFILE";
+	case 88: return "ENOTSOCK";
+	case 91: return "EPROTOTYPE";
+	case 97: return "EAFNOSUPPORT";
+	case 98: return "EADDRINUSE";
+	case 99: return "EADDRNOTAVAIL";
+	case 100: return "ENETDOWN";
+	case 101: return "ENETUNREACH";
+	case 103: return "ECONNABORTED";
+	case 104: return "ECONNRESET";
+	case 105: return "ENOBUFS";
+	case 106: return "EISCONN";
+	case 110: return "ETIMEDOUT";
+	case 111: return "ECONNREFUSED";
+	case 113: return "EHOSTUNREACH";
+	case 114: return "EALREADY";
+	case 115: return "EINPROGRESS";
+	default: return NULL;
+	}
+}
+
+uint32_t msock_last_state(const struct msock *s, uint64_t *since)
+{
+	if (!s->nstates) {
+		if (since)
+			*since = 0;
+		return 0;
+	}
+	if (since)
+		*since = s->state_ts[s->nstates - 1];
+	return s->states[s->nstates - 1];
+}
+
+int msock_connect_latency(const struct msock *s, uint64_t *ns, int *ok, int *err)
+{
+	if (!s->nconnects)
+		return 0;
+	if (s->connect_ret == -115 /* EINPROGRESS */) {
+		/* Completion: the first state after SYN_SENT entered at or after
+		 * the connect's start. */
+		for (int i = 0; i + 1 < s->nstates; i++) {
+			if (s->states[i] != 2 /* SYN_SENT */ || s->state_ts[i] + 1000000 < s->connect_ts)
+				continue;
+			uint64_t end = s->state_ts[i + 1];
+			*ns = end > s->connect_ts ? end - s->connect_ts : 0;
+			*ok = s->states[i + 1] == 1;
+			*err = *ok ? 0 : -1;
+			return 1;
+		}
+		return 0;
+	}
+	*ns = s->connect_dur;
+	*ok = s->connect_ret == 0;
+	*err = s->connect_ret < 0 ? -s->connect_ret : 0;
+	return 1;
+}
+
 const char *stack_error_name(uint64_t ref)
 {
 	switch (ref) {
@@ -160,6 +333,18 @@ static int grow_arr(void **p, size_t *cap, size_t need, size_t elem)
 
 /* Ids are dense and small; a hostile file may name a huge id: cap it. */
 #define MAX_TABLE_ID (1u << 26)
+/* The tables are indexed by id, so one record naming id 2^26 - 1 would cost
+ * gigabytes.  The writer numbers definitions 1, 2, ... in file order: an id
+ * exceeds the count of definitions read so far (`defs`, this one included)
+ * only by the definitions in lost blocks.  Ids further ahead than
+ * MAX_ID_GAP are ignored (their references show as unknown), so a table
+ * grows with the definitions the file holds, not with one number in it. */
+#define MAX_ID_GAP (1u << 18)
+
+static int id_plausible(uint64_t idx, uint64_t defs)
+{
+	return idx < MAX_TABLE_ID && idx < defs + MAX_ID_GAP;
+}
 
 const char *model_str(const struct model *m, uint64_t id)
 {
@@ -216,7 +401,8 @@ const struct mksym *model_ksym(struct model *m, int64_t off)
 			hi = mid;
 	}
 	const struct mksym *k = &m->ksyms[lo];
-	return (uint64_t)(off - k->off) < k->size ? k : NULL;
+	/* k->off <= off; the distance can exceed INT64_MAX (hostile offsets) */
+	return (uint64_t)off - (uint64_t)k->off < k->size ? k : NULL;
 }
 
 const struct mproc *model_proc(const struct model *m, uint32_t pid)
@@ -284,6 +470,7 @@ static struct msock *sock_new(struct model *m, uint64_t serial)
 		return NULL;
 	s->serial = serial;
 	s->fd = -1;
+	s->rel_fd = -1;
 	*pos = s;
 	m->live->n++;
 	m->sockets_seen++;
@@ -298,6 +485,11 @@ static void sock_done(struct model *m, struct msock *s)
 	if (m->done && wanted(m, s->pid, s->comm, s->alloc_ts ? s->alloc_ts : s->release_ts))
 		m->done(m, s, m->done_arg);
 	hs_remove(m->live, pos);
+	if (s->sk && um_get(m->bysk, s->sk) == s)
+		um_del(m->bysk, s->sk);
+	for (int i = 0; i < s->nalias; i++)
+		if (um_get(m->bysk, s->sk_alias[i]) == s)
+			um_del(m->bysk, s->sk_alias[i]);
 	m->sockets_done++;
 	free(s);
 }
@@ -322,10 +514,162 @@ static void copy_addr(uint8_t dst[16], srec_bytes b)
 		memcpy(dst, b.p, b.len);
 }
 
+/* Links sk to s, and moves the states seen on sk before the link in
+ * front of s's own. */
+static int link_sk(struct model *m, struct msock *s, uint64_t sk)
+{
+	if (s->sk && um_get(m->bysk, s->sk) == s)
+		um_del(m->bysk, s->sk);
+	s->sk = sk;
+	if (um_put(m->bysk, sk, s))
+		return -1;
+	struct psk *p = um_del(m->pending, sk);
+	if (!p)
+		return 0;
+	uint8_t st[2 * MAX_STATES];
+	uint64_t ts[2 * MAX_STATES];
+	int n = 0;
+	for (int i = 0; i < p->n; i++, n++) {
+		st[n] = p->st[i];
+		ts[n] = p->ts[i];
+	}
+	for (int i = 0; i < s->nstates; i++, n++) {
+		st[n] = s->states[i];
+		ts[n] = s->state_ts[i];
+	}
+	int skip = n > MAX_STATES ? n - MAX_STATES : 0;
+	s->nstates = (uint8_t)(n - skip);
+	memcpy(s->states, st + skip, s->nstates);
+	memcpy(s->state_ts, ts + skip, s->nstates * sizeof(uint64_t));
+	if (p->n)
+		s->first_old = p->first_old;
+	if (!s->lport && p->lport) {
+		memcpy(s->laddr, p->laddr, 16);
+		s->lport = p->lport;
+	}
+	if (!s->rport && p->rport) {
+		memcpy(s->raddr, p->raddr, 16);
+		s->rport = p->rport;
+	}
+	if (!s->addr_family)
+		s->addr_family = p->family;
+	free(p);
+	return 0;
+}
+
+/* Another sk serial for the same socket (seen on its STATE records):
+ * later records with serial 0 on that sk join s too. */
+static int add_alias(struct model *m, struct msock *s, uint64_t sk)
+{
+	for (int i = 0; i < s->nalias; i++)
+		if (s->sk_alias[i] == sk)
+			return 0;
+	if (um_get(m->bysk, sk))
+		return 0; /* taken by another socket: do not steal */
+	if (s->nalias == 3) {
+		um_del(m->bysk, s->sk_alias[0]);
+		memmove(s->sk_alias, s->sk_alias + 1, 2 * sizeof(uint64_t));
+		s->nalias--;
+	}
+	s->sk_alias[s->nalias++] = sk;
+	return um_put(m->bysk, sk, s);
+}
+
+static int addr_zero(srec_bytes b);
+
+/* An accepted socket whose sk has no pending states: the STATE records
+ * before accept() may carry another sk serial for the same struct sock.
+ * Find them by the connection's 4-tuple (listener's port, peer address
+ * and port) among the pending socks. */
+static int link_by_tuple(struct model *m, struct msock *s, const struct srec_record *r)
+{
+	const struct msock *ls = sock_get(m, r->u.accept.lserial);
+	uint16_t pport = (uint16_t)r->u.accept.pport;
+	srec_bytes pa = r->u.accept.paddr;
+	if (!m->pending || !pport || (pa.len != 4 && pa.len != 16))
+		return 0;
+	for (size_t i = 0; i < m->pending->cap; i++)
+		for (struct u64ent *e = m->pending->b[i]; e; e = e->next) {
+			struct psk *p = e->val;
+			if (p->rport != pport || memcmp(p->raddr, pa.p, pa.len) ||
+			    (ls && ls->lport && p->lport != ls->lport))
+				continue;
+			uint64_t psk = e->key;
+			/* move it under s's sk, then link as usual */
+			um_del(m->pending, psk);
+			if (um_put(m->pending, s->sk ? s->sk : psk, p)) {
+				free(p);
+				return -1;
+			}
+			if (s->sk) {
+				um_del(m->bysk, s->sk);
+				uint64_t sk = s->sk;
+				s->sk = 0;
+				if (link_sk(m, s, sk))
+					return -1;
+				return add_alias(m, s, psk);
+			}
+			return link_sk(m, s, psk);
+		}
+	return 0;
+}
+
+static int addr_zero(srec_bytes b)
+{
+	for (uint32_t i = 0; i < b.len; i++)
+		if (b.p[i])
+			return 0;
+	return 1;
+}
+
+/* Ports and addresses of a STATE, without letting the zeros of a
+ * half-made or closing connection overwrite known ones. */
+static void state_addrs(uint8_t la[16], uint8_t ra[16], uint16_t *lp, uint16_t *rp,
+			const struct srec_record *r)
+{
+	if (r->u.state.sport)
+		*lp = (uint16_t)r->u.state.sport;
+	if (r->u.state.dport)
+		*rp = (uint16_t)r->u.state.dport;
+	if (!addr_zero(r->u.state.saddr))
+		copy_addr(la, r->u.state.saddr);
+	if (!addr_zero(r->u.state.daddr))
+		copy_addr(ra, r->u.state.daddr);
+}
+
+static void emit_event(struct model *m, const struct srec_record *r, const struct msock *s,
+		       uint64_t prev_ts)
+{
+	if (!m->event)
+		return;
+	const struct srec_ev *ev = srec_record_ev(r);
+	uint32_t pid = s ? s->pid : r->type == SREC_R_STATE && r->u.state.owner ? r->u.state.owner :
+		       ev->pid;
+	uint64_t comm = s ? s->comm : ev->comm;
+	if (!s && r->type == SREC_R_STATE) {
+		const struct mproc *p = model_proc(m, pid);
+		comm = p ? p->comm : 0;
+	}
+	const struct mfilter *f = &m->filter;
+	if (f->npids) {
+		int ok = 0;
+		for (int i = 0; i < f->npids; i++)
+			ok |= f->pids[i] == pid;
+		if (!ok)
+			return;
+	}
+	if (f->comm && strcmp(model_str(m, comm), f->comm))
+		return;
+	if ((f->since_ns && ev->ts < f->since_ns) || (f->until_ns && ev->ts > f->until_ns))
+		return;
+	m->event(m, r, s, prev_ts, m->done_arg);
+}
+
 static int on_record(struct model *m, const struct srec_record *r)
 {
 	const struct srec_ev *ev = srec_record_ev(r);
-	struct msock *s;
+	struct msock *s = NULL, *finish = NULL;
+	uint64_t prev_ts = 0;
 
 	m->by_type[r->type]++;
 	if (ev) {
@@ -355,11 +699,13 @@ static int on_record(struct model *m, const struct srec_record *r)
 		m->nmeta++;
 		if (!strcmp(k, "recording.complete") && !strcmp(v, "1"))
 			m->complete = 1;
+		if (!strcmp(k, "recording.start_ns"))
+			m->start_ns = strtoull(v, NULL, 10);
 		break;
 	}
 	case SREC_R_STRING: {
 		uint64_t id = r->u.string.id;
-		if (!id || id >= MAX_TABLE_ID)
+		if (!id || !id_plausible(id, m->by_type[r->type]))
 			break;
 		size_t cap = m->nstrings;
 		if (id >= cap) {
@@ -387,7 +733,7 @@ static int on_record(struct model *m, const struct srec_record *r)
 	}
 	case SREC_R_MODULE: {
 		uint64_t id = r->u.module.id;
-		if (!id || id >= MAX_TABLE_ID)
+		if (!id || !id_plausible(id, m->by_type[r->type]))
 			break;
 		if (grow_arr((void **)&m->modules, &m->nmodules, id + 1, sizeof(*m->modules)))
 			return -1;
@@ -399,7 +745,7 @@ static int on_record(struct model *m, const struct srec_record *r)
 	}
 	case SREC_R_STACK: {
 		uint64_t id = r->u.stack.id;
-		if (id - SREC_STACK_FIRST_ID >= MAX_TABLE_ID)
+		if (!id_plausible(id - SREC_STACK_FIRST_ID, m->by_type[r->type]))
 			break;
 		size_t idx = id - SREC_STACK_FIRST_ID;
 		if (grow_arr((void **)&m->stacks, &m->nstacks, idx + 1, sizeof(*m->stacks)))
@@ -418,6 +764,12 @@ static int on_record(struct model *m, const struct srec_record *r)
 		memcpy(st->modules, r->u.stack.modules, st->n * sizeof(uint64_t));
 		break;
 	}
+	case SREC_R_SYMBOL:
+		if (grow_arr((void **)&m->syms, &m->syms_cap, m->nsyms + 1, sizeof(*m->syms)))
+			return -1;
+		m->syms[m->nsyms++] = (struct msym){ r->u.symbol.module, r->u.symbol.off,
+						     r->u.symbol.size, r->u.symbol.name };
+		break;
 	case SREC_R_KSYM:
 		if (grow_arr((void **)&m->ksyms, &m->ksyms_cap, m->nksyms + 1, sizeof(*m->ksyms)))
 			return -1;
@@ -473,12 +825,14 @@ static int on_record(struct model *m, const struct srec_record *r)
 		copy_addr(s->raddr, r->u.preexist.raddr);
 		s->lport = (uint16_t)r->u.preexist.lport;
 		s->rport = (uint16_t)r->u.preexist.rport;
+		s->addr_family = r->u.preexist.family;
 		break;
 	case SREC_R_SOCKINFO:
 		s = sock_get(m, r->u.sockinfo.serial);
 		if (!s)
 			break;
-		s->sk = r->u.sockinfo.sk;
+		if (r->u.sockinfo.sk && s->sk != r->u.sockinfo.sk && link_sk(m, s, r->u.sockinfo.sk))
+			return -1;
 		if (s->fd < 0 || r->u.sockinfo.origin == SREC_ORIGIN_ACCEPT ||
 		    r->u.sockinfo.origin == SREC_ORIGIN_ACCEPT4)
 			s->fd = r->u.sockinfo.fd;
@@ -497,25 +851,98 @@ static int on_record(struct model *m, const struct srec_record *r)
 			s->comm = ev->comm;
 		}
 		break;
-	case SREC_R_STATE:
-		s = sock_get(m, r->u.state.serial);
-		if (!s)
-			break;
-		add_state(s, r->u.state.newstate, ev->ts);
-		copy_addr(s->laddr, r->u.state.saddr);
-		copy_addr(s->raddr, r->u.state.daddr);
-		s->lport = (uint16_t)r->u.state.sport;
-		s->rport = (uint16_t)r->u.state.dport;
+	case SREC_R_STATE: {
+		uint64_t sk = r->u.state.sk;
+		s = r->u.state.serial ? sock_get(m, r->u.state.serial) : NULL;
+		if (!s && sk)
+			s = um_get(m->bysk, sk);
+		if (s) {
+			if (!s->sk && sk && link_sk(m, s, sk))
+				return -1;
+			if (s->sk && sk && sk != s->sk && add_alias(m, s, sk))
+				return -1;
+			if (!s->nstates)
+				s->first_old = r->u.state.oldstate;
+			prev_ts = s->nstates ? s->state_ts[s->nstates - 1] : 0;
+			add_state(s, r->u.state.newstate, ev->ts);
+			state_addrs(s->laddr, s->raddr, &s->lport, &s->rport, r);
+			if (r->u.state.family)
+				s->addr_family = r->u.state.family;
+			if (s->released && r->u.state.newstate == 7 /* CLOSE */)
+				finish = s;
+		} else if (sk) {
+			struct psk *p = um_get(m->pending, sk);
+			if (!p) {
+				if (r->u.state.newstate == 7)
+					break; /* nothing to keep */
+				p = calloc(1, sizeof(*p));
+				if (!p || um_put(m->pending, sk, p)) {
+					free(p);
+					return -1;
+				}
+				p->first_old = r->u.state.oldstate;
+			}
+			prev_ts = p->n ? p->ts[p->n - 1] : 0;
+			if (p->n < MAX_STATES) {
+				p->st[p->n] = (uint8_t)r->u.state.newstate;
+				p->ts[p->n++] = ev->ts;
+			}
+			p->owner = r->u.state.owner;
+			if (r->u.state.family)
+				p->family = r->u.state.family;
+			state_addrs(p->laddr, p->raddr, &p->lport, &p->rport, r);
+			if (r->u.state.newstate == 7) {
+				emit_event(m, r, NULL, prev_ts);
+				free(um_del(m->pending, sk));
+				return 0;
+			}
+		}
 		break;
+	}
 	case SREC_R_CONNECT:
 		s = sock_get(m, r->u.connect.serial);
-		if (s)
-			s->connect_stack = r->u.connect.ustack;
+		if (!s && r->u.connect.sk)
+			s = um_get(m->bysk, r->u.connect.sk);
+		if (!s)
+			break;
+		if (!s->sk && r->u.connect.sk && link_sk(m, s, r->u.connect.sk))
+			return -1;
+		s->connect_stack = r->u.connect.ustack;
+		s->nconnects++;
+		s->connect_ts = ev->ts;
+		s->connect_dur = r->u.connect.dur_ns;
+		s->connect_ret = r->u.connect.ret;
+		s->connect_flags = r->u.connect.flags;
+		s->connect_dport = r->u.connect.dport;
+		s->connect_family = r->u.connect.family;
+		copy_addr(s->connect_daddr, r->u.connect.daddr);
+		break;
+	case SREC_R_ACCEPT:
+		s = sock_get(m, r->u.accept.serial);
+		if (!s)
+			break;
+		if (!s->sk && r->u.accept.sk && link_sk(m, s, r->u.accept.sk))
+			return -1;
+		if (!s->nstates && link_by_tuple(m, s, r))
+			return -1;
+		s->accept_ts = ev->ts;
+		s->accept_estab_ts = r->u.accept.estab_ts;
+		s->accept_dur = r->u.accept.dur_ns;
+		s->accept_stack = r->u.accept.ustack;
+		s->lserial = r->u.accept.lserial;
+		if (!s->rport && r->u.accept.pport) {
+			s->rport = (uint16_t)r->u.accept.pport;
+			copy_addr(s->raddr, r->u.accept.paddr);
+			if (!s->addr_family)
+				s->addr_family = r->u.accept.family;
+		}
 		break;
 	case SREC_R_RELEASE:
 		s = sock_get(m, r->u.release.serial);
-		if (!s)
-			break; /* allocated before the recording, not in the snapshot */
+		if (!s || s->released) {
+			m->releases_unknown += !s; /* allocated before the recording */
+			break;
+		}
 		s->released = 1;
 		s->release_ts = ev->ts;
 		s->rel_kstack = r->u.release.kstack;
@@ -523,6 +950,7 @@ static int on_record(struct model *m, const struct srec_record *r)
 		s->how = r->u.release.how;
 		s->rel_pid = ev->pid;
 		s->rel_comm = ev->comm;
+		s->rel_fd = r->u.release.fd;
 		if (s->how == SREC_HOW_FREED) {
 			/* Only the free was seen: if the owner had exited by then,
 			 * the exit is what released it. */
@@ -531,7 +959,19 @@ static int on_record(struct model *m, const struct srec_record *r)
 				s->how = SREC_HOW_EXIT;
 		}
 		s->in_loss_window = (uint8_t)model_loss_between(m, s->alloc_ts, s->release_ts);
-		sock_done(m, s);
+		if (s->sk && s->nstates && s->states[s->nstates - 1] != 7 /* CLOSE */)
+			s->lingering = 1; /* FIN_WAIT/LAST_ACK/LISTEN->CLOSE still to come */
+		else
+			finish = s;
+		break;
+	case SREC_R_EXEC:
+		for (size_t i = m->nprocs; i-- > 0;) {
+			if (m->procs[i].pid == ev->pid) {
+				m->procs[i].comm = ev->comm; /* the event's comm is the new one */
+				m->procs[i].exe = r->u.exec.filename;
+				break;
+			}
+		}
 		break;
 	case SREC_R_EXIT:
 		for (size_t i = m->nprocs; i-- > 0;) {
@@ -545,11 +985,21 @@ static int on_record(struct model *m, const struct srec_record *r)
 	default:
 		break;
 	}
+	if (ev)
+		emit_event(m, r, s, prev_ts);
+	if (finish)
+		sock_done(m, finish);
 	return 0;
 }
 
 int model_load(struct model *m, const char *path, const struct mfilter *f, model_done_fn done,
 	       void *arg, char *why, size_t whylen)
+{
+	return model_load_ev(m, path, f, done, NULL, arg, why, whylen);
+}
+
+int model_load_ev(struct model *m, const char *path, const struct mfilter *f, model_done_fn done,
+		  model_event_fn event, void *arg, char *why, size_t whylen)
 {
 	struct srec_reader *rd = NULL;
 	const struct srec_record *r;
@@ -559,9 +1009,12 @@ int model_load(struct model *m, const char *path, const struct mfilter *f, model
 	if (f)
 		m->filter = *f;
 	m->done = done;
+	m->event = event;
 	m->done_arg = arg;
 	m->live = calloc(1, sizeof(*m->live));
-	if (!m->live || hs_grow(m->live)) {
+	m->bysk = calloc(1, sizeof(*m->bysk));
+	m->pending = calloc(1, sizeof(*m->pending));
+	if (!m->live || !m->bysk || !m->pending || hs_grow(m->live)) {
 		snprintf(why, whylen, "out of memory");
 		return SREC_E_NOMEM;
 	}
@@ -586,6 +1039,8 @@ int model_load(struct model *m, const char *path, const struct mfilter *f, model
 	}
 	m->status = *srec_reader_status(rd);
 	srec_reader_close(rd);
+	if (!m->start_ns)
+		m->start_ns = m->ts_first;
 	return 0;
 }
 
@@ -603,6 +1058,10 @@ void model_finish(struct model *m)
 		m->live->slot[i] = NULL;
 	}
 	m->live->n = 0;
+	um_free(m->bysk, 0);
+	m->bysk = calloc(1, sizeof(*m->bysk)); /* NULL is fine: lookups allow it */
+	um_free(m->pending, 1);
+	m->pending = calloc(1, sizeof(*m->pending));
 }
 
 void model_free(struct model *m)
@@ -613,6 +1072,8 @@ void model_free(struct model *m)
 		free(m->live->slot);
 		free(m->live);
 	}
+	um_free(m->bysk, 0);
+	um_free(m->pending, 1);
 	for (size_t i = 0; i < m->nmeta; i++) {
 		free(m->meta_keys[i]);
 		free(m->meta_vals[i]);
@@ -629,6 +1090,7 @@ void model_free(struct model *m)
 		free(m->stacks[i].modules);
 	}
 	free(m->stacks);
+	free(m->syms);
 	free(m->ksyms);
 	free(m->procs);
 	free(m->losses);

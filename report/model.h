@@ -7,6 +7,24 @@
  * caller's `done` callback and then freed, so memory is bounded by the
  * live sockets and the distinct stacks, not by the number of events.
  * Sockets still open at the end are handed over by model_finish().
+ *
+ * TCP sockets linger: a socket released while its TCP connection is not
+ * yet CLOSE (FIN_WAIT*, LAST_ACK, LISTEN...) stays in the live table,
+ * marked released, until the STATE record that takes its struct sock to
+ * CLOSE arrives (those come with serial 0 or the old serial; they are
+ * joined by sk).  Its `done` then sees the whole state path.  STATE
+ * records of a struct sock that has no socket yet (an accepted connection
+ * before accept()) are kept per sk and prepended to the socket's path when
+ * SOCKINFO/ACCEPT links the sk; a pending sk that reaches CLOSE first is
+ * dropped.  Memory stays bounded by the kernel's live socks.
+ *
+ * Consumers of `done` must check s->released: model_finish() hands over
+ * both the sockets still open (released == 0) and lingering ones whose
+ * CLOSE was never seen (released == 1).
+ *
+ * An optional `event` callback (model_load_ev) sees every event record in
+ * file order, after the model applied it, with the socket it joined (NULL
+ * if none) and, for STATE, the time the previous state was entered.
  */
 #ifndef SOCKREPORT_MODEL_H
 #define SOCKREPORT_MODEL_H
@@ -33,6 +51,11 @@ struct mmodule {
 struct mksym {
 	int64_t off;
 	uint64_t size, name, kmod;
+};
+
+/* An embedded user-space function symbol (SYMBOL record). */
+struct msym {
+	uint64_t module, off, size, name;
 };
 
 struct mproc {
@@ -63,8 +86,30 @@ struct msock {
 	uint64_t state_ts[MAX_STATES];
 	uint8_t laddr[16], raddr[16];
 	uint16_t lport, rport;
-	uint64_t connect_stack;
+	uint64_t connect_stack;   /* user stack of the last connect (0 none) */
+	/* added with pairs/latency/states: */
+	uint32_t first_old;       /* old state of the first transition seen */
+	uint32_t addr_family;     /* family of laddr/raddr (2 or 10; 0 none) */
+	uint8_t lingering;        /* released, TCP states still arriving */
+	int32_t rel_fd;           /* fd closed by the RELEASE (-1 none) */
+	uint32_t nconnects;       /* connect() calls on this socket */
+	uint64_t connect_ts, connect_dur;  /* last connect: start, syscall time */
+	int32_t connect_ret;
+	uint32_t connect_flags, connect_dport, connect_family;
+	uint8_t connect_daddr[16];
+	uint64_t accept_ts, accept_estab_ts, accept_dur, accept_stack, lserial;
+	uint64_t sk_alias[3];     /* other sk serials seen for this socket */
+	uint8_t nalias;
 };
+
+/* Connect latency of s: 1 and *ns, *ok (1 established/0, 0 failed), *err
+ * (the errno, 0 ok; ECONNREFUSED-like failures of a non-blocking connect
+ * read as -1 "failed") when measurable: blocking connects by the syscall
+ * time, non-blocking ones (EINPROGRESS) until the sk left SYN_SENT.
+ * 0 when s made no connect or the completion was not seen. */
+int msock_connect_latency(const struct msock *s, uint64_t *ns, int *ok, int *err);
+/* Last TCP state (0 none) and the time it was entered. */
+uint32_t msock_last_state(const struct msock *s, uint64_t *since);
 
 struct mloss {
 	uint64_t ts, window_ns, count;
@@ -79,7 +124,11 @@ struct mfilter {
 };
 
 struct model;
+struct u64map;
 typedef void (*model_done_fn)(struct model *m, const struct msock *s, void *arg);
+/* prev_ts: for STATE, when the old state was entered (0 unknown). */
+typedef void (*model_event_fn)(struct model *m, const struct srec_record *r,
+			       const struct msock *s, uint64_t prev_ts, void *arg);
 
 struct model {
 	/* metadata */
@@ -93,6 +142,8 @@ struct model {
 	size_t nmodules;
 	struct mstack *stacks; /* index id - SREC_STACK_FIRST_ID */
 	size_t nstacks;
+	struct msym *syms;
+	size_t nsyms, syms_cap;
 	struct mksym *ksyms;
 	size_t nksyms, ksyms_cap;
 	int ksyms_sorted;
@@ -100,6 +151,9 @@ struct model {
 	size_t nprocs, procs_cap;
 	/* sockets */
 	struct hsock *live;
+	struct u64map *bysk;    /* sk serial -> struct msock * (linked) */
+	struct u64map *pending; /* sk serial -> states of a sock with no socket yet */
+	uint64_t start_ns;      /* recording.start_ns, or the first timestamp */
 	uint64_t sockets_seen, sockets_done;
 	/* counts */
 	uint64_t by_type[SREC_R__MAX];
@@ -113,8 +167,10 @@ struct model {
 	int complete; /* recording.complete seen */
 	struct mfilter filter;
 	model_done_fn done;
+	model_event_fn event;
 	void *done_arg;
 	uint64_t unresolved_refs;
+	uint64_t releases_unknown; /* RELEASE of a socket never seen allocated */
 };
 
 /* Reads path into m.  Returns 0, or a negative srec_err for a file that
@@ -122,6 +178,9 @@ struct model {
  * the file is not an error: m->status says what was salvaged. */
 int model_load(struct model *m, const char *path, const struct mfilter *f, model_done_fn done,
 	       void *arg, char *why, size_t whylen);
+/* model_load with an event callback as well (either may be NULL). */
+int model_load_ev(struct model *m, const char *path, const struct mfilter *f, model_done_fn done,
+		  model_event_fn event, void *arg, char *why, size_t whylen);
 /* Hands every socket still open to `done` (released == 0), then frees them. */
 void model_finish(struct model *m);
 void model_free(struct model *m);
@@ -143,5 +202,7 @@ const char *tcp_state_name(uint32_t s);
 const char *how_name(uint32_t how);
 const char *origin_name(uint32_t o);
 const char *stack_error_name(uint64_t ref);
+/* "ECONNREFUSED" for 111 (positive errno); NULL if unknown. */
+const char *errno_name(int e);
 
 #endif

@@ -18,10 +18,19 @@ static void usage(FILE *f)
 "Usage: sockreport COMMAND [OPTIONS] FILE.srec\n"
 "Analyse a recording made by sockrec, on any machine.\n"
 "\n"
-"Commands:\n"
+"Commands (sockreport COMMAND --help for each):\n"
 "  leaks    sockets allocated and never released, grouped by allocation stack;\n"
 "           sockets released only by process exit; TCP sockets stranded in\n"
-"           CLOSE_WAIT with their owner\n"
+"           CLOSE_WAIT with their owner; growth per allocation site\n"
+"  pairs    one row per socket: owner, kind, addresses, lifetime, how released,\n"
+"           TCP state path\n"
+"  states   TCP state transitions per connection (like tcpstates)\n"
+"  summary  sockets by process/family/type, accepts, connects and their\n"
+"           results, top remote endpoints\n"
+"  latency  connect latency, accept-queue wait, lifetime, time in TCP states\n"
+"  allocs   every allocation site: allocated, released, open (--folded)\n"
+"  diff     compare two recordings (BASE NEW) by symbolized allocation site\n"
+"  timeline Chrome/Perfetto trace-event JSON (-o FILE)\n"
 "  info     host, kernel, backend, duration, counts, losses, completeness\n"
 "  dump     every record, readable (or JSON lines with --json)\n"
 "\n"
@@ -29,7 +38,8 @@ static void usage(FILE *f)
 "  --json               one JSON document (dump: one object per line)\n"
 "  -p, --pid PID[,PID]  only sockets owned by these processes\n"
 "  -c, --comm COMM      only sockets owned by tasks with this comm\n"
-"      --since T        only from T (seconds from the start, e.g. 2.5)\n"
+"      --since T        only from T: seconds from the start (2.5) or wall-clock\n"
+"                       HH:MM:SS (local time here; TZ=... for another zone)\n"
 "      --until T        only until T\n"
 "      --older SECONDS  leaks: only sockets at least this old at the end (default 1)\n"
 "      --top N          leaks: show the N largest groups of each kind\n"
@@ -37,14 +47,144 @@ static void usage(FILE *f)
 "      --sysroot DIR    look for the recorded binaries under DIR\n"
 "      --no-demangle    show C++ names as recorded\n"
 "      --wide           do not shorten lines to 80 columns\n"
+"      --stacks         pairs: show allocation and release stacks\n"
+"      --folded         leaks, allocs: folded stacks for flamegraph.pl/speedscope\n"
+"      --by KEY         latency: split by comm, pid, stack, dport or raddr\n"
+"  -o, --output FILE    timeline: write the trace there (default: stdout)\n"
+"      --fail-on EXPR   diff: exit 3 when EXPR trips (see sockreport diff --help)\n"
+"      --lines          diff: match stack frames by file:line too\n"
 "  -v, --verbose        say where each symbol file was looked for\n"
 "  -h, --help           this help\n"
 "\n"
 "Examples:\n"
 "  sockreport leaks trace.srec\n"
 "  sockreport leaks --json --debug-dir ./dbg trace.srec > leaks.json\n"
+"  sockreport pairs -p 1234 --since 10 --until 20 trace.srec\n"
+"  sockreport latency --by dport trace.srec\n"
+"  sockreport diff --fail-on 'leaks>0,connect.p99>+20%%' base.srec new.srec\n"
+"  sockreport timeline -o trace.json trace.srec   # open in ui.perfetto.dev\n"
 "  sockreport info trace.srec\n"
 "  sockreport dump --json trace.srec | head\n");
+}
+
+static const struct {
+	const char *cmd, *text;
+} cmd_help[] = {
+	{ "leaks",
+"Usage: sockreport leaks [OPTIONS] FILE.srec\n"
+"Sockets allocated during the recording and still open at its end (older\n"
+"than --older), sockets released only by their process's exit, TCP\n"
+"sockets stranded in CLOSE_WAIT (the peer closed, the owner never did: owner\n"
+"pid, fd, dwell time, accept/connect stack), and growth: per allocation\n"
+"site, allocated minus released per minute.  Groups are allocation sites\n"
+"(kernel + user stack); a group is marked 'possible' when events were lost\n"
+"while its sockets lived.\n"
+"Options: --json --top N --older S --folded -p -c --since --until --wide\n"
+"         --debug-dir DIR --sysroot DIR -v\n"
+"Examples:\n"
+"  sockreport leaks trace.srec\n"
+"  sockreport leaks --top 3 --older 30 -c nginx trace.srec\n"
+"  sockreport leaks --folded trace.srec | flamegraph.pl > leaks.svg\n" },
+	{ "pairs",
+"Usage: sockreport pairs [OPTIONS] FILE.srec\n"
+"One row per socket, by allocation time: serial and inode, owner pid/comm,\n"
+"family/type/protocol, local and remote address, allocation and release\n"
+"time, lifetime, how it was released (close, dup2, exit, freed, ...) and by\n"
+"which pid when another process released it (fork, SCM_RIGHTS), and the TCP\n"
+"state path.  'open' marks sockets still open at the end, 'pre' sockets\n"
+"opened before the recording, '?' pairings a loss could affect.\n"
+"Options: --json --stacks --wide -p -c --since --until --debug-dir --sysroot\n"
+"Examples:\n"
+"  sockreport pairs trace.srec\n"
+"  sockreport pairs --stacks -p 1234 trace.srec\n"
+"  sockreport pairs --json trace.srec | jq '.sockets[] | select(.open)'\n" },
+	{ "states",
+"Usage: sockreport states [OPTIONS] FILE.srec\n"
+"Every TCP state transition, like tcpstates: time, owner pid and comm,\n"
+"local and remote address, old -> new state, and the time spent in the old\n"
+"state.  Transitions of an accepted connection before accept() and after\n"
+"close() are attributed by the struct sock.\n"
+"Options: --json --wide -p -c --since --until\n"
+"Examples:\n"
+"  sockreport states trace.srec\n"
+"  sockreport states -p 1234 --since 5 trace.srec\n" },
+	{ "summary",
+"Usage: sockreport summary [OPTIONS] FILE.srec\n"
+"One recording seen like sockstat/sofamily/soprotocol/soconnect: sockets\n"
+"allocated by process x family x type/protocol, accepts and connects by\n"
+"process and family, connect results (errno names), top remote endpoints.\n"
+"Options: --json --top N --wide -p -c --since --until\n"
+"Examples:\n"
+"  sockreport summary trace.srec\n"
+"  sockreport summary --top 5 --json trace.srec\n" },
+	{ "latency",
+"Usage: sockreport latency [OPTIONS] FILE.srec\n"
+"log2 histograms and p50/p90/p99/max of: TCP connect latency (blocking: the\n"
+"connect() call; non-blocking: from the call until the socket left\n"
+"SYN_SENT), split by result; accept-queue wait (established -> accept()\n"
+"returned); socket lifetime; time spent in each TCP state.\n"
+"Options: --json --by comm|pid|stack|dport|raddr --wide -p -c --since --until\n"
+"Examples:\n"
+"  sockreport latency trace.srec\n"
+"  sockreport latency --by dport trace.srec\n" },
+	{ "allocs",
+"Usage: sockreport allocs [OPTIONS] FILE.srec\n"
+"Every allocation site (kernel + user stack): sockets allocated, released,\n"
+"still open.  With --folded: 'frame;frame;... count' lines, root first, for\n"
+"flamegraph.pl or speedscope.\n"
+"Options: --json --folded --top N -p -c --since --until --debug-dir --sysroot\n"
+"Examples:\n"
+"  sockreport allocs --folded trace.srec | flamegraph.pl > allocs.svg\n" },
+	{ "diff",
+"Usage: sockreport diff [OPTIONS] BASE.srec NEW.srec\n"
+"Compares two recordings of the same service, possibly of different builds.\n"
+"Allocation sites are matched by their symbolized stacks (module!function\n"
+"per frame; --lines adds file:line), never by addresses.  Rates are per\n"
+"minute of recording.  Rows (new and vanished sites, leak counts and rates,\n"
+"CLOSE_WAIT strandings, lifetimes, connect latency percentiles) are ranked\n"
+"by significance.\n"
+"--fail-on EXPR: comma-separated conditions; exit 3 when any trips.\n"
+"  METRIC OP VALUE, OP one of > >= < <= ==; VALUE a number (the NEW value\n"
+"  is compared), +N or -N (the change NEW-BASE), +N% or -N% (the relative\n"
+"  change).  Metrics: leaks (still open at the end), leak_rate (per min),\n"
+"  exit_leaks, closewait, allocs, alloc_rate, new_sites, connect.p50,\n"
+"  connect.p90, connect.p99, connect.max (ms), connect.failed, accept.p50,\n"
+"  accept.p99 (ms), lifetime.p50, lifetime.p99 (ms).\n"
+"Options: --json --fail-on EXPR --lines --top N --older S --wide\n"
+"Examples:\n"
+"  sockreport diff base.srec new.srec\n"
+"  sockreport diff --fail-on 'leaks>+0,connect.p99>+20%,closewait>0' a.srec b.srec\n" },
+	{ "timeline",
+"Usage: sockreport timeline [OPTIONS] FILE.srec -o OUT.json\n"
+"Writes Chrome/Perfetto trace-event JSON: one track per process, each socket\n"
+"lifetime a complete slice, its TCP states nested slices, connects and\n"
+"accepts instant events with their latency in args.  Open it in\n"
+"https://ui.perfetto.dev or chrome://tracing.\n"
+"Options: -o FILE -p -c --since --until\n"
+"Examples:\n"
+"  sockreport timeline -o trace.json trace.srec\n" },
+	{ "info",
+"Usage: sockreport info [--json] FILE.srec\n"
+"Host, kernel, backend per hook, filters, duration, record counts, losses,\n"
+"completeness and processes.\n"
+"Examples:\n"
+"  sockreport info trace.srec\n" },
+	{ "dump",
+"Usage: sockreport dump [--json] FILE.srec\n"
+"Every record; --json: one object per line, the spec's field names.\n"
+"Examples:\n"
+"  sockreport dump --json trace.srec | head\n" },
+};
+
+int cli_command_help(const char *cmd, FILE *f)
+{
+	for (size_t i = 0; i < sizeof(cmd_help) / sizeof(cmd_help[0]); i++)
+		if (!strcmp(cmd, cmd_help[i].cmd)) {
+			fputs(cmd_help[i].text, f);
+			fputs("Common options: see sockreport --help.\n", f);
+			return 1;
+		}
+	return 0;
 }
 
 static void die_usage(const char *fmt, ...)
@@ -61,7 +201,7 @@ static void die_usage(const char *fmt, ...)
 static void parse(int argc, char **argv, struct cli *c)
 {
 	enum { O_JSON = 256, O_SINCE, O_UNTIL, O_OLDER, O_TOP, O_DEBUGDIR, O_SYSROOT, O_NODEMANGLE,
-	       O_WIDE };
+	       O_WIDE, O_STACKS, O_FOLDED, O_BY, O_FAILON, O_LINES };
 	static const struct option lo[] = {
 		{ "json", no_argument, NULL, O_JSON },
 		{ "pid", required_argument, NULL, 'p' },
@@ -74,6 +214,12 @@ static void parse(int argc, char **argv, struct cli *c)
 		{ "sysroot", required_argument, NULL, O_SYSROOT },
 		{ "no-demangle", no_argument, NULL, O_NODEMANGLE },
 		{ "wide", no_argument, NULL, O_WIDE },
+		{ "stacks", no_argument, NULL, O_STACKS },
+		{ "folded", no_argument, NULL, O_FOLDED },
+		{ "by", required_argument, NULL, O_BY },
+		{ "output", required_argument, NULL, 'o' },
+		{ "fail-on", required_argument, NULL, O_FAILON },
+		{ "lines", no_argument, NULL, O_LINES },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -91,7 +237,7 @@ static void parse(int argc, char **argv, struct cli *c)
 	c->cmd = argv[1];
 	optind = 2;
 	opterr = 0; /* our own one-line messages */
-	while ((opt = getopt_long(argc, argv, "p:c:vh", lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "p:c:o:vh", lo, NULL)) != -1) {
 		switch (opt) {
 		case O_JSON: c->json = 1; break;
 		case 'p': {
@@ -134,8 +280,22 @@ static void parse(int argc, char **argv, struct cli *c)
 		case O_SYSROOT: c->sysroot = optarg; break;
 		case O_NODEMANGLE: c->demangle = 0; break;
 		case O_WIDE: c->wide = 1; break;
+		case O_STACKS: c->stacks = 1; break;
+		case O_FOLDED: c->folded = 1; break;
+		case O_BY:
+			if (strcmp(optarg, "comm") && strcmp(optarg, "pid") && strcmp(optarg, "stack") &&
+			    strcmp(optarg, "dport") && strcmp(optarg, "raddr"))
+				die_usage("invalid --by '%s' (comm, pid, stack, dport or raddr)", optarg);
+			c->by = optarg;
+			break;
+		case 'o': c->output = optarg; break;
+		case O_FAILON: c->fail_on = optarg; break;
+		case O_LINES: c->lines = 1; break;
 		case 'v': c->verbose = 1; break;
-		case 'h': usage(stdout); exit(0);
+		case 'h':
+			if (!cli_command_help(c->cmd, stdout))
+				usage(stdout);
+			exit(0);
 		default:
 			if (optopt)
 				die_usage("invalid option '-%c' or missing argument (try 'sockreport --help')",
@@ -160,6 +320,13 @@ int main(int argc, char **argv)
 		{ "leaks", cmd_leaks },
 		{ "info", cmd_info },
 		{ "dump", cmd_dump },
+		{ "pairs", cmd_pairs },
+		{ "states", cmd_states },
+		{ "summary", cmd_summary },
+		{ "latency", cmd_latency },
+		{ "allocs", cmd_allocs },
+		{ "diff", cmd_diff },
+		{ "timeline", cmd_timeline },
 	};
 	struct cli c;
 
@@ -167,8 +334,11 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (strcmp(c.cmd, cmds[i].name))
 			continue;
-		if (c.nfiles != 1)
-			die_usage("%s takes one FILE (try 'sockreport --help')", c.cmd);
+		int want = !strcmp(c.cmd, "diff") ? 2 : 1;
+		if (c.nfiles != want && want == 2)
+			die_usage("diff takes two files: BASE NEW (try 'sockreport diff --help')");
+		if (c.nfiles != want)
+			die_usage("%s takes one FILE (try 'sockreport %s --help')", c.cmd, c.cmd);
 		return cmds[i].fn(&c);
 	}
 	die_usage("unknown command '%s' (try 'sockreport --help')", c.cmd);

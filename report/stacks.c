@@ -1,5 +1,6 @@
 /* stacks.c - symbolize and cache whole stacks. */
 #include "stacks.h"
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,19 @@ struct stacks *stacks_new(struct model *m, struct sym_ctx *sym)
 		return NULL;
 	s->m = m;
 	s->sym = sym;
+	/* Symbols embedded in the file answer when no binary does. */
+	for (size_t i = 0; sym && i < m->nsyms; i++) {
+		const struct msym *e = &m->syms[i];
+		const struct mmodule *md = model_module(m, e->module);
+		const char *name = model_str(m, e->name);
+		if (!md || !e->size || !name[0])
+			continue;
+		if (sym_add_embedded(sym, md->build_id, md->build_id_len, model_str(m, md->path),
+				     e->off, e->size, name) == -ENOMEM) {
+			free(s);
+			return NULL;
+		}
+	}
 	s->cap = m->nstacks;
 	s->by_id = calloc(s->cap ? s->cap : 1, sizeof(*s->by_id));
 	if (!s->by_id) {
@@ -128,7 +142,7 @@ static int kernel_frame(struct stacks *s, struct cached *c, int64_t off)
 	}
 	const char *mod = k->kmod ? model_str(s->m, k->kmod) : "kernel";
 	snprintf(buf, sizeof(buf), "%s+0x%" PRIx64 " [%s]", model_str(s->m, k->name),
-		 (uint64_t)(off - k->off), mod);
+		 (uint64_t)off - (uint64_t)k->off, mod);
 	return push(c, buf);
 }
 

@@ -224,6 +224,8 @@ struct module {
 	struct esym *syms;
 	size_t nsyms;
 	struct dwmod *dw;
+	struct embed_tab *embed; /* cached find_embed() result ... */
+	uint64_t embed_gen;      /* ... valid while this equals ctx->embed_gen */
 };
 
 struct embed_sym {
@@ -254,6 +256,7 @@ struct sym_ctx {
 	size_t nbuckets, nmodules;
 	struct module *last;
 	struct embed_tab *embeds;
+	uint64_t embed_gen; /* bumped when a table is added */
 };
 
 /* ------------------------------------------------------------------ */
@@ -324,7 +327,7 @@ void sym_opts_init(struct sym_opts *o)
 
 enum open_res { OPEN_OK, OPEN_MISSING, OPEN_BAD, OPEN_REFUSED };
 
-/* 1 if path has an empty-but-meaningful "." or ".." component. */
+/* 1 if path has a "." or ".." component. */
 static int has_dot_component(const char *path)
 {
 	const char *p = path;
@@ -606,8 +609,9 @@ static int read_loads(struct sym_ctx *c, struct module *m, Elf *e, int rebuild)
 		v = nv;
 		struct load l = { ph.p_offset, ph.p_filesz, ph.p_vaddr, ph.p_memsz };
 		if (rebuild) {
+			/* the ELF rule: p_offset == p_vaddr modulo p_align */
 			uint64_t page = 4096;
-			if (ph.p_align > 1 && ph.p_align < page && !(ph.p_align & (ph.p_align - 1)))
+			if (ph.p_align > 1 && !(ph.p_align & (ph.p_align - 1)))
 				page = ph.p_align;
 			uint64_t filesz = ph.p_memsz;
 			if (ph.p_flags & PF_W) {
@@ -1246,11 +1250,19 @@ static uint64_t node_entry(const struct dw_cu *cu, uint32_t n)
 static const char *die_str(Dwarf_Debug dbg, Dwarf_Die die, Dwarf_Half name)
 {
 	Dwarf_Error err = NULL;
+	Dwarf_Attribute at = NULL;
+	Dwarf_Half form = 0;
 	char *s = NULL;
-	if (dwarf_die_text(die, name, &s, &err) != DW_DLV_OK) {
+	if (dwarf_attr(die, name, &at, &err) != DW_DLV_OK) {
 		dwerr(dbg, &err);
 		return NULL;
 	}
+	/* strings of a dwz/supplementary file, which is not read */
+	if (dwarf_whatform(at, &form, &err) != DW_DLV_OK || form == DW_FORM_GNU_strp_alt ||
+	    form == DW_FORM_strp_sup || dwarf_formstring(at, &s, &err) != DW_DLV_OK)
+		s = NULL;
+	dwerr(dbg, &err);
+	dwarf_dealloc_attribute(at);
 	return s;
 }
 
@@ -1295,6 +1307,18 @@ static const char *node_name(struct sym_ctx *c, struct dwmod *dm, struct dw_node
 				continue;
 			}
 			Dwarf_Off o = 0;
+			Dwarf_Half form = 0;
+			if (dwarf_whatform(at, &form, &err) != DW_DLV_OK) {
+				dwerr(dbg, &err);
+				form = 0;
+			}
+			if (form == DW_FORM_GNU_ref_alt || form == DW_FORM_ref_sup4 ||
+			    form == DW_FORM_ref_sup8) {
+				/* an offset in the dwz/supplementary file, which is not
+				 * read: better no name than another DIE's */
+				dwarf_dealloc_attribute(at);
+				break;
+			}
 			if (dwarf_global_formref(at, &o, &err) == DW_DLV_OK) {
 				next = o;
 				found = 1;
@@ -1571,29 +1595,23 @@ static int dw_lookup(struct sym_ctx *c, struct dwmod *dm, uint64_t a, struct dwh
 /* ------------------------------------------------------------------ */
 /* module resolution                                                   */
 
-static uint32_t file_crc(const char *path, int *ok)
+/* CRC-32 (zlib's, as gdb computes it for .gnu_debuglink) of the whole
+ * file, from the mapping that is then used: no second open. */
+static int image_crc(Elf *e, uint32_t *out)
 {
-	*ok = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return 0;
+	size_t size = 0;
+	const char *img = elf_rawfile(e, &size);
+	if (!img)
+		return -1;
 	uLong crc = crc32(0L, Z_NULL, 0);
-	unsigned char buf[65536];
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof(buf));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			close(fd);
-			return 0;
-		}
-		if (n == 0)
-			break;
-		crc = crc32(crc, buf, (uInt)n);
+	while (size) {
+		uInt n = size > (1u << 30) ? (1u << 30) : (uInt)size;
+		crc = crc32(crc, (const Bytef *)img, n);
+		img += n;
+		size -= n;
 	}
-	close(fd);
-	*ok = 1;
-	return (uint32_t)crc;
+	*out = (uint32_t)crc;
+	return 0;
 }
 
 struct probe {
@@ -1657,9 +1675,8 @@ static int try_candidate(struct sym_ctx *c, const struct module *m, struct probe
 	hex_of(m->bid, m->bid_len, want, sizeof(want));
 	describe(f, what, sizeof(what));
 	if (kind == 2) {
-		int ok = 0;
-		uint32_t crc = file_crc(f->real ? f->real : path, &ok);
-		if (!ok || crc != want_crc) {
+		uint32_t crc = 0;
+		if (image_crc(f->elf, &crc) != 0 || crc != want_crc) {
 			vlog(c, "  %s: rejected: CRC 0x%08x, .gnu_debuglink wants 0x%08x", path,
 			     (unsigned)crc, (unsigned)want_crc);
 			p->saw_mismatch = 1;
@@ -1725,7 +1742,8 @@ static int follow_debuglink(struct sym_ctx *c, const struct module *m, struct pr
 	sl = strrchr(rdir, '/');
 	if (sl)
 		*sl = '\0';
-	else
+	/* the recorded directory is joined to debug dirs: never let it climb */
+	if (!sl || rdir[0] != '/' || has_dot_component(rdir))
 		rdir[0] = '\0';
 	const char *sep = strcmp(dir, "/") == 0 ? "" : "/";
 
@@ -2012,6 +2030,7 @@ int sym_add_embedded(struct sym_ctx *c, const uint8_t *build_id, size_t len,
 		}
 		t->next = c->embeds;
 		c->embeds = t;
+		c->embed_gen++;
 	}
 	struct embed_sym *nv = grow(t->syms, &t->cap, t->n + 1, sizeof(*nv));
 	if (!nv)
@@ -2025,10 +2044,14 @@ int sym_add_embedded(struct sym_ctx *c, const uint8_t *build_id, size_t len,
 	return 0;
 }
 
-static int embed_lookup(struct sym_ctx *c, const uint8_t *bid, size_t len, const char *path,
-			uint64_t q, uint64_t rec, struct sym_result *out)
+static int embed_lookup(struct sym_ctx *c, struct module *m, uint64_t q, uint64_t rec,
+			struct sym_result *out)
 {
-	struct embed_tab *t = find_embed(c, bid, len, path);
+	if (m->embed_gen != c->embed_gen) {
+		m->embed = find_embed(c, m->bid, m->bid_len, m->path);
+		m->embed_gen = c->embed_gen;
+	}
+	struct embed_tab *t = m->embed;
 	if (!t || !t->n)
 		return 0;
 	if (!t->sorted) {
@@ -2050,7 +2073,7 @@ static int embed_lookup(struct sym_ctx *c, const uint8_t *bid, size_t len, const
 				s->shown = shown_name(c, s->name);
 			if (!s->shown)
 				return -ENOMEM;
-			vlog(c, "  %s+0x%llx: from embedded symbols", path, (unsigned long long)q);
+			vlog(c, "%s+0x%llx: from embedded symbols", m->path, (unsigned long long)q);
 			out->status = SYM_OK;
 			out->used_path = NULL;
 			out->nframes = 1;
@@ -2138,17 +2161,10 @@ void sym_ctx_free(struct sym_ctx *c)
 	free(c);
 }
 
-int sym_lookup(struct sym_ctx *c, const char *path, const uint8_t *build_id,
-	       size_t build_id_len, uint64_t file_off, int is_return_addr,
-	       struct sym_result *out)
+static int lookup(struct sym_ctx *c, const char *path, const uint8_t *build_id,
+		  size_t build_id_len, uint64_t file_off, int is_return_addr,
+		  struct sym_result *out)
 {
-	if (!out)
-		return -EINVAL;
-	memset(out, 0, sizeof(*out));
-	out->status = SYM_NOT_FOUND;
-	out->module = "??";
-	if (!c || !path || !*path || build_id_len > MAX_BID || (build_id_len && !build_id))
-		return -EINVAL;
 	struct module *m = NULL;
 	int rc = get_module(c, path, build_id, build_id_len, &m);
 	if (rc)
@@ -2208,9 +2224,29 @@ int sym_lookup(struct sym_ctx *c, const char *path, const uint8_t *build_id,
 		}
 	}
 	if (out->status != SYM_OK) {
-		rc = embed_lookup(c, build_id, build_id_len, m->path, q, file_off, out);
+		rc = embed_lookup(c, m, q, file_off, out);
 		if (rc)
 			return rc;
 	}
 	return 0;
+}
+
+int sym_lookup(struct sym_ctx *c, const char *path, const uint8_t *build_id,
+	       size_t build_id_len, uint64_t file_off, int is_return_addr,
+	       struct sym_result *out)
+{
+	if (!out)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	out->status = SYM_NOT_FOUND;
+	out->module = "??";
+	if (!c || !path || !*path || build_id_len > MAX_BID || (build_id_len && !build_id))
+		return -EINVAL;
+	int rc = lookup(c, path, build_id, build_id_len, file_off, is_return_addr, out);
+	if (rc) {
+		memset(out, 0, sizeof(*out));
+		out->status = SYM_NOT_FOUND;
+		out->module = "??";
+	}
+	return rc;
 }

@@ -44,12 +44,26 @@
  *
  * Separate debug files (objcopy --only-keep-debug) keep the program headers
  * but objcopy rewrites their p_offset/p_filesz.  When only such a file is
- * available the original layout is rebuilt from the headers the way the GNU
- * and LLVM linkers lay segments out (each PT_LOAD at the first file offset
- * after the previous one that is congruent to its p_vaddr modulo the page
- * size).  That is exact for the usual layouts, but a guess: the verbose log
+ * available the original layout is rebuilt from the headers: each PT_LOAD
+ * goes at the first file offset after the previous one that is congruent to
+ * its p_vaddr modulo p_align (the ELF rule; file sizes from p_memsz, and
+ * for writable segments from the last section that is not a bss).  That is
+ * exact for the layouts of GNU ld (with and without -z separate-code, 4 KiB
+ * and 2 MiB max-page-size), gold and lld, but it is a guess: the verbose log
  * says when it is used.  Making the original binary available as well
  * (recorded path, sysroot, or DIR/.build-id/xx/rest) removes the guess.
+ *
+ * Names: the real (out-of-line) function is named by the ELF symbol that
+ * covers the address, so that func+off agrees with the symbol table and
+ * disassembly; compiler clones therefore show as "f.isra.0", "f.cold",
+ * "f.part.0".  Inlined functions are named from DWARF: the linkage name
+ * (demangled) found on the DW_AT_abstract_origin/DW_AT_specification chain,
+ * else DW_AT_name.  Only when no ELF symbol covers the address is the DWARF
+ * name used for the real function too.  Names held in a dwz/supplementary
+ * file (DW_FORM_GNU_ref_alt, DW_FORM_GNU_strp_alt, ..) are not read: such a
+ * frame shows "??".  Addresses in the padding between functions (no ELF
+ * symbol, no DWARF function) are SYM_NO_SYMBOL even if a line row covers
+ * them.
  *
  * Security (the recorded path comes from a file made elsewhere):
  *  - with a sysroot, the recorded path is never opened outside it: step 4 is

@@ -1,0 +1,336 @@
+/* cmd_allocs.c - allocation sites: every (kernel stack, user stack, origin)
+ * with its sockets allocated, released and open; the folded-stack output
+ * (`--folded`) used by leaks and allocs; and the portable site keys that
+ * `diff` matches across builds. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+#include "out.h"
+#include "stacks.h"
+
+void sites_init(struct sites *s)
+{
+	agg_init(&s->by_id, sizeof(struct site));
+	agg_init(&s->by_key, sizeof(struct site));
+}
+
+static int add_min(struct site *x, const struct model *m, uint64_t ts, int64_t d)
+{
+	uint64_t off = ts > m->start_ns ? ts - m->start_ns : 0;
+	size_t i = (size_t)(off / 60000000000ull);
+	if (i > 100000)
+		i = 100000;
+	if (i >= x->nmin) {
+		int64_t *n = realloc(x->net_min, (i + 1) * sizeof(*n));
+		if (!n)
+			return -1;
+		memset(n + x->nmin, 0, (i + 1 - x->nmin) * sizeof(*n));
+		x->net_min = n;
+		x->nmin = i + 1;
+	}
+	x->net_min[i] += d;
+	return 0;
+}
+
+int sites_add(struct sites *ss, const struct model *m, const struct msock *s, uint64_t end,
+	      uint64_t older_ns)
+{
+	char key[96];
+	snprintf(key, sizeof(key), "%" PRIu64 "/%" PRIu64 "/%u", s->alloc_kstack, s->alloc_ustack,
+		 s->origin);
+	struct site *x = agg_get(&ss->by_id, key);
+	if (!x)
+		return -1;
+	if (!x->allocs && !x->open && !x->releases) {
+		x->kstack = s->alloc_kstack;
+		x->ustack = s->alloc_ustack;
+		x->origin = s->origin;
+		x->pid = s->pid;
+		x->comm = s->comm;
+		x->family = s->family;
+		x->type = s->type;
+		x->protocol = s->protocol;
+	} else if (x->family != s->family || x->type != s->type || x->protocol != s->protocol) {
+		x->mixed = 1;
+	}
+	if (!s->alloc_ts)
+		return 0; /* opened before the recording: not a site's growth */
+	x->allocs++;
+	if (add_min(x, m, s->alloc_ts, 1))
+		return -1;
+	if (s->released) {
+		x->releases++;
+		if (vals_add(&x->life, s->release_ts > s->alloc_ts ? s->release_ts - s->alloc_ts : 0) ||
+		    add_min(x, m, s->release_ts, -1))
+			return -1;
+		if (s->how == SREC_HOW_EXIT)
+			x->exit_released++;
+		x->possible += s->in_loss_window;
+	} else {
+		x->open++;
+		if (end > s->alloc_ts && end - s->alloc_ts >= older_ns) {
+			x->leaks++;
+			x->possible += (uint64_t)model_loss_between(m, s->alloc_ts, end);
+		}
+		uint32_t st = msock_last_state(s, NULL);
+		if (st == 8)
+			x->closewait++;
+	}
+	return 0;
+}
+
+/* "mod!func" per frame (innermost first in lines[]), joined root first. */
+static char *portable_key(struct stacks *st, uint64_t kref, uint64_t uref, uint32_t origin,
+			  int lines)
+{
+	size_t cap = 256, len = 0;
+	char *out = malloc(cap);
+	if (!out)
+		return NULL;
+	len = (size_t)snprintf(out, cap, "%s", origin_name(origin));
+	uint64_t refs[2] = { uref, kref };
+	for (int r = 0; r < 2; r++) {
+		size_t n = 0;
+		const char *const *l = stacks_lines(st, refs[r], &n);
+		if (!l && n) {
+			free(out);
+			return NULL;
+		}
+		for (size_t i = n; i-- > 0;) {
+			char k[600];
+			stacks_frame_key(l[i], k, sizeof(k));
+			if (lines) {
+				/* " /path/file.c:123" after the module part */
+				const char *rp = strstr(l[i], ") ");
+				if (rp && l[i][0] != '[') {
+					const char *sl = strrchr(rp + 2, '/');
+					size_t kl = strlen(k);
+					snprintf(k + kl, sizeof(k) - kl, "@%s", sl ? sl + 1 : rp + 2);
+				}
+			}
+			for (char *p = k; *p; p++)
+				if (*p == ';' || *p == '\n')
+					*p = ':';
+			size_t need = len + strlen(k) + 2;
+			if (need > cap) {
+				while (cap < need)
+					cap *= 2;
+				char *no = realloc(out, cap);
+				if (!no) {
+					free(out);
+					return NULL;
+				}
+				out = no;
+			}
+			out[len++] = ';';
+			strcpy(out + len, k);
+			len += strlen(k);
+		}
+	}
+	return out;
+}
+
+int sites_collapse(struct sites *ss, struct stacks *st, int lines)
+{
+	for (size_t i = 0; i < ss->by_id.n; i++) {
+		struct site *x = ss->by_id.vals[i];
+		char *k = portable_key(st, x->kstack, x->ustack, x->origin, lines);
+		if (!k)
+			return -1;
+		struct site *y = agg_get(&ss->by_key, k);
+		if (!y) {
+			free(k);
+			return -1;
+		}
+		if (!y->key) {
+			int64_t *nm = y->net_min;
+			struct vals lv = y->life;
+			*y = *x;
+			y->net_min = nm;
+			y->nmin = 0;
+			y->life = lv;
+			y->allocs = y->releases = y->open = y->leaks = y->exit_released = 0;
+			y->closewait = y->possible = 0;
+			y->key = k;
+		} else {
+			free(k);
+			if (x->mixed || x->family != y->family || x->type != y->type ||
+			    x->protocol != y->protocol)
+				y->mixed = 1;
+		}
+		y->allocs += x->allocs;
+		y->releases += x->releases;
+		y->open += x->open;
+		y->leaks += x->leaks;
+		y->exit_released += x->exit_released;
+		y->closewait += x->closewait;
+		y->possible += x->possible;
+		for (size_t q = 0; q < x->life.n; q++)
+			if (vals_add(&y->life, x->life.v[q]))
+				return -1;
+		if (x->nmin > y->nmin) {
+			int64_t *n = realloc(y->net_min, x->nmin * sizeof(*n));
+			if (!n)
+				return -1;
+			memset(n + y->nmin, 0, (x->nmin - y->nmin) * sizeof(*n));
+			y->net_min = n;
+			y->nmin = x->nmin;
+		}
+		for (size_t q = 0; q < x->nmin; q++)
+			y->net_min[q] += x->net_min[q];
+	}
+	return 0;
+}
+
+void site_kind(char *buf, size_t cap, const struct site *x)
+{
+	if (x->mixed)
+		snprintf(buf, cap, "several kinds");
+	else
+		cli_kind(buf, cap, x->family, x->type, x->protocol);
+}
+
+void sites_folded(FILE *f, struct sites *ss, int which)
+{
+	for (size_t i = 0; i < ss->by_key.n; i++) {
+		const struct site *x = ss->by_key.vals[i];
+		uint64_t n = which ? x->leaks : x->allocs;
+		if (!n)
+			continue;
+		/* the key is "origin;frames...": the origin becomes the root */
+		out_text_z(f, x->key);
+		fprintf(f, " %" PRIu64 "\n", n);
+	}
+}
+
+static void free_site(struct site *x)
+{
+	free(x->net_min);
+	vals_free(&x->life);
+	free(x->key);
+}
+
+void sites_free(struct sites *ss)
+{
+	for (size_t i = 0; i < ss->by_id.n; i++)
+		free_site(ss->by_id.vals[i]);
+	for (size_t i = 0; i < ss->by_key.n; i++)
+		free_site(ss->by_key.vals[i]);
+	agg_free(&ss->by_id);
+	agg_free(&ss->by_key);
+}
+
+/* ---- sockreport allocs ---- */
+
+struct allocs {
+	struct cli *c;
+	struct sites ss;
+	uint64_t end;
+	int err;
+};
+
+static void on_done(struct model *m, const struct msock *s, void *arg)
+{
+	struct allocs *A = arg;
+	if (sites_add(&A->ss, m, s, A->end, A->c->older_ns))
+		A->err = 1;
+}
+
+static struct agg *sort_by;
+static int by_allocs(const void *a, const void *b)
+{
+	const struct site *x = sort_by->vals[*(const size_t *)a], *y = sort_by->vals[*(const size_t *)b];
+	if (x->allocs != y->allocs)
+		return x->allocs > y->allocs ? -1 : 1;
+	return strcmp(x->key, y->key);
+}
+
+int cmd_allocs(struct cli *c)
+{
+	struct allocs A;
+	struct model m;
+	const char *path = c->files[0];
+
+	memset(&A, 0, sizeof(A));
+	A.c = c;
+	sites_init(&A.ss);
+	/* The end is needed while streaming: open sockets come at the end,
+	 * when the META recording.end_ns has been read, via model_finish. */
+	int rc = cli_load(c, path, &m, on_done, &A);
+	if (rc) {
+		sites_free(&A.ss);
+		return rc;
+	}
+	A.end = cli_end(&m);
+	model_finish(&m);
+	struct sym_ctx *sym = cli_symbolizer(c);
+	struct stacks *st = sym ? stacks_new(&m, sym) : NULL;
+	size_t *ix = NULL;
+	if (!st || A.err || sites_collapse(&A.ss, st, c->lines) ||
+	    !(ix = malloc((A.ss.by_key.n + 1) * sizeof(*ix)))) {
+		fprintf(stderr, "sockreport: out of memory\n");
+		rc = 1;
+		goto out;
+	}
+	for (size_t i = 0; i < A.ss.by_key.n; i++)
+		ix[i] = i;
+	sort_by = &A.ss.by_key;
+	qsort(ix, A.ss.by_key.n, sizeof(*ix), by_allocs);
+	cli_warnings(c, &m, path);
+	if (c->folded) {
+		sites_folded(stdout, &A.ss, 0);
+		goto out;
+	}
+	size_t n = c->top && (size_t)c->top < A.ss.by_key.n ? (size_t)c->top : A.ss.by_key.n;
+	if (c->json) {
+		printf("{\"file\": ");
+		out_json_z(stdout, path);
+		printf(", ");
+		cli_json_status(stdout, &m);
+		printf(", \"sites\": [");
+	} else {
+		cli_text_head(c, &m, path);
+		printf("%zu allocation sites\n", A.ss.by_key.n);
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct site *x = A.ss.by_key.vals[ix[i]];
+		char kind[48], p50[32];
+		site_kind(kind, sizeof(kind), x);
+		cli_dur(p50, sizeof(p50), vals_pct(&x->life, 50));
+		if (c->json) {
+			printf("%s\n    {\"key\": ", i ? "," : "");
+			out_json_z(stdout, x->key);
+			printf(", \"allocated\": %" PRIu64 ", \"released\": %" PRIu64 ", \"open\": %" PRIu64
+			       ", \"kind\": \"%s\", \"pid\": %u, \"comm\": ",
+			       x->allocs, x->releases, x->open, kind, x->pid);
+			out_json_z(stdout, model_str(&m, x->comm));
+			printf(", \"lifetime_p50_ns\": %" PRIu64 ", \"user_stack\": ",
+			       vals_pct(&x->life, 50));
+			cli_json_stack(stdout, st, x->ustack);
+			printf(", \"kernel_stack\": ");
+			cli_json_stack(stdout, st, x->kstack);
+			printf("}");
+			continue;
+		}
+		printf("\n[%zu] allocated %" PRIu64 ", released %" PRIu64 ", open %" PRIu64
+		       "; %s; lifetime p50 %s\n",
+		       i + 1, x->allocs, x->releases, x->open, kind, p50);
+		size_t nl = 0;
+		const char *const *l = stacks_lines(st, x->ustack, &nl);
+		for (size_t q = 0; l && q < nl && q < 6; q++) {
+			char line[1100];
+			snprintf(line, sizeof(line), "    %s", l[q]);
+			cli_puts_cut(c, line, 80);
+		}
+	}
+	if (c->json)
+		printf("%s]\n}\n", n ? "\n  " : "");
+out:
+	free(ix);
+	stacks_free(st);
+	sym_ctx_free(sym);
+	sites_free(&A.ss);
+	model_free(&m);
+	return rc;
+}
