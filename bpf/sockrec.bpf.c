@@ -29,6 +29,7 @@
 #define O_NONBLOCK 04000
 #define PF_KTHREAD 0x00200000
 #define PF_EXITING 0x00000004
+#define IPPROTO_TCP 6
 #define TCP_ESTABLISHED 1
 #define TCP_CLOSE 7
 #define TCP_LISTEN 10
@@ -103,8 +104,12 @@ struct {
 	__type(value, struct sock_val);
 } socks SEC(".maps");
 
+/* Not an LRU map: LRU maps evict before they are full (per-CPU free
+ * lists), which gave one struct sock two serials.  Entries are removed
+ * explicitly: when a TCP sock reaches CLOSE without a socket, or when its
+ * socket goes away while it is already closed. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u64);      /* struct sock * */
 	__type(value, struct sk_val);
@@ -437,10 +442,18 @@ int tp_kmem_cache_alloc(__u64 *ctx)
 
 /* ---- release ---- */
 
+/* The socket of sk is gone.  A TCP sock lives on after close()
+ * (FIN_WAIT, LAST_ACK, ...) and its later states must keep their serial:
+ * keep it until it reaches CLOSE (inet_sock_set_state removes it then). */
 static __always_inline void forget_sk(__u64 sk)
 {
-	if (sk)
-		bpf_map_delete_elem(&sks, &sk);
+	if (!sk)
+		return;
+	if (BPF_CORE_READ((struct sock *)sk, __sk_common.skc_state) != TCP_CLOSE &&
+	    BPF_CORE_READ((struct sock *)sk, __sk_common.skc_family) != AF_UNIX &&
+	    sk_protocol_of((struct sock *)sk) == IPPROTO_TCP)
+		return;
+	bpf_map_delete_elem(&sks, &sk);
 }
 
 static __always_inline int emit_release(void *ctx, __u64 sock, struct sock_val *v, __u32 how,
