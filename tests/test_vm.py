@@ -1,0 +1,285 @@
+"""Cross-kernel tests: record on a stock Debian 6.1 kernel (under qemu),
+analyse on this host.
+
+tests/vm/run.sh boots the kernel of Debian's linux-image-cloud-amd64 with an
+initramfs holding busybox and the STATIC sockrec, sockreport and fixtures
+(make STATIC=1, build-static/), records the matrix below with each backend,
+and brings the .srec files back over a serial port.  This file then runs the
+host's sockreport on them and asserts what tests/test_leaks_e2e.py asserts on
+the host's own recordings.
+
+    leak-B   sockrec --backend B -d 2.5 -- leaker 10 4 30   (still open at the end)
+    exit-B   sockrec --backend B -d 30  -- leaker 10 4 0    (exits without closing)
+    tcp-B    sockrec --backend B -d 30  -- tcp_pair 5        (every socket closed)
+for B in fentry, kprobe, tracepoint, auto.
+
+Run by `make vmtest` (which sets SREC_VM=1 and builds what is needed).  Under
+`make test` these tests are skipped: booting a VM is the vmtest target's job.
+With SREC_VM=1, a VM that cannot run is a failure; only outside CI, when no
+kernel package can be obtained from Debian's archive, are they skipped.
+"""
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from conftest import REPO_ROOT, SOCKREC, fixture_path, run_sockreport, sockreport_json
+
+N, M, K = 10, 4, 5
+BACKENDS = ["fentry", "kprobe", "tracepoint", "auto"]
+# What --backend auto must choose on the Debian 6.1 kernel (fentry works there).
+AUTO_EXPECTED = "fentry"
+RUN_SH = os.path.join(REPO_ROOT, "tests", "vm", "run.sh")
+VM_OUT = os.environ.get("SREC_VM_OUT") or os.path.join(REPO_ROOT, "build-static", "vm", "out")
+
+_vm = {}
+
+
+def _run_vm():
+    """Boot the guest once per session; returns (ok, why) and fills VM_OUT."""
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run([RUN_SH, VM_OUT], capture_output=True, text=True,
+                           timeout=int(os.environ.get("VM_TIMEOUT", "600")) + 120)
+    except subprocess.TimeoutExpired:
+        return 4, "tests/vm/run.sh timed out"
+    _vm["seconds"] = time.monotonic() - t0
+    _vm["stderr"] = p.stderr
+    return p.returncode, p.stderr.strip()
+
+
+@pytest.fixture(scope="session")
+def vm():
+    if os.environ.get("SREC_VM") != "1":
+        pytest.skip("VM tests: run `make vmtest` (boots a Debian 6.1 kernel under qemu)")
+    if "rc" not in _vm:
+        _vm["rc"], _vm["why"] = _run_vm()
+    rc, why = _vm["rc"], _vm["why"]
+    if rc == 3 and not os.environ.get("CI"):
+        pytest.skip("no Debian kernel package could be obtained:\n" + why)
+    if rc != 0:
+        pytest.fail("the VM run failed (run.sh exit %d):\n%s" % (rc, why))
+    return VM_OUT
+
+
+def out_file(vm, name):
+    return os.path.join(vm, name)
+
+
+def read_text(vm, name):
+    p = out_file(vm, name)
+    if not os.path.exists(p):
+        pytest.fail("%s did not come back from the guest" % name)
+    with open(p, errors="replace") as f:
+        return f.read()
+
+
+def libbpf_evidence(vm, case):
+    """The lines of `sockrec -v` that say why a backend failed."""
+    err = read_text(vm, case + ".err").splitlines()
+    keep = [l for l in err if not l.startswith("libbpf: prog ") or "fail" in l.lower()]
+    keep = [l for l in keep if "relo #" not in l and not l.startswith("libbpf: CO-RE")]
+    return "\n".join(keep[-60:])
+
+
+def recorded(vm, case):
+    """The guest's .srec of case, after checking that sockrec succeeded."""
+    rc = read_text(vm, case + ".rc")
+    if "rc=0" not in rc.split():
+        pytest.fail("sockrec failed in the guest for %s (%s); sockrec -v says:\n%s"
+                    % (case, rc.strip().replace("\n", " "), libbpf_evidence(vm, case)))
+    srec = out_file(vm, case + ".srec")
+    assert os.path.getsize(srec) > 0
+    return srec
+
+
+def workload_pid(vm, case):
+    text = read_text(vm, case + ".out")
+    first = text.splitlines()[0] if text else ""
+    assert " pid=" in first, text
+    return int(first.split("pid=")[1].split()[0])
+
+
+def kinds_of(groups, pid):
+    counts = {}
+    for g in groups:
+        if not any(p["pid"] == pid for p in g["processes"]):
+            continue
+        for k in g["kinds"]:
+            key = (k["family"], k["type"], k["protocol"])
+            counts[key] = counts.get(key, 0) + k["count"]
+    return counts
+
+
+def dump(srec):
+    lines = run_sockreport("dump", "--json", srec).stdout.splitlines()
+    recs = [json.loads(l) for l in lines]
+    status = recs.pop()["status"]
+    assert status["salvaged"] is False and status["records_unknown"] == 0, status
+    return recs
+
+
+def record_counts(recs, pid):
+    out = {}
+    for r in recs:
+        if r.get("pid") == pid and r["record"] in ("alloc", "release", "connect", "accept"):
+            out[r["record"]] = out.get(r["record"], 0) + 1
+    return out
+
+
+def expected_backend(b):
+    return AUTO_EXPECTED if b == "auto" else b
+
+
+# ---- the guest itself ----
+
+def test_guest_is_a_stock_61_kernel_with_btf(vm):
+    g = read_text(vm, "guest.txt")
+    assert "uname=6.1." in g, g
+    assert "btf=yes" in g, g
+    assert "kprobe_pmu=yes" in g, g
+
+
+def test_srec_from_guest_reads_on_host_with_its_kernel(vm):
+    """A file recorded under 6.1 reads here (another kernel) and says so."""
+    info = sockreport_json("info", recorded(vm, "leak-fentry"))
+    assert info["complete"] is True and info["salvaged"] is False
+    assert info["meta"]["host.kernel"].startswith("6.1."), info["meta"]
+    assert info["meta"]["host.kernel"] != os.uname().release
+    assert info["meta"]["host.name"] == "sockrec-vm"
+    text = run_sockreport("info", recorded(vm, "leak-fentry")).stdout
+    assert "6.1." in text
+
+
+def test_guest_binaries_are_static():
+    """Only self-contained binaries went into the guest (run.sh refuses
+    others); check the ones this run used."""
+    for p in (os.path.join(REPO_ROOT, "build-static", "sockrec"),
+              os.path.join(REPO_ROOT, "build-static", "sockreport")):
+        if not os.path.exists(p):
+            pytest.skip("%s not built (make STATIC=1)" % p)
+        r = subprocess.run(["ldd", p], capture_output=True, text=True)
+        assert "not a dynamic executable" in r.stdout + r.stderr, r.stdout + r.stderr
+
+
+# ---- per backend ----
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_backend_recorded_in_file(vm, backend):
+    want = expected_backend(backend)
+    for case in ("leak", "exit", "tcp"):
+        srec = recorded(vm, "%s-%s" % (case, backend))
+        meta = sockreport_json("info", srec)["meta"]
+        assert meta["backend"] == want, (case, meta)
+        assert meta["backend.alloc"].startswith(want + ":"), meta["backend.alloc"]
+        assert meta["backend.release"].startswith(want + ":"), meta["backend.release"]
+    if backend == "auto":
+        assert "backend: using %s" % AUTO_EXPECTED in read_text(vm, "leak-auto.err")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_leaks_exact_counts_and_stacks(vm, backend):
+    case = "leak-" + backend
+    srec = recorded(vm, case)
+    pid = workload_pid(vm, case)
+    d = sockreport_json("leaks", srec)
+    assert d["complete"] is True and d["salvaged"] is False
+    assert d["lost_events"] == 0
+    assert kinds_of(d["outstanding"], pid) == {
+        ("INET", "STREAM", "TCP"): N - M,
+        ("INET", "DGRAM", "UDP"): N - M,
+        ("UNIX", "STREAM", ""): 2 * (N - M),
+    }
+    for g in d["outstanding"]:
+        assert [p["pid"] for p in g["processes"]] == [pid]
+        assert [p["comm"] for p in g["processes"]] == ["leaker"]
+        # Symbolized on this host from the same static fixture file.
+        assert any("leak_sockets_here" in f for f in g["user_stack"]), g["user_stack"]
+        assert not any("close_sockets_here" in f for f in g["user_stack"])
+        kernel = " ".join(g["kernel_stack"])
+        assert g["origin"] in ("socket", "socketpair")
+        assert "sock_alloc" in kernel or "__sys_socket" in kernel, kernel
+        if g["origin"] == "socketpair":
+            assert "__sys_socketpair" in kernel, kernel
+        assert g["age_ns"]["min"] >= 1_000_000_000
+    counts = record_counts(dump(srec), pid)
+    assert counts == {"alloc": 4 * N, "release": 4 * M}, counts
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_exit_releases_are_attributed(vm, backend):
+    case = "exit-" + backend
+    srec = recorded(vm, case)
+    pid = workload_pid(vm, case)
+    info = sockreport_json("info", srec)
+    assert info["meta"]["recording.stop_reason"] == "command-exited"
+    d = sockreport_json("leaks", srec)
+    assert kinds_of(d["outstanding"], pid) == {}
+    assert kinds_of(d["exit_released"], pid) == {
+        ("INET", "STREAM", "TCP"): N - M,
+        ("INET", "DGRAM", "UDP"): N - M,
+        ("UNIX", "STREAM", ""): 2 * (N - M),
+    }
+    counts = record_counts(dump(srec), pid)
+    assert counts == {"alloc": 4 * N, "release": 4 * N}, counts
+
+
+def tcp_summary(recs, pid):
+    allocs = {r["serial"] for r in recs if r["record"] == "alloc" and r["pid"] == pid}
+    released = {r["serial"] for r in recs if r["record"] == "release"}
+    conns = [r for r in recs if r["record"] == "connect" and r["pid"] == pid]
+    accs = [r for r in recs if r["record"] == "accept" and r["pid"] == pid]
+    listens = {r["serial"] for r in recs if r["record"] == "state" and r["newstate"] == 10}
+    estab = {r["serial"] for r in recs if r["record"] == "state" and r["newstate"] == 1}
+    return allocs, released, conns, accs, listens, estab
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_tcp_pair(vm, backend):
+    case = "tcp-" + backend
+    srec = recorded(vm, case)
+    pid = workload_pid(vm, case)
+    assert "tcp_pair connects=%d accepts=%d closed=%d" % (K, K, 2 * K + 1) in \
+        read_text(vm, case + ".out")
+    recs = dump(srec)
+    allocs, released, conns, accs, listens, estab = tcp_summary(recs, pid)
+    assert len(allocs) == 2 * K + 1            # listener + K clients + K accepted
+    assert allocs <= released                  # every one of them released
+    assert len(conns) == K and all(c["ret"] == 0 and c["dport"] for c in conns)
+    assert len(accs) == K
+    assert len(listens) == 1 and {a["lserial"] for a in accs} == listens
+    assert {c["serial"] for c in conns} <= estab  # every client got ESTABLISHED
+    d = sockreport_json("leaks", srec)
+    assert d["lost_events"] == 0
+    assert d["outstanding"] == [] and d["exit_released"] == [] and d["close_wait"] == []
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_guest_and_host_sockreport_agree(vm, backend):
+    """The guest's static sockreport and this host's read the file alike."""
+    for case in ("leak", "exit", "tcp"):
+        name = "%s-%s" % (case, backend)
+        host = sockreport_json("info", recorded(vm, name))
+        guest = json.loads(read_text(vm, name + ".ginfo.json"))
+        assert guest["records"] == host["records"], name
+        assert guest["meta"]["backend"] == host["meta"]["backend"]
+
+
+def test_tcp_pair_same_counts_on_host(vm, bpf, tmp_path):
+    """The same static tcp_pair recorded on this host (tracepoint backend,
+    6.18) gives the same sockets, connects and accepts as in the guest."""
+    out = tmp_path / "tcp.srec"
+    tcp_pair = os.path.join(REPO_ROOT, "build-static", "vmfixtures", "tcp_pair")
+    if not os.path.exists(tcp_pair):
+        tcp_pair = fixture_path("tcp_pair")
+    p = subprocess.run([SOCKREC, "-d", "30", "-o", str(out), "--", tcp_pair, str(K)],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    recs = dump(str(out))
+    pid = next(r["pid"] for r in recs if r["record"] == "exec")
+    host = tcp_summary(recs, pid)
+    guest_recs = dump(recorded(vm, "tcp-fentry"))
+    guest = tcp_summary(guest_recs, workload_pid(vm, "tcp-fentry"))
+    assert [len(x) for x in host[:4]] == [len(x) for x in guest[:4]]
