@@ -120,9 +120,11 @@ PYTEST ?= /usr/bin/python3 -m pytest
 # The tests use the binaries of this build (plain or SANITIZE=1).
 # bench/test_quick.py runs every benchmark once, briefly, so the harness
 # cannot rot; the measurements themselves are `make bench`, never a test.
+# tests/test_vm.py boots a VM: it belongs to `make vmtest` (CI runs both).
 test: all fixtures bench-bins
 	SOCKREC_BUILD=$(abspath $(BUILD)) SREC_SOCKREPORT=$(abspath $(BUILD))/sockreport \
-		$(PYTEST) -v -rfE tests/ bench/test_quick.py $(PYTEST_ARGS)
+	SYM_SANITIZE=$(SANITIZE) \
+		$(PYTEST) -v -rfE tests/ bench/test_quick.py --ignore=tests/test_vm.py $(PYTEST_ARGS)
 
 demo: all fixtures
 	tests/demo.sh $(BUILD)
@@ -141,6 +143,9 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/sockrec $(DESTDIR)$(PREFIX)/sbin/sockrec
 	install -m 0755 $(BUILD)/sockreport $(DESTDIR)$(PREFIX)/bin/sockreport
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0644 man/sockreport.1 $(DESTDIR)$(PREFIX)/share/man/man1/sockreport.1
+	install -m 0644 man/sockrec.8 $(DESTDIR)$(PREFIX)/share/man/man8/sockrec.8
 
 clean:
 	rm -rf build build-san build-static

@@ -6,7 +6,8 @@ pkgs=(
   make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev libdwarf-dev
   pkg-config binutils zstd python3 python3-pytest libclang-rt-14-dev
   iproute2 nftables libbpf-tools
-  linux-perf bpftrace valgrind time
+  linux-perf bpftrace valgrind time lld
+  qemu-system-x86 busybox-static cpio
 )
 missing=()
 for p in "${pkgs[@]}"; do
