@@ -613,7 +613,9 @@ static __always_inline int emit_sockinfo(int fd, __u16 origin, __u64 *sk_serial_
 	v->sk = (__u64)sk;
 	if (origin == SREC_ORIGIN_ACCEPT || origin == SREC_ORIGIN_ACCEPT4)
 		v->owner = bpf_get_current_pid_tgid() >> 32;
-	kv = sk ? sk_track((__u64)sk, v->serial, v->owner) : NULL;
+	/* Only TCP socks have states to join: no sk serial for the others
+	 * (saves a hash insert and delete per UDP/UNIX socket). */
+	kv = sk && sk_protocol_of(sk) == IPPROTO_TCP ? sk_track((__u64)sk, v->serial, v->owner) : NULL;
 	if (serial_out)
 		*serial_out = v->serial;
 	if (sk_serial_out)

@@ -1,5 +1,6 @@
-/* crc32c.c - CRC-32C, slicing-by-8.  Tables generated once by a script
- * (bit-by-bit reference, polynomial 0x82F63B78) and kept const. */
+/* crc32c.c - CRC-32C: the SSE4.2 crc32 instruction when the CPU has it
+ * (checked at run time), else slicing-by-8.  Tables generated once by a
+ * script (bit-by-bit reference, polynomial 0x82F63B78) and kept const. */
 #include "crc32c.h"
 #include <string.h>
 
@@ -366,11 +367,8 @@ static const uint32_t crc32c_table[8][256] = {
 	},
 };
 
-uint32_t crc32c(uint32_t crc, const void *data, size_t len)
+static uint32_t crc32c_sw(uint32_t crc, const unsigned char *p, size_t len)
 {
-	const unsigned char *p = data;
-
-	crc = ~crc;
 	while (len >= 8) {
 		uint32_t lo, hi;
 
@@ -390,5 +388,42 @@ uint32_t crc32c(uint32_t crc, const void *data, size_t len)
 	}
 	while (len--)
 		crc = (crc >> 8) ^ crc32c_table[0][(crc ^ *p++) & 0xff];
-	return ~crc;
+	return crc;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <nmmintrin.h>
+#define CRC32C_HW 1
+/* The SSE4.2 crc32 instruction is this very CRC (polynomial 0x82F63B78,
+ * reflected, no inversion inside): 8 bytes per instruction, results
+ * identical to the tables.  Used only when the CPU says it has SSE4.2. */
+__attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const unsigned char *p,
+							    size_t len)
+{
+	uint64_t c = crc;
+
+	while (len >= 8) {
+		uint64_t w;
+
+		memcpy(&w, p, 8);
+		c = _mm_crc32_u64(c, w);
+		p += 8;
+		len -= 8;
+	}
+	crc = (uint32_t)c;
+	while (len--)
+		crc = _mm_crc32_u8(crc, *p++);
+	return crc;
+}
+#endif
+
+uint32_t crc32c(uint32_t crc, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+#ifdef CRC32C_HW
+	if (__builtin_cpu_supports("sse4.2"))
+		return ~crc32c_hw(~crc, p, len);
+#endif
+	return ~crc32c_sw(~crc, p, len);
 }

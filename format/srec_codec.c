@@ -27,155 +27,167 @@ struct field {
 #define R(m) offsetof(struct srec_record, u.m)
 #define F_(k, m, n) { k, (uint8_t)sizeof(((struct srec_record *)0)->u.m), (uint16_t)R(m), n }
 #define FB(m, n) { F_B, 0, (uint16_t)R(m), n }
-#define EVF(x) F_(F_T, x.ev.ts, "ts"), F_(F_U, x.ev.pid, "pid"), F_(F_U, x.ev.tid, "tid"), \
-	F_(F_U, x.ev.comm, "comm"), F_(F_U, x.ev.cpu, "cpu")
 
-static const struct field f_meta[] = {
-	FB(meta.key, "key"),
-	FB(meta.value, "value"),
-};
-static const struct field f_string[] = {
-	F_(F_U, string.id, "id"),
-	FB(string.str, "bytes"),
-};
-static const struct field f_module[] = {
-	F_(F_U, module.id, "id"),
-	F_(F_U, module.path, "path"),
-	FB(module.build_id, "build_id"),
-	F_(F_U, module.flags, "flags"),
-};
-static const struct field f_process[] = {
-	F_(F_T, process.ts, "ts"),
-	F_(F_U, process.pid, "pid"),
-	F_(F_U, process.ppid, "ppid"),
-	F_(F_U, process.comm, "comm"),
-	F_(F_U, process.exe, "exe"),
-	F_(F_U, process.start_ns, "start_ns"),
-};
-static const struct field f_mapping[] = {
-	F_(F_T, mapping.ts, "ts"),
-	F_(F_U, mapping.pid, "pid"),
-	F_(F_U, mapping.gen, "gen"),
-	F_(F_U, mapping.start, "start"),
-	F_(F_U, mapping.end, "end"),
-	F_(F_U, mapping.pgoff, "pgoff"),
-	F_(F_U, mapping.module, "module"),
-	F_(F_U, mapping.prot, "prot"),
-};
-static const struct field f_ksym[] = {
-	F_(F_I, ksym.off, "off"),
-	F_(F_U, ksym.size, "size"),
-	F_(F_U, ksym.name, "name"),
-	F_(F_U, ksym.kmod, "kmod"),
-};
-static const struct field f_symbol[] = {
-	F_(F_U, symbol.module, "module"),
-	F_(F_U, symbol.off, "off"),
-	F_(F_U, symbol.size, "size"),
-	F_(F_U, symbol.name, "name"),
-};
-static const struct field f_loss[] = {
-	F_(F_T, loss.ts, "ts"),
-	F_(F_U, loss.window_ns, "window_ns"),
-	F_(F_U, loss.cpu, "cpu"),
-	F_(F_U, loss.kind, "kind"),
-	F_(F_U, loss.count, "count"),
-};
-static const struct field f_alloc[] = {
-	EVF(alloc),
-	F_(F_D, alloc.serial, "serial"),
-	F_(F_U, alloc.kstack, "kstack"),
-	F_(F_U, alloc.ustack, "ustack"),
-	F_(F_U, alloc.origin, "origin"),
-};
-static const struct field f_release[] = {
-	EVF(release),
-	F_(F_D, release.serial, "serial"),
-	F_(F_U, release.kstack, "kstack"),
-	F_(F_U, release.ustack, "ustack"),
-	F_(F_U, release.how, "how"),
-	F_(F_I, release.fd, "fd"),
-};
-static const struct field f_sockinfo[] = {
-	EVF(sockinfo),
-	F_(F_D, sockinfo.serial, "serial"),
-	F_(F_U, sockinfo.sk, "sk"),
-	F_(F_I, sockinfo.fd, "fd"),
-	F_(F_U, sockinfo.ino, "ino"),
-	F_(F_U, sockinfo.family, "family"),
-	F_(F_U, sockinfo.stype, "type"),
-	F_(F_U, sockinfo.protocol, "protocol"),
-	F_(F_U, sockinfo.origin, "origin"),
-};
-static const struct field f_state[] = {
-	EVF(state),
-	F_(F_D, state.serial, "serial"),
-	F_(F_U, state.sk, "sk"),
-	F_(F_U, state.owner, "owner"),
-	F_(F_U, state.oldstate, "oldstate"),
-	F_(F_U, state.newstate, "newstate"),
-	F_(F_U, state.family, "family"),
-	F_(F_U, state.sport, "sport"),
-	F_(F_U, state.dport, "dport"),
-	FB(state.saddr, "saddr"),
-	FB(state.daddr, "daddr"),
-};
-static const struct field f_connect[] = {
-	EVF(connect),
-	F_(F_D, connect.serial, "serial"),
-	F_(F_U, connect.sk, "sk"),
-	F_(F_I, connect.fd, "fd"),
-	F_(F_U, connect.family, "family"),
-	F_(F_U, connect.dport, "dport"),
-	FB(connect.daddr, "daddr"),
-	F_(F_U, connect.dur_ns, "dur_ns"),
-	F_(F_I, connect.ret, "ret"),
-	F_(F_U, connect.flags, "flags"),
-	F_(F_U, connect.kstack, "kstack"),
-	F_(F_U, connect.ustack, "ustack"),
-};
-static const struct field f_accept[] = {
-	EVF(accept),
-	F_(F_D, accept.lserial, "lserial"),
-	F_(F_D, accept.serial, "serial"),
-	F_(F_U, accept.sk, "sk"),
-	F_(F_I, accept.fd, "fd"),
-	F_(F_U, accept.family, "family"),
-	F_(F_U, accept.pport, "pport"),
-	FB(accept.paddr, "paddr"),
-	F_(F_U, accept.dur_ns, "dur_ns"),
-	F_(F_U, accept.flags, "flags"),
-	F_(F_U, accept.estab_ts, "estab_ts"),
-	F_(F_U, accept.kstack, "kstack"),
-	F_(F_U, accept.ustack, "ustack"),
-};
-static const struct field f_fork[] = {
-	EVF(fork),
-	F_(F_U, fork.child, "child"),
-};
-static const struct field f_exec[] = {
-	EVF(exec),
-	F_(F_U, exec.filename, "filename"),
-};
-static const struct field f_exit[] = {
-	EVF(exit),
-	F_(F_I, exit.code, "code"),
-	F_(F_U, exit.group_dead, "group_dead"),
-};
-static const struct field f_preexist[] = {
-	EVF(preexist),
-	F_(F_D, preexist.serial, "serial"),
-	F_(F_I, preexist.fd, "fd"),
-	F_(F_U, preexist.ino, "ino"),
-	F_(F_U, preexist.family, "family"),
-	F_(F_U, preexist.stype, "type"),
-	F_(F_U, preexist.protocol, "protocol"),
-	F_(F_U, preexist.tcpstate, "tcpstate"),
-	F_(F_U, preexist.lport, "lport"),
-	F_(F_U, preexist.rport, "rport"),
-	FB(preexist.laddr, "laddr"),
-	FB(preexist.raddr, "raddr"),
-};
+/* The field lists, as X-macros: X(kind, member of u, spec name).  Each
+ * list expands twice, into the table below (which the encoder, the
+ * generic decoder and srec_record_fields() walk) and into one straight-line
+ * decoder per type (the hot path of the reader), so the two decoders
+ * cannot disagree on the layout. */
+#define EVF(X, x) X(T, x.ev.ts, "ts") X(U, x.ev.pid, "pid") X(U, x.ev.tid, "tid") \
+	X(U, x.ev.comm, "comm") X(U, x.ev.cpu, "cpu")
+#define FIELDS_META(X) \
+	X(B, meta.key, "key") \
+	X(B, meta.value, "value")
+#define FIELDS_STRING(X) \
+	X(U, string.id, "id") \
+	X(B, string.str, "bytes")
+#define FIELDS_MODULE(X) \
+	X(U, module.id, "id") \
+	X(U, module.path, "path") \
+	X(B, module.build_id, "build_id") \
+	X(U, module.flags, "flags")
+#define FIELDS_PROCESS(X) \
+	X(T, process.ts, "ts") \
+	X(U, process.pid, "pid") \
+	X(U, process.ppid, "ppid") \
+	X(U, process.comm, "comm") \
+	X(U, process.exe, "exe") \
+	X(U, process.start_ns, "start_ns")
+#define FIELDS_MAPPING(X) \
+	X(T, mapping.ts, "ts") \
+	X(U, mapping.pid, "pid") \
+	X(U, mapping.gen, "gen") \
+	X(U, mapping.start, "start") \
+	X(U, mapping.end, "end") \
+	X(U, mapping.pgoff, "pgoff") \
+	X(U, mapping.module, "module") \
+	X(U, mapping.prot, "prot")
+#define FIELDS_KSYM(X) \
+	X(I, ksym.off, "off") \
+	X(U, ksym.size, "size") \
+	X(U, ksym.name, "name") \
+	X(U, ksym.kmod, "kmod")
+#define FIELDS_SYMBOL(X) \
+	X(U, symbol.module, "module") \
+	X(U, symbol.off, "off") \
+	X(U, symbol.size, "size") \
+	X(U, symbol.name, "name")
+#define FIELDS_LOSS(X) \
+	X(T, loss.ts, "ts") \
+	X(U, loss.window_ns, "window_ns") \
+	X(U, loss.cpu, "cpu") \
+	X(U, loss.kind, "kind") \
+	X(U, loss.count, "count")
+#define FIELDS_ALLOC(X) \
+	EVF(X, alloc) \
+	X(D, alloc.serial, "serial") \
+	X(U, alloc.kstack, "kstack") \
+	X(U, alloc.ustack, "ustack") \
+	X(U, alloc.origin, "origin")
+#define FIELDS_RELEASE(X) \
+	EVF(X, release) \
+	X(D, release.serial, "serial") \
+	X(U, release.kstack, "kstack") \
+	X(U, release.ustack, "ustack") \
+	X(U, release.how, "how") \
+	X(I, release.fd, "fd")
+#define FIELDS_SOCKINFO(X) \
+	EVF(X, sockinfo) \
+	X(D, sockinfo.serial, "serial") \
+	X(U, sockinfo.sk, "sk") \
+	X(I, sockinfo.fd, "fd") \
+	X(U, sockinfo.ino, "ino") \
+	X(U, sockinfo.family, "family") \
+	X(U, sockinfo.stype, "type") \
+	X(U, sockinfo.protocol, "protocol") \
+	X(U, sockinfo.origin, "origin")
+#define FIELDS_STATE(X) \
+	EVF(X, state) \
+	X(D, state.serial, "serial") \
+	X(U, state.sk, "sk") \
+	X(U, state.owner, "owner") \
+	X(U, state.oldstate, "oldstate") \
+	X(U, state.newstate, "newstate") \
+	X(U, state.family, "family") \
+	X(U, state.sport, "sport") \
+	X(U, state.dport, "dport") \
+	X(B, state.saddr, "saddr") \
+	X(B, state.daddr, "daddr")
+#define FIELDS_CONNECT(X) \
+	EVF(X, connect) \
+	X(D, connect.serial, "serial") \
+	X(U, connect.sk, "sk") \
+	X(I, connect.fd, "fd") \
+	X(U, connect.family, "family") \
+	X(U, connect.dport, "dport") \
+	X(B, connect.daddr, "daddr") \
+	X(U, connect.dur_ns, "dur_ns") \
+	X(I, connect.ret, "ret") \
+	X(U, connect.flags, "flags") \
+	X(U, connect.kstack, "kstack") \
+	X(U, connect.ustack, "ustack")
+#define FIELDS_ACCEPT(X) \
+	EVF(X, accept) \
+	X(D, accept.lserial, "lserial") \
+	X(D, accept.serial, "serial") \
+	X(U, accept.sk, "sk") \
+	X(I, accept.fd, "fd") \
+	X(U, accept.family, "family") \
+	X(U, accept.pport, "pport") \
+	X(B, accept.paddr, "paddr") \
+	X(U, accept.dur_ns, "dur_ns") \
+	X(U, accept.flags, "flags") \
+	X(U, accept.estab_ts, "estab_ts") \
+	X(U, accept.kstack, "kstack") \
+	X(U, accept.ustack, "ustack")
+#define FIELDS_FORK(X) \
+	EVF(X, fork) \
+	X(U, fork.child, "child")
+#define FIELDS_EXEC(X) \
+	EVF(X, exec) \
+	X(U, exec.filename, "filename")
+#define FIELDS_EXIT(X) \
+	EVF(X, exit) \
+	X(I, exit.code, "code") \
+	X(U, exit.group_dead, "group_dead")
+#define FIELDS_PREEXIST(X) \
+	EVF(X, preexist) \
+	X(D, preexist.serial, "serial") \
+	X(I, preexist.fd, "fd") \
+	X(U, preexist.ino, "ino") \
+	X(U, preexist.family, "family") \
+	X(U, preexist.stype, "type") \
+	X(U, preexist.protocol, "protocol") \
+	X(U, preexist.tcpstate, "tcpstate") \
+	X(U, preexist.lport, "lport") \
+	X(U, preexist.rport, "rport") \
+	X(B, preexist.laddr, "laddr") \
+	X(B, preexist.raddr, "raddr")
+
+#define TBL_U(m, n) F_(F_U, m, n),
+#define TBL_I(m, n) F_(F_I, m, n),
+#define TBL_T(m, n) F_(F_T, m, n),
+#define TBL_D(m, n) F_(F_D, m, n),
+#define TBL_B(m, n) FB(m, n),
+#define TBL(k, m, n) TBL_##k(m, n)
+static const struct field f_meta[] = { FIELDS_META(TBL) };
+static const struct field f_string[] = { FIELDS_STRING(TBL) };
+static const struct field f_module[] = { FIELDS_MODULE(TBL) };
+static const struct field f_process[] = { FIELDS_PROCESS(TBL) };
+static const struct field f_mapping[] = { FIELDS_MAPPING(TBL) };
+static const struct field f_ksym[] = { FIELDS_KSYM(TBL) };
+static const struct field f_symbol[] = { FIELDS_SYMBOL(TBL) };
+static const struct field f_loss[] = { FIELDS_LOSS(TBL) };
+static const struct field f_alloc[] = { FIELDS_ALLOC(TBL) };
+static const struct field f_release[] = { FIELDS_RELEASE(TBL) };
+static const struct field f_sockinfo[] = { FIELDS_SOCKINFO(TBL) };
+static const struct field f_state[] = { FIELDS_STATE(TBL) };
+static const struct field f_connect[] = { FIELDS_CONNECT(TBL) };
+static const struct field f_accept[] = { FIELDS_ACCEPT(TBL) };
+static const struct field f_fork[] = { FIELDS_FORK(TBL) };
+static const struct field f_exec[] = { FIELDS_EXEC(TBL) };
+static const struct field f_exit[] = { FIELDS_EXIT(TBL) };
+static const struct field f_preexist[] = { FIELDS_PREEXIST(TBL) };
 
 struct rdesc {
 	const char *name;
@@ -390,19 +402,13 @@ static int decode_stack(const uint8_t *p, const uint8_t *end, struct srec_record
 	return SREC_OK;
 }
 
-int srec_decode(uint32_t type, const uint8_t *p, size_t len, struct srec_codec_state *st,
-		struct srec_record *out)
+/* The generic decoder: walks d's fields from field i on.  Used for the
+ * fields a short body (older minor version) lacks, and as the reference the
+ * per-type decoders below must agree with. */
+static int decode_fields(const struct rdesc *d, unsigned i, const uint8_t *p, const uint8_t *end,
+			 struct srec_codec_state *st, struct srec_record *out)
 {
-	const uint8_t *end = p + len;
-
-	if (type == 0 || type >= SREC_R__MAX || !rdescs[type].name)
-		return SREC_E_ARG;
-	out->type = type;
-	if (type == SREC_R_STACK)
-		return decode_stack(p, end, out);
-
-	const struct rdesc *d = &rdescs[type];
-	for (unsigned i = 0; i < d->nf; i++) {
+	for (; i < d->nf; i++) {
 		const struct field *f = &d->f[i];
 		uint64_t v = 0;
 
@@ -451,6 +457,111 @@ int srec_decode(uint32_t type, const uint8_t *p, size_t len, struct srec_codec_s
 	}
 	/* Bytes left over are fields of a newer minor version: ignored. */
 	return SREC_OK;
+}
+
+int srec_decode(uint32_t type, const uint8_t *p, size_t len, struct srec_codec_state *st,
+		struct srec_record *out)
+{
+	const uint8_t *end = p + len;
+
+	if (type == 0 || type >= SREC_R__MAX || !rdescs[type].name)
+		return SREC_E_ARG;
+	out->type = type;
+	if (type == SREC_R_STACK)
+		return decode_stack(p, end, out);
+	return decode_fields(&rdescs[type], 0, p, end, st, out);
+}
+
+/* Per-type decoders for srec_decode_padded(): the field list expanded into
+ * straight-line code, so that no field metadata is looked up per record.
+ * Each field reads one varint with srec_uv_get_padded() (never consuming a
+ * byte at or past end) and stores it with the same range checks as
+ * set_uint().  When the varint cannot be read and the body has ended, the
+ * generic decoder zero-fills the remaining fields (from field i);
+ * otherwise the body is malformed.  The block state lives in locals (ts,
+ * ser) and is written back on every exit, as the generic decoder leaves it. */
+#define DEC_GET()                                                \
+	if (SREC_UNLIKELY(!(q = srec_uv_get_padded(p, end, &v)))) \
+		goto stop;                                       \
+	p = q;
+#define DEC_STORE(m, x)                                               \
+	if (sizeof(out->u.m) == 4 && SREC_UNLIKELY((x) > UINT32_MAX)) \
+		goto bad;                                             \
+	out->u.m = (x);
+#define DEC_U(m) DEC_GET() DEC_STORE(m, v)
+#define DEC_I(m)                                                                            \
+	DEC_GET() {                                                                         \
+		int64_t s = srec_zz_dec(v);                                                 \
+		if (sizeof(out->u.m) == 4 && SREC_UNLIKELY(s < INT32_MIN || s > INT32_MAX)) \
+			goto bad;                                                           \
+		out->u.m = s;                                                               \
+	}
+#define DEC_T(m) DEC_GET() ts += (uint64_t)srec_zz_dec(v); DEC_STORE(m, ts)
+#define DEC_D(m) DEC_GET() ser += (uint64_t)srec_zz_dec(v); DEC_STORE(m, ser)
+#define DEC_B(m)                                       \
+	DEC_GET()                                      \
+	if (SREC_UNLIKELY(v > (uint64_t)(end - p)))    \
+		goto bad;                              \
+	out->u.m.p = p;                                \
+	out->u.m.len = (uint32_t)v;                    \
+	p += v;
+#define DEC(k, m, n) DEC_##k(m) i++;
+
+#define DEFINE_DEC(name, TYPE, FIELDS)                                                       \
+	static int dec_##name(const uint8_t *p, const uint8_t *end, struct srec_codec_state *st, \
+			      struct srec_record *out)                                       \
+	{                                                                                    \
+		uint64_t ts = st->prev_ts, ser = st->prev_serial, v;                         \
+		const uint8_t *q;                                                            \
+		unsigned i = 0;                                                              \
+		FIELDS(DEC)                                                                  \
+		st->prev_ts = ts;                                                            \
+		st->prev_serial = ser;                                                       \
+		return SREC_OK;                                                              \
+	stop:                                                                                \
+		st->prev_ts = ts;                                                            \
+		st->prev_serial = ser;                                                       \
+		if (p == end)                                                                \
+			return decode_fields(&rdescs[TYPE], i, p, end, st, out);             \
+		return SREC_E_RECORD;                                                        \
+	bad:                                                                                 \
+		st->prev_ts = ts;                                                            \
+		st->prev_serial = ser;                                                       \
+		return SREC_E_RECORD;                                                        \
+	}
+
+#define ALL_TYPES(X)                                                                        \
+	X(meta, SREC_R_META, FIELDS_META) X(string, SREC_R_STRING, FIELDS_STRING)           \
+	X(module, SREC_R_MODULE, FIELDS_MODULE) X(process, SREC_R_PROCESS, FIELDS_PROCESS)  \
+	X(mapping, SREC_R_MAPPING, FIELDS_MAPPING) X(ksym, SREC_R_KSYM, FIELDS_KSYM)        \
+	X(symbol, SREC_R_SYMBOL, FIELDS_SYMBOL) X(loss, SREC_R_LOSS, FIELDS_LOSS)           \
+	X(alloc, SREC_R_ALLOC, FIELDS_ALLOC) X(release, SREC_R_RELEASE, FIELDS_RELEASE)     \
+	X(sockinfo, SREC_R_SOCKINFO, FIELDS_SOCKINFO) X(state, SREC_R_STATE, FIELDS_STATE)  \
+	X(connect, SREC_R_CONNECT, FIELDS_CONNECT) X(accept, SREC_R_ACCEPT, FIELDS_ACCEPT)  \
+	X(fork, SREC_R_FORK, FIELDS_FORK) X(exec, SREC_R_EXEC, FIELDS_EXEC)                 \
+	X(exit, SREC_R_EXIT, FIELDS_EXIT) X(preexist, SREC_R_PREEXIST, FIELDS_PREEXIST)
+
+_Static_assert(SREC_DECODE_PAD >= SREC_UV_PAD, "srec_uv_get_padded() may load SREC_UV_PAD bytes");
+ALL_TYPES(DEFINE_DEC)
+
+int srec_decode_padded(uint32_t type, const uint8_t *p, size_t len, struct srec_codec_state *st,
+		       struct srec_record *out)
+{
+	const uint8_t *end = p + len;
+
+	switch (type) {
+#define DEC_CASE(name, TYPE, FIELDS) \
+	case TYPE:                   \
+		out->type = type;    \
+		return dec_##name(p, end, st, out);
+		ALL_TYPES(DEC_CASE)
+#undef DEC_CASE
+	case SREC_R_STACK:
+		out->type = type;
+		return decode_stack(p, end, out);
+	default:
+		return SREC_E_ARG;
+	}
 }
 
 unsigned srec_record_fields(uint32_t type, struct srec_field_info *out, unsigned cap)

@@ -30,10 +30,21 @@ size_t srec_encoded_max(const struct srec_record *r);
 long srec_encode(const struct srec_record *r, uint8_t *buf, struct srec_codec_state *st);
 
 /* Decode one record body of the given type.  Returns SREC_OK, or
- * SREC_E_RECORD for a malformed body.  The caller handles unknown types
- * (srec_record_name(type) == NULL) by skipping body_len bytes. */
+ * SREC_E_RECORD for a malformed body, or SREC_E_ARG for a type this library
+ * does not know (srec_record_name(type) == NULL), which the caller handles
+ * by skipping body_len bytes. */
 int srec_decode(uint32_t type, const uint8_t *p, size_t len, struct srec_codec_state *st,
 		struct srec_record *out);
+
+/* The same as srec_decode() (same results, same errors, same state), for a
+ * body inside a buffer that stays readable for at least SREC_DECODE_PAD
+ * bytes after p + len; the reader pads its block buffer so.  It decodes
+ * each type with its own straight-line routine and reads short varints
+ * without a bounds check per byte (it may load, never use, bytes at or
+ * after p + len). */
+#define SREC_DECODE_PAD 16
+int srec_decode_padded(uint32_t type, const uint8_t *p, size_t len, struct srec_codec_state *st,
+		       struct srec_record *out);
 
 /* Reflection over the field table, so that printers (sockreport dump) use
  * the spec's names and kinds from the same table the codec uses.

@@ -307,7 +307,10 @@ static int load_block(struct srec_reader *r)
 			r->st.bytes_skipped += total;
 			continue;
 		}
-		if ((err = grow(&r->raw, &r->rawcap, b.raw_len ? b.raw_len : 1))) {
+		/* raw_len bytes for the decompressor (its output is capped at
+		 * raw_len), plus SREC_DECODE_PAD zero bytes that
+		 * srec_decode_padded() may load but never decodes. */
+		if ((err = grow(&r->raw, &r->rawcap, (size_t)b.raw_len + SREC_DECODE_PAD))) {
 			note_error(r, err, off);
 			return 0;
 		}
@@ -324,6 +327,7 @@ static int load_block(struct srec_reader *r)
 		} else {
 			memcpy(r->raw, r->zbuf, b.raw_len);
 		}
+		memset(r->raw + b.raw_len, 0, SREC_DECODE_PAD);
 		r->st.blocks_ok++;
 		r->st.raw_bytes += b.raw_len;
 		r->cur_off = off;
@@ -357,21 +361,27 @@ int srec_reader_next(struct srec_reader *r, const struct srec_record **rec)
 			}
 			continue;
 		}
+		/* r->raw is padded (see load_block), as srec_uv_get_padded()
+		 * and srec_decode_padded() need. */
 		uint64_t type, len;
-		const uint8_t *p = srec_uv_get(r->p, r->end, &type);
+		const uint8_t *p = srec_uv_get_padded(r->p, r->end, &type);
 		if (p)
-			p = srec_uv_get(p, r->end, &len);
+			p = srec_uv_get_padded(p, r->end, &len);
 		if (!p || len > (uint64_t)(r->end - p) || len > SREC_MAX_RECORD) {
 			bad_record(r);
 			continue;
 		}
 		r->p = p + len;
-		if (type >= SREC_R__MAX || !srec_record_name((uint32_t)type)) {
-			r->st.records_unknown++;
-			continue;
-		}
-		if (srec_decode((uint32_t)type, p, (size_t)len, &r->cs, &r->rec) != SREC_OK) {
-			bad_record(r);
+		/* srec_decode_padded() says SREC_E_ARG for exactly the types
+		 * srec_record_name() does not know. */
+		int err = type < SREC_R__MAX ? srec_decode_padded((uint32_t)type, p, (size_t)len,
+								  &r->cs, &r->rec)
+					     : SREC_E_ARG;
+		if (SREC_UNLIKELY(err != SREC_OK)) {
+			if (err == SREC_E_ARG)
+				r->st.records_unknown++;
+			else
+				bad_record(r);
 			continue;
 		}
 		r->st.records++;

@@ -53,4 +53,40 @@ static inline const uint8_t *srec_uv_get(const uint8_t *p, const uint8_t *end, u
 	return NULL;
 }
 
+#define SREC_LIKELY(x) __builtin_expect(!!(x), 1)
+#define SREC_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* Exactly srec_uv_get(p, end, out) (same value, same bytes consumed, NULL
+ * in the same cases), for a p <= end inside a buffer that stays readable
+ * for at least SREC_UV_PAD bytes from p, even at or past end.  Varints of
+ * up to 3 bytes (values < 2^21, nearly all of them) are read without a
+ * bounds check per byte; the length is checked against end once. */
+#define SREC_UV_PAD 3
+static inline const uint8_t *srec_uv_get_padded(const uint8_t *p, const uint8_t *end, uint64_t *out)
+{
+	uint64_t b0 = p[0], b1, b2;
+
+	if (b0 < 0x80) {
+		if (SREC_UNLIKELY(p == end))
+			return NULL;
+		*out = b0;
+		return p + 1;
+	}
+	b1 = p[1];
+	if (b1 < 0x80) {
+		if (SREC_UNLIKELY(end - p < 2))
+			return NULL;
+		*out = (b0 & 0x7f) | b1 << 7;
+		return p + 2;
+	}
+	b2 = p[2];
+	if (b2 < 0x80) {
+		if (SREC_UNLIKELY(end - p < 3))
+			return NULL;
+		*out = (b0 & 0x7f) | (b1 & 0x7f) << 7 | b2 << 14;
+		return p + 3;
+	}
+	return srec_uv_get(p, end, out);
+}
+
 #endif
