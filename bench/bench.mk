@@ -5,6 +5,8 @@
 #   make bench-quick    build, run each benchmark once, very briefly, into a
 #                       temporary directory (checks the harness; RESULTS.md untouched)
 #   make bench-bins     only build the workloads and tools into $(BUILD)/bench/
+#   make bench-symbolize  only the symbolizer throughput (section 6): updates that
+#                       section of bench/RESULTS.md, keeps the rest
 #
 # BENCH_ARGS passes options to bench/run.py (e.g. BENCH_ARGS="--runs 7 --secs 3").
 # Needs root (BPF); perf and bpftrace are optional peers (skipped if absent).
@@ -12,7 +14,7 @@
 BENCH_DIR := $(BUILD)/bench
 BENCH_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g -fno-omit-frame-pointer
 BENCH_WORKLOADS := $(BENCH_DIR)/churn $(BENCH_DIR)/tcp $(BENCH_DIR)/mixed
-BENCH_TOOLS := $(BENCH_DIR)/floor $(BENCH_DIR)/gen_big $(BENCH_DIR)/decode_speed
+BENCH_TOOLS := $(BENCH_DIR)/floor $(BENCH_DIR)/gen_big $(BENCH_DIR)/decode_speed $(BENCH_DIR)/symbench
 BENCH_PY ?= python3
 
 $(BENCH_DIR)/churn $(BENCH_DIR)/tcp $(BENCH_DIR)/mixed: $(BENCH_DIR)/%: bench/%.c bench/wl.h
@@ -38,7 +40,14 @@ $(BENCH_DIR)/gen_big $(BENCH_DIR)/decode_speed: $(BENCH_DIR)/%: bench/%.c $(FORM
 	$(Q)mkdir -p $(BENCH_DIR)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $^ -lzstd -o $@
 
-bench-bins: all $(BENCH_WORKLOADS) $(BENCH_TOOLS)
+# The symbolizer's throughput (bench/run.py --only symbolize): the same object
+# as sockreport's, so it measures what the report links.
+$(BENCH_DIR)/symbench: bench/symbench.c $(BUILD)/report/symbolize.o
+	$(call msg,BENCH,$@)
+	$(Q)mkdir -p $(BENCH_DIR)
+	$(Q)$(CC) $(CPPFLAGS) -Ireport $(CFLAGS) $(LDFLAGS) $^ -lelf -ldwarf -lz -lstdc++ -o $@
+
+bench-bins: all fixtures $(BENCH_WORKLOADS) $(BENCH_TOOLS)
 
 bench: bench-bins
 	$(BENCH_PY) bench/run.py --build $(abspath $(BUILD)) $(BENCH_ARGS)
@@ -46,4 +55,7 @@ bench: bench-bins
 bench-quick: bench-bins
 	$(BENCH_PY) bench/run.py --build $(abspath $(BUILD)) --quick $(BENCH_ARGS)
 
-.PHONY: bench bench-quick bench-bins
+bench-symbolize: bench-bins
+	$(BENCH_PY) bench/run.py --build $(abspath $(BUILD)) --only symbolize $(BENCH_ARGS)
+
+.PHONY: bench bench-quick bench-bins bench-symbolize

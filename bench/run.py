@@ -2,7 +2,7 @@
 """bench/run.py - sockrec's benchmarks: run them, print a table, write RESULTS.md.
 
 usage: bench/run.py --build BUILD [--quick] [--runs N] [--secs S] [--out FILE]
-                    [--json FILE] [--workdir DIR] [--only overhead,report,profile]
+                    [--json FILE] [--workdir DIR] [--only overhead,report,profile,symbolize]
                     [--workloads churn1,churn2,tcp,mixed] [--keep]
 
 Sections
@@ -17,11 +17,22 @@ Sections
             recorder cost (CPU s per million events, peak RSS).
   report    gen_big 1M and 10M events; sockreport info / leaks /
             dump --json on each (events/s, peak RSS); decode_speed.
+  symbolize bench/symbench.c: the user-space symbolizer (report/symbolize.c)
+            on 1M random frames (quick: 20k) inside the functions of 10
+            modules (sockreport, sockrec, fixtures with -g DWARF; libc with
+            its -dbg file; libzstd, libelf, libbpf with .dynsym only): frames/s
+            cold (fresh context: includes parsing) and warm (same lookups
+            again), peak RSS; next to `addr2line -f -i -C -a -e MODULE` (one
+            process per module, addresses on stdin), and the agreement of the
+            function names on a sample of 1000 lookups.  `--only symbolize`
+            (make bench-symbolize) runs this section alone and replaces only
+            section 6 of --out (default bench/RESULTS.md), keeping the rest.
   profile   where the time goes: perf record -a -g during a default-config
             churn run (the workload's BPF side and sockrec's drain), and
             callgrind on sockreport leaks of a 100k-event file.
 --quick runs every benchmark once, very briefly, in a temporary directory,
-writes nothing under bench/ unless --out is given, and skips `profile`:
+writes nothing under bench/ unless --out is given, and skips `profile`
+(also with --only symbolize):
 it checks that the harness works (bench/test_quick.py).
 
 Needs root for the BPF recorders.  perf, bpftrace and valgrind are optional:
@@ -93,13 +104,16 @@ class Run:
         return None
 
 
-def run(argv, timeout, stdout_path=None, env=None, cwd=None):
+def run(argv, timeout, stdout_path=None, env=None, cwd=None, stdin_path=None):
     """Run argv, wait with wait4 for its rusage; raise on timeout."""
-    t0 = time.monotonic()
     out_f = open(stdout_path, "wb") if stdout_path else tempfile.TemporaryFile()
     err_f = tempfile.TemporaryFile()
-    p = subprocess.Popen(argv, stdout=out_f, stderr=err_f, env=env, cwd=cwd,
+    in_f = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
+    t0 = time.monotonic()
+    p = subprocess.Popen(argv, stdout=out_f, stderr=err_f, env=env, cwd=cwd, stdin=in_f,
                          start_new_session=True)
+    if stdin_path:
+        in_f.close()
     deadline = t0 + timeout
     while True:
         pid, status, ru = os.wait4(p.pid, os.WNOHANG)
@@ -171,7 +185,8 @@ class Bench:
         self.perf = shutil.which("perf")
         self.bpftrace = shutil.which("bpftrace")
         self.valgrind = shutil.which("valgrind")
-        self.results = {"meta": {}, "overhead": {}, "report": {}, "profile": {}, "notes": []}
+        self.results = {"meta": {}, "overhead": {}, "report": {}, "profile": {}, "symbolize": {},
+                        "notes": []}
         self.seq = 0
         self.commands = {}
 
@@ -374,6 +389,95 @@ class Bench:
             if not self.a.keep:
                 os.unlink(f)
 
+    # ---------------------------------------------------------- symbolize
+    def sym_modules(self):
+        """10 modules: our -g binaries and fixtures, then the system libraries sockrec links."""
+        b, f = self.build, os.path.join(self.build, "fixtures")
+        first = [b + "/sockreport", b + "/sockrec", f + "/libsockfix.so", f + "/http_pair",
+                 f + "/netfix", self.bdir + "/gen_big"]
+        libs = []
+        try:
+            ldd = subprocess.run(["ldd", self.sockrec], capture_output=True, text=True, timeout=30).stdout
+            found = dict((os.path.basename(m.group(1)).split(".so")[0], m.group(1))
+                         for m in re.finditer(r"=> (/\S+)", ldd))
+            libs = [found[k] for k in ("libc", "libzstd", "libelf", "libbpf", "libz") if k in found]
+        except (OSError, subprocess.SubprocessError):
+            pass
+        spare = [self.bdir + "/decode_speed", self.bdir + "/churn", f + "/leaker", f + "/spawner",
+                 self.bdir + "/mixed"]
+        mods = [m for m in first if os.path.exists(m)] + libs[:4]
+        for m in libs[4:] + spare:
+            if len(mods) >= 10:
+                break
+            if os.path.exists(m) and m not in mods:
+                mods.append(m)
+        return mods[:10]
+
+    def symbolize(self):
+        n = 20000 if self.a.quick else 1000000
+        sample = 1000
+        res = self.results["symbolize"]
+        d = os.path.join(self.work, "symbench")
+        if os.path.isdir(d):
+            shutil.rmtree(d)
+        mods = self.sym_modules()
+        argv = [self.bdir + "/symbench", "-n", str(n), "-k", str(sample), "-o", d] + mods
+        r = run(argv, 3600)
+        js = [l for l in r.stdout.splitlines() if l.startswith('{"symbench"')]
+        if r.rc != 0 or not js:
+            raise RuntimeError("symbench failed (rc %d): %s" % (r.rc, r.stderr[-1000:]))
+        sb = json.loads(js[0])["symbench"]
+        res["symbench"] = sb
+        res["symbench_wall"] = r.wall
+        res["cmd"] = " ".join(argv).replace(self.build + "/", "BUILD/").replace(d, "DIR")
+        res["date"] = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+        res["git"] = host_meta()["git"]
+        src = dict(re.findall(r"symbench: (\S+): \d+ functions \((\S+)\)", r.stderr))
+        funcs = dict(re.findall(r"symbench: (\S+): (\d+) functions", r.stderr))
+        modules = []
+        with open(os.path.join(d, "modules.txt")) as f:
+            for line in f:
+                idx, path, bid = line.split()
+                modules.append({"idx": int(idx), "path": path, "build_id": bid,
+                                "symbols": src.get(path), "functions": int(funcs.get(path, 0))})
+        log("  symbench %d frames: cold %.0f frames/s (%.2f s), warm %.0f frames/s, peak RSS %d kB" % (
+            sb["frames"], sb["cold"]["frames_per_s"], sb["cold"]["secs"], sb["warm"]["frames_per_s"],
+            sb["peak_rss_kb"]))
+
+        # addr2line: one process per module, all its addresses on stdin
+        a2l = shutil.which("addr2line")
+        res["addr2line"] = None
+        if a2l:
+            ver = subprocess.run([a2l, "--version"], capture_output=True, text=True).stdout.splitlines()
+            tot_wall, tot_cpu, peak, outs = 0.0, 0.0, 0, {}
+            for m in modules:
+                addrs = os.path.join(d, "addr-%d.txt" % m["idx"])
+                out = os.path.join(d, "a2l-%d.txt" % m["idx"])
+                with open(addrs) as f:
+                    m["lookups"] = sum(1 for _ in f)
+                ar = run([a2l, "-f", "-i", "-C", "-a", "-e", m["path"]], 3600, stdout_path=out,
+                         stdin_path=addrs)
+                if ar.rc != 0:
+                    raise RuntimeError("addr2line failed on %s: %s" % (m["path"], ar.stderr[-400:]))
+                m["a2l_wall"], m["a2l_maxrss_kb"] = ar.wall, ar.maxrss_kb
+                tot_wall += ar.wall
+                tot_cpu += ar.cpu
+                peak = max(peak, ar.maxrss_kb)
+                outs[m["idx"]] = out
+                log("  addr2line %s: %d addresses %.2f s, %d kB" % (
+                    os.path.basename(m["path"]), m["lookups"], ar.wall, ar.maxrss_kb))
+            res["addr2line"] = {"version": ver[0] if ver else "?", "wall": tot_wall, "cpu": tot_cpu,
+                                "frames_per_s": sb["frames"] / tot_wall if tot_wall else None,
+                                "peak_rss_kb": peak,
+                                "cmd": "addr2line -f -i -C -a -e MODULE < addr-MODULE.txt"}
+            res["agreement"] = sym_agreement(d, outs)
+            ag = res["agreement"]
+            log("  agreement on %d lookups: functions %.1f%% (exact %.1f%%), file:line %.1f%%" % (
+                ag["n"], ag["func_pct"], ag["func_exact_pct"], ag["line_pct"] or 0))
+        res["modules"] = modules
+        if not self.a.keep:
+            shutil.rmtree(d, ignore_errors=True)
+
     # ---------------------------------------------------------- profile
     def profile(self):
         prof = self.results["profile"]
@@ -439,6 +543,181 @@ class Bench:
                 for p in (f, cg, cg2):
                     if os.path.exists(p):
                         os.unlink(p)
+
+
+CLONE_RE = re.compile(r"(\.(isra|part|constprop|cold|lto_priv|localalias|llvm)(\.\d+)?)+$")
+
+
+def read_a2l(path):
+    """addr2line -a -f -i output -> [(funcs innermost first, file:lines)] per address."""
+    entries, cur = [], None
+    with open(path, errors="replace") as f:
+        lines = f.read().splitlines()
+    i = 0
+    while i < len(lines):
+        l = lines[i]
+        if re.fullmatch(r"0x[0-9a-f]+", l):
+            cur = ([], [])
+            entries.append(cur)
+            i += 1
+            continue
+        cur[0].append(l)
+        cur[1].append(lines[i + 1] if i + 1 < len(lines) else "")
+        i += 2
+    return entries
+
+
+def sym_agreement(d, outs):
+    """Compare the symbolizer's sample (sample.tsv) with addr2line's answers."""
+    a2l = {k: read_a2l(v) for k, v in outs.items()}
+    syms = {}
+    with open(os.path.join(d, "syms.tsv")) as f:
+        for line in f:
+            i, mod, pos, names = line.rstrip("\n").split("\t")
+            # .symtab names of versioned symbols carry "@GLIBC_2.2.5" / "@@GLIBC_2.34"
+            syms[int(i)] = (int(mod), int(pos), [x.split("@")[0] for x in names.split(",")])
+    cat = {"exact": 0, "clone_suffix": 0, "alias": 0, "a2l_unknown": 0, "other": 0}
+    inner_ok = line_ok = line_n = n = depth_ok = 0
+    examples = []
+    with open(os.path.join(d, "sample.tsv")) as f:
+        for line in f:
+            i, status, inner, outer, fl, nfr = line.rstrip("\n").split("\t")
+            mod, pos, aliases = syms[int(i)]
+            funcs, fls = a2l[mod][pos]
+            n += 1
+            a_outer, a_inner = (funcs[-1], funcs[0]) if funcs else ("??", "??")
+            if status == "OK" and outer == a_outer:
+                c = "exact"
+            elif status == "OK" and CLONE_RE.sub("", outer) == CLONE_RE.sub("", a_outer):
+                c = "clone_suffix"
+            elif status == "OK" and a_outer in aliases and outer in aliases:
+                c = "alias"
+            elif a_outer == "??":
+                c = "a2l_unknown"
+            else:
+                c = "other"
+            cat[c] += 1
+            if c != "exact" and len(examples) < 12 and not any(e[0] == c for e in examples[-3:]):
+                examples.append((c, outer, a_outer))
+            if (CLONE_RE.sub("", inner) == CLONE_RE.sub("", a_inner)
+                    or (inner == outer and a_inner == a_outer and c in ("alias", "exact", "clone_suffix"))):
+                inner_ok += 1
+            if status == "OK" and int(nfr) == len(funcs):
+                depth_ok += 1
+            a_fl = fls[0] if fls else ""
+            if fl and not a_fl.startswith("??"):
+                line_n += 1
+                # addr2line adds " (discriminator N)"; compare path and line
+                if fl == a_fl.split(" (")[0]:
+                    line_ok += 1
+    agree = cat["exact"] + cat["clone_suffix"] + cat["alias"]
+    return {"n": n, "categories": cat, "func_pct": 100.0 * agree / n if n else None,
+            "func_exact_pct": 100.0 * cat["exact"] / n if n else None,
+            "inner_pct": 100.0 * inner_ok / n if n else None,
+            "depth_pct": 100.0 * depth_ok / n if n else None,
+            "line_n": line_n, "line_pct": 100.0 * line_ok / line_n if line_n else None,
+            "examples": examples}
+
+
+def symbolize_lines(S):
+    """Section 6 (markdown) from results["symbolize"]."""
+    if not S or "symbench" not in S:
+        return []
+    sb, a2, ag = S["symbench"], S.get("addr2line"), S.get("agreement")
+    mods = S.get("modules", [])
+    L = ["### 6. Symbolization (bench/symbench.c: report/symbolize.c vs addr2line)\n"]
+    L.append("Measured %s, git %s (plus uncommitted work, if any); this section can be refreshed alone "
+             "with `bench/run.py --only symbolize` (`make bench-symbolize`).  %s frames drawn uniformly: "
+             "a module, a function symbol of it, a byte inside the function (fixed seed), passed as "
+             "(path, build-id, FILE offset, is_return_addr 0) to sym_lookup().  Cold = a fresh sym_ctx, "
+             "first pass (finding, opening and parsing the modules and the DWARF of each CU on first "
+             "use included); warm = the same lookups again, same context.  Peak RSS = VmHWM of the "
+             "measuring process, which holds the lookups (%.1f MB VmRSS before sym_ctx_new).  "
+             "addr2line: one process per module, all its addresses on stdin; time = sum of the 10 "
+             "wall times, RSS = the largest (wait4 ru_maxrss, as `/usr/bin/time -f %%M`).\n" % (
+                 S.get("date", "?"), S.get("git", "?"), "{:,}".format(sb["frames"]),
+                 sb["rss_base_kb"] / 1024))
+    base = sb["rss_base_kb"]
+    peak = max(sb["peak_rss_cold_kb"], sb["peak_rss_kb"])
+    L.append("| symbolizer | frames | wall (CPU) | frames/s (wall) | peak RSS (above the lookups' %.1f MB) |" % (
+        base / 1024))
+    L.append("|---|---|---|---|---|")
+    L.append("| sym_lookup cold (fresh context) | %s | %.2f s (%.2f s) | **%s** | %.1f MB (%.1f MB) |" % (
+        fmt_num(sb["frames"]), sb["cold"]["secs"], sb["cold"]["cpu_secs"],
+        fmt_num(sb["cold"]["frames_per_s"]), sb["peak_rss_cold_kb"] / 1024,
+        (sb["peak_rss_cold_kb"] - base) / 1024))
+    L.append("| sym_lookup warm (same context, 2nd pass) | %s | %.2f s (%.2f s) | **%s** | %.1f MB (%.1f MB) |" % (
+        fmt_num(sb["frames"]), sb["warm"]["secs"], sb["warm"]["cpu_secs"],
+        fmt_num(sb["warm"]["frames_per_s"]), peak / 1024, (peak - base) / 1024))
+    if a2:
+        L.append("| %s `-f -i -C` (10 processes) | %s | %.2f s (%.2f s) | **%s** | %.1f MB |" % (
+            a2["version"].replace("GNU addr2line ", "addr2line "), fmt_num(sb["frames"]), a2["wall"],
+            a2["cpu"], fmt_num(a2["frames_per_s"]), a2["peak_rss_kb"] / 1024))
+        L.append("")
+        L.append("Symbolizer cold ÷ addr2line: %.1f× the frames/s; warm ÷ addr2line: %.0f×." % (
+            sb["cold"]["frames_per_s"] / a2["frames_per_s"], sb["warm"]["frames_per_s"] / a2["frames_per_s"]))
+    L.append("")
+    c = sb["cold"]
+    L.append("Results of the cold pass: %s OK, %s NO_SYMBOL, %s NOT_FOUND, %s BUILDID_MISMATCH, %s BAD_FILE; "
+             "%s with file:line, %s with inlined frames; warm pass identical: %s." % (
+                 "{:,}".format(c["ok"]), "{:,}".format(c["no_symbol"]), "{:,}".format(c["not_found"]),
+                 "{:,}".format(c["buildid_mismatch"]), "{:,}".format(c["bad_file"]),
+                 "{:,}".format(c["with_file_line"]), "{:,}".format(c["with_inlined"]), "yes" if sb.get("consistent") else "NO"))
+    L.append("")
+    if mods:
+        L.append("| module | symbols drawn from | functions | lookups | addr2line wall | addr2line RSS |")
+        L.append("|---|---|---|---|---|---|")
+        for m in mods:
+            L.append("| %s | %s | %d | %s | %s | %s |" % (
+                os.path.basename(m["path"]), m.get("symbols") or "?", m.get("functions", 0),
+                "{:,}".format(m["lookups"]) if m.get("lookups") is not None else "–",
+                "%.2f s" % m["a2l_wall"] if "a2l_wall" in m else "–",
+                "%.1f MB" % (m["a2l_maxrss_kb"] / 1024) if "a2l_maxrss_kb" in m else "–"))
+        L.append("")
+        L.append("(symtab: the module's .symtab, built with -g; debug-symtab: .symtab of "
+                 "/usr/lib/debug/.build-id/…debug, which also gives DWARF to both tools; dynsym: only "
+                 "exported functions, no DWARF: no file:line from either tool.)\n")
+    if ag:
+        cat = ag["categories"]
+        L.append("Agreement with addr2line on the first %d lookups: function (the out-of-line one) "
+                 "**%.1f%%** (%.1f%% identical strings; %d differ only by a compiler-clone suffix — the "
+                 "symbolizer names the ELF symbol `f.isra.0`/`f.part.0`/`f.cold`, addr2line the DWARF "
+                 "`f`; %d are aliases — another symbol at the same address (glibc: `__GI_f`, `__new_f`, `f@GLIBC_…`); %d where addr2line says `??`; "
+                 "%d other); innermost inlined function %.1f%%; same number of frames (inline depth) %.1f%%; innermost file:line %.1f%% of the %d "
+                 "where both give one (addr2line's \" (discriminator N)\" ignored).\n" % (
+                     ag["n"], ag["func_pct"], ag["func_exact_pct"], cat["clone_suffix"], cat["alias"],
+                     cat["a2l_unknown"], cat["other"], ag["inner_pct"], ag["depth_pct"], ag["line_pct"] or 0, ag["line_n"]))
+        if ag["examples"]:
+            L.append("Examples of differences (category: symbolizer / addr2line): " + "; ".join(
+                "%s: `%s` / `%s`" % tuple(e) for e in ag["examples"]) + ".\n")
+    L.append("```")
+    L.append(S["cmd"])
+    L.append("BUILD/bench/symbench --run DIR -k 1000    # what the above execs: the timed part")
+    if a2:
+        L.append("for each module M: " + a2["cmd"])
+    L.append("```")
+    L.append("")
+    return L
+
+
+SYM_HEAD = "### 6. Symbolization"
+
+
+def splice_symbolize(path, lines):
+    """Replace (or insert) section 6 of an existing RESULTS.md, keep the rest."""
+    with open(path) as f:
+        doc = f.read().split("\n")
+    start = next((i for i, l in enumerate(doc) if l.startswith(SYM_HEAD)), None)
+    if start is not None:
+        end = next((i for i in range(start + 1, len(doc)) if doc[i].startswith(("### ", "## "))), len(doc))
+    else:
+        start = next((i for i, l in enumerate(doc) if l.startswith("### Profiles")), None)
+        if start is None:
+            start = next((i for i, l in enumerate(doc) if l.startswith("## Exact commands")), len(doc))
+        end = start
+    doc[start:end] = lines
+    with open(path, "w") as f:
+        f.write("\n".join(doc))
 
 
 # ---------------------------------------------------------------- summarising
@@ -606,6 +885,8 @@ def summarise(b):
         dec = min(e["decode"]["records_per_s"] for e in rp.values())
         verdicts.append(("report", "decode ≥ 20M records/s", fmt_num(dec), "MET" if dec >= GOALS["decode_records_per_s"] else "NOT MET"))
 
+    lines.extend(symbolize_lines(R.get("symbolize")))
+
     pr = R["profile"]
     if pr:
         lines.append("### Profiles\n")
@@ -682,6 +963,7 @@ def write_results(b, lines, verdicts, path):
                "grep -c '^A '/'^C ' bpftrace.txt")
     doc.append("# report: gen_big F N; sockreport info F; sockreport leaks F; "
                "sockreport dump --json F >/dev/null; decode_speed F 3")
+    doc.append("# symbolize: the commands are in section 6")
     doc.append("```")
     doc.append("")
     doc.append("bpftrace runs with BPFTRACE_NO_USER_SYMBOLS=1 (without it 0.17 aborts when it "
@@ -728,14 +1010,17 @@ def main():
     if a.secs is None:
         a.secs = 0.3 if a.quick else 2.0
     a.workloads = (a.workloads or "churn1,churn2,tcp,mixed").split(",")
-    sections = (a.only or ("overhead,report" if a.quick else "overhead,report,profile")).split(",")
+    sections = (a.only or ("overhead,report,symbolize" if a.quick
+                           else "overhead,report,symbolize,profile")).split(",")
+    sym_only = sections == ["symbolize"]
     if a.out is None and not a.quick:
         a.out = os.path.join(HERE, "RESULTS.md")
     if os.geteuid() != 0 and "overhead" in sections:
         log("run.py: the overhead section needs root (BPF)")
         return 2
     b = Bench(a)
-    for exe in (b.sockrec, b.sockreport, b.bdir + "/churn", b.bdir + "/floor", b.bdir + "/gen_big"):
+    for exe in (b.sockrec, b.sockreport, b.bdir + "/churn", b.bdir + "/floor", b.bdir + "/gen_big",
+                b.bdir + "/symbench"):
         if not os.access(exe, os.X_OK):
             log("run.py: %s missing: run `make bench-bins` first" % exe)
             return 2
@@ -752,13 +1037,19 @@ def main():
     if "report" in sections:
         log("== report speed")
         b.report()
+    if "symbolize" in sections:
+        log("== symbolization")
+        b.symbolize()
     if "profile" in sections:
         log("== profiles")
         b.profile()
     if a.notes and os.path.exists(a.notes):
         with open(a.notes) as f:
             b.results["notes_md"] = [f.read()]
-    lines, verdicts = summarise(b)
+    if sym_only:
+        lines, verdicts = symbolize_lines(b.results["symbolize"]), []
+    else:
+        lines, verdicts = summarise(b)
     print("\n".join(lines))
     print("Goals:")
     for v in verdicts:
@@ -771,7 +1062,10 @@ def main():
     jpath = a.json or os.path.join(b.work, "results.json")
     with open(jpath, "w") as f:
         json.dump(b.results, f, indent=1, default=str)
-    if a.out:
+    if a.out and sym_only and os.path.exists(a.out):
+        splice_symbolize(a.out, lines)
+        log("run.py: replaced section 6 of %s" % a.out)
+    elif a.out:
         write_results(b, lines, verdicts, a.out)
         log("run.py: wrote %s" % a.out)
     log("run.py: raw results %s; %.0f s" % (jpath, time.monotonic() - t0))

@@ -24,8 +24,9 @@ WORKLOADS = ("churn1", "churn2", "tcp", "mixed")
 @pytest.fixture(scope="module")
 def bins():
     need = [os.path.join(BDIR, n) for n in ("churn", "tcp", "mixed", "floor", "gen_big",
-                                           "decode_speed")]
-    need += [os.path.join(BUILD, "sockrec"), os.path.join(BUILD, "sockreport")]
+                                           "decode_speed", "symbench")]
+    need += [os.path.join(BUILD, "sockrec"), os.path.join(BUILD, "sockreport"),
+             os.path.join(BUILD, "fixtures", "libsockfix.so")]
     if not all(os.access(p, os.X_OK) for p in need):
         args = ["make", "-C", ROOT, "bench-bins"]
         if "SOCKREC_BUILD" in os.environ:
@@ -136,5 +137,89 @@ def test_run_py_quick(bins, tmp_path):
         assert set(e["cmds"]) == {"info", "leaks", "dump --json"}
         assert e["decode"]["events"] == e["events"]
     text = out.read_text()
-    for head in ("## Goals", "### 1.", "### 2.", "### 3.", "### 4.", "### 5.", "## Exact commands"):
+    for head in ("## Goals", "### 1.", "### 2.", "### 3.", "### 4.", "### 5.", "### 6.",
+                 "## Exact commands"):
         assert head in text
+    assert r["symbolize"]["symbench"]["frames"] == 20000
+
+
+# ---------------------------------------------------------------- symbolization
+
+def symbench(bins, out, n, k, mods):
+    p = subprocess.run([os.path.join(bins, "symbench"), "-n", str(n), "-k", str(k), "-o", str(out)]
+                       + mods, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    lines = [l for l in p.stdout.splitlines() if l.startswith('{"symbench"')]
+    assert len(lines) == 1, p.stdout
+    return json.loads(lines[0])["symbench"]
+
+
+def test_symbench(bins, tmp_path):
+    mods = [os.path.join(BUILD, "sockreport"), os.path.join(BUILD, "fixtures", "libsockfix.so"),
+            os.path.join(bins, "gen_big")]
+    sb = symbench(bins, tmp_path / "a", 5000, 200, mods)
+    assert sb["frames"] == 5000 and sb["modules"] == 3
+    for p in ("cold", "warm"):
+        # every frame was drawn inside a function symbol of a -g module
+        assert sb[p]["ok"] == 5000 and sb[p]["errors"] == 0, sb
+        assert sb[p]["with_file_line"] > 4000 and sb[p]["frames_per_s"] > 0
+    assert sb["consistent"] and sb["cold"]["check"] == sb["warm"]["check"]
+    assert sb["peak_rss_kb"] >= sb["rss_base_kb"] > 0
+    d = tmp_path / "a"
+    sample = (d / "sample.tsv").read_text().splitlines()
+    assert len(sample) == 200 and all(l.split("\t")[1] == "OK" for l in sample)
+    assert len((d / "syms.tsv").read_text().splitlines()) == 200
+    assert sum(len((d / ("addr-%d.txt" % i)).read_text().splitlines()) for i in range(3)) == 5000
+    # the draw is deterministic (fixed seed)
+    symbench(bins, tmp_path / "b", 5000, 10, mods)
+    assert (d / "lookups.txt").read_bytes() == (tmp_path / "b" / "lookups.txt").read_bytes()
+
+
+FAKE_RESULTS = """# sockrec benchmark results
+
+## Results
+
+### 5. Report speed
+
+| a | b |
+|---|---|
+| 1 | 2 |
+
+### Profiles
+
+profile text
+
+## Exact commands
+
+```
+cmd
+```
+"""
+
+
+def test_run_py_symbolize_only(bins, tmp_path):
+    """--only symbolize replaces section 6 of --out and keeps the rest; no root needed."""
+    out, js = tmp_path / "RESULTS.md", tmp_path / "results.json"
+    out.write_text(FAKE_RESULTS)
+    for _ in range(2):  # the first run inserts the section, the second replaces it
+        p = subprocess.run([sys.executable, RUN_PY, "--build", BUILD, "--quick", "--only", "symbolize",
+                            "--workdir", str(tmp_path / "work"), "--json", str(js), "--out", str(out)],
+                           capture_output=True, text=True, timeout=600)
+        assert p.returncode == 0, p.stderr[-3000:]
+        text = out.read_text()
+        assert text.count("### 6. Symbolization") == 1
+        before, rest = text.split("### 6. Symbolization")
+        assert before == FAKE_RESULTS.split("### Profiles")[0]
+        assert rest[rest.index("### Profiles"):] == FAKE_RESULTS[FAKE_RESULTS.index("### Profiles"):]
+    r = json.loads(js.read_text())["symbolize"]
+    sb = r["symbench"]
+    assert sb["frames"] == 20000 and sb["modules"] == 10
+    assert sb["cold"]["errors"] == 0 and sb["consistent"]
+    assert sb["cold"]["ok"] + sb["cold"]["no_symbol"] == 20000
+    assert "frames/s" in text and "sym_lookup warm" in text
+    if shutil.which("addr2line"):
+        assert r["addr2line"]["frames_per_s"] > 0
+        ag = r["agreement"]
+        assert ag["n"] == 1000
+        # names that differ only by clone suffix or alias count as agreeing
+        assert ag["func_pct"] >= 95.0, ag

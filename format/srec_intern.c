@@ -182,7 +182,7 @@ uint64_t srec_intern_module(struct srec_intern *in, struct srec_writer *w, const
 	if (build_id_len)
 		memcpy(k + 2, build_id, build_id_len);
 	if (plen)
-		memcpy(k + 2 + build_id_len, path, plen);
+		memcpy(k + 2 + build_id_len, path, plen); // NOLINT(bugprone-not-null-terminated-result): a binary key, not a string
 	uint64_t id = lookup(in, k, 2 + plen + build_id_len, in->next_module, &ins);
 	if (!id) {
 		*err = SREC_E_NOMEM;

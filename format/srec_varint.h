@@ -23,7 +23,8 @@ static inline uint8_t *srec_uv_put(uint8_t *p, uint64_t v)
 
 static inline uint64_t srec_zz_enc(int64_t v)
 {
-	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+	/* all ones for a negative v, without an implementation-defined shift */
+	return ((uint64_t)v << 1) ^ (0 - ((uint64_t)v >> 63));
 }
 
 static inline int64_t srec_zz_dec(uint64_t v)

@@ -151,7 +151,8 @@ static uint64_t remember(struct procs *p, uint64_t id, const char *path, const u
 			return 0;
 		}
 		m->bid_len = (uint8_t)(bid_len > BUILDID_MAX ? BUILDID_MAX : bid_len);
-		memcpy(m->bid, bid, m->bid_len);
+		if (m->bid_len)
+			memcpy(m->bid, bid, m->bid_len);
 	}
 	return id;
 }

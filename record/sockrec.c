@@ -125,7 +125,7 @@ static void usage(FILE *f)
 "  sockreport leaks t.srec                 # then analyse, anywhere\n");
 }
 
-static void die(const char *fmt, ...)
+__attribute__((noreturn, format(printf, 1, 2))) static void die(const char *fmt, ...)
 {
 	va_list ap;
 	fprintf(stderr, "sockrec: ");
@@ -594,8 +594,8 @@ int main(int argc, char **argv)
 		unlink(s.o.out);
 		return 1;
 	}
-	if ((err = rec_init(&s.rec, s.w, s.in, s.procs, s.ks,
-			    bpf_map__fd(s.skel->maps.stacks0), bpf_map__fd(s.skel->maps.stacks1))))
+	if (rec_init(&s.rec, s.w, s.in, s.procs, s.ks, bpf_map__fd(s.skel->maps.stacks0),
+		     bpf_map__fd(s.skel->maps.stacks1)))
 		die("out of memory");
 	s.rec.nr = nrs;
 	/* Start the side-band mmap stream before the command runs, so that

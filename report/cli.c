@@ -302,8 +302,8 @@ void vals_hist_text(FILE *f, struct vals *a, uint64_t unit, const char *unitname
 		if (slots[k] > maxc)
 			maxc = slots[k];
 	fprintf(f, "     %-19s : count    distribution\n", unitname);
-	for (int k = lo; k <= hi; k++) {
-		uint64_t l = k ? 1ull << (k - 1) : 0, h = k ? (1ull << k) - 1 : 0;
+	for (int k = lo; k <= hi && k <= 64; k++) {
+		uint64_t l = k ? 1ull << (k - 1) : 0, h = !k ? 0 : k >= 64 ? UINT64_MAX : (1ull << k) - 1;
 		char stars[41];
 		int w = maxc ? (int)((slots[k] * 30 + maxc - 1) / maxc) : 0;
 		memset(stars, '*', (size_t)w);
@@ -327,7 +327,7 @@ void vals_json(FILE *f, struct vals *a)
 	for (int k = 0; k < 65; k++) {
 		if (!slots[k])
 			continue;
-		uint64_t l = k ? 1ull << (k - 1) : 0, h = k ? (1ull << k) - 1 : 0;
+		uint64_t l = k ? 1ull << (k - 1) : 0, h = !k ? 0 : k >= 64 ? UINT64_MAX : (1ull << k) - 1;
 		fprintf(f, "%s{\"lo\": %" PRIu64 ", \"hi\": %" PRIu64 ", \"count\": %" PRIu64 "}",
 			first ? "" : ", ", l, h, slots[k]);
 		first = 0;

@@ -187,7 +187,7 @@ int cli_command_help(const char *cmd, FILE *f)
 	return 0;
 }
 
-static void die_usage(const char *fmt, ...)
+__attribute__((noreturn, format(printf, 1, 2))) static void die_usage(const char *fmt, ...)
 {
 	va_list ap;
 	fprintf(stderr, "sockreport: ");

@@ -295,7 +295,7 @@ static const char *shown_name(struct sym_ctx *c, const char *name)
 	size_t dl = strlen(d), sl = strlen(name + len);
 	char *out = arena_alloc(&c->str, dl + sl + 1);
 	if (out) {
-		memcpy(out, d, dl);
+		memcpy(out, d, dl); // NOLINT(bugprone-not-null-terminated-result): the next copy brings the NUL
 		memcpy(out + dl, name + len, sl + 1);
 	}
 	free(d);
@@ -678,7 +678,7 @@ struct rawsym {
 static int lead_us(const char *s)
 {
 	int n = 0;
-	while (s[n] == '_' && n < 4)
+	while (n < 4 && s[n] == '_')
 		n++;
 	return n;
 }
@@ -1206,7 +1206,8 @@ static const char *cu_file(const struct dw_cu *cu, uint32_t idx)
 			return NULL;
 		idx--;
 	}
-	return idx < cu->nfiles ? cu->files[idx] : NULL;
+	/* nfiles is set only once files[] is allocated (cu_load_lines) */
+	return idx < cu->nfiles ? cu->files[idx] : NULL; // NOLINT(clang-analyzer-core.NullDereference)
 }
 
 static const struct dw_row *cu_row(const struct dw_cu *cu, uint64_t a)
@@ -1545,6 +1546,9 @@ static int dw_lookup(struct sym_ctx *c, struct dwmod *dm, uint64_t a, struct dwh
 	}
 	while (depth && depth < MAX_CHAIN) {
 		uint32_t cur = chain[depth - 1], found = UINT32_MAX;
+		/* cur indexes a node (it came from the chain); i > cur stops a
+		 * malformed end that points backwards. */
+		/* cppcheck-suppress arrayIndexThenCheck */
 		for (uint32_t i = cur + 1; i < cu->nodes[cur].end && i > cur; i = cu->nodes[i].end) {
 			if (cu->nodes[i].inlined && node_has(cu, i, a)) {
 				found = i;

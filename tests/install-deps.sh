@@ -8,6 +8,7 @@ pkgs=(
   iproute2 nftables libbpf-tools
   linux-perf bpftrace valgrind time lld
   qemu-system-x86 busybox-static cpio
+  cppcheck clang-tidy
 )
 missing=()
 for p in "${pkgs[@]}"; do
