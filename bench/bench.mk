@@ -59,3 +59,11 @@ bench-symbolize: bench-bins
 	$(BENCH_PY) bench/run.py --build $(abspath $(BUILD)) --only symbolize $(BENCH_ARGS)
 
 .PHONY: bench bench-quick bench-bins bench-symbolize
+
+# A long recording at a moderate rate (not in CI): memory flat, bytes/event
+# constant.  SOAK_MINUTES=30 by default.
+SOAK_MINUTES ?= 30
+soak: all fixtures
+	$(BENCH_PY) bench/soak.py --build $(abspath $(BUILD)) --minutes $(SOAK_MINUTES) --out $(BUILD)/soak.md
+
+.PHONY: soak

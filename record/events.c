@@ -139,6 +139,7 @@ static uint64_t resolve_stack(struct recorder *r, const struct sr_hdr *h, int re
 	if (cached)
 		return *cached;
 	memset(frames, 0, sizeof(frames));
+	r->epoch_stacks++;
 	if (bpf_map_lookup_elem(r->stack_fd[parity], &id, frames)) {
 		r->stack_fail++;
 		return SREC_STACK_DRAINLOST;

@@ -41,6 +41,7 @@ struct recorder {
 	uint64_t events;
 	uint64_t by_kind[16];
 	uint64_t stack_fail;
+	uint64_t epoch_stacks;   /* distinct stack ids read since the last epoch flip */
 };
 
 /* Fill nr for the running architecture; returns 0, or -1 if unknown. */

@@ -40,7 +40,13 @@
 
 #define MAX_PIDS 64
 #define FLUSH_NS 1000000000ull  /* at most ~1 s of data unwritten */
-#define EPOCH_NS 1000000000ull  /* stack map epoch length */
+#define EPOCH_NS 1000000000ull  /* stack map epoch length, at most */
+#define EPOCH_MIN_NS 250000000ull /* at least: events of the last epoch are drained by then */
+#define STACK_ENTRIES 16384
+/* Stack ids are hash buckets: a new stack whose bucket is taken fails
+ * (-EEXIST, counted and recorded).  Flipping to the clean map once 1/32 of
+ * the buckets are used keeps that rare even for thousands of new stacks/s. */
+#define EPOCH_FILL (STACK_ENTRIES / 32)
 #define GRACE_NS 200000000ull   /* keep recording after the command exits (RCU frees) */
 
 struct opts {
@@ -408,6 +414,7 @@ static void flip_stack_epoch(struct session *s)
 	rec_forget_stacks(&s->rec, parity);
 	s->skel->bss->stack_epoch = next;
 	s->epoch = next;
+	s->rec.epoch_stacks = 0;
 }
 
 static void status_line(struct session *s, uint64_t start, uint64_t now)
@@ -525,7 +532,7 @@ int main(int argc, char **argv)
 	cfg.comm = s.o.comm;
 	cfg.netns = s.o.netns;
 	cfg.ringbuf_bytes = s.o.ringbuf_bytes;
-	cfg.stack_entries = 8192;
+	cfg.stack_entries = STACK_ENTRIES;
 	cfg.self_tgid = (uint32_t)getpid();
 	if (s.o.cgroup) {
 		struct stat sb;
@@ -674,7 +681,8 @@ int main(int argc, char **argv)
 			stop_reason = "poll-error";
 			break;
 		}
-		if (now - last_epoch >= EPOCH_NS) {
+		if (now - last_epoch >= EPOCH_NS ||
+		    (now - last_epoch >= EPOCH_MIN_NS && s.rec.epoch_stacks >= EPOCH_FILL)) {
 			flip_stack_epoch(&s);
 			last_epoch = now;
 		}
