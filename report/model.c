@@ -990,7 +990,7 @@ static int on_record(struct model *m, const struct srec_record *r)
 	default:
 		break;
 	}
-	if (ev)
+	if (ev != &no_ev) /* events only: ev is never NULL here */
 		emit_event(m, r, s, prev_ts);
 	if (finish)
 		sock_done(m, finish);
