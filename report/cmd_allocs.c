@@ -36,9 +36,22 @@ static int add_min(struct site *x, const struct model *m, uint64_t ts, int64_t d
 int sites_add(struct sites *ss, const struct model *m, const struct msock *s, uint64_t end,
 	      uint64_t older_ns)
 {
-	char key[96];
-	snprintf(key, sizeof(key), "%" PRIu64 "/%" PRIu64 "/%u", s->alloc_kstack, s->alloc_ustack,
-		 s->origin);
+	/* Once per socket: format the key by hand (snprintf was 17% of a
+	 * `leaks` run, callgrind on a 2M-event file). */
+	char key[96], *k = key;
+	const uint64_t parts[3] = { s->alloc_kstack, s->alloc_ustack, s->origin };
+	for (int i = 0; i < 3; i++) {
+		char digits[20];
+		int n = 0;
+		uint64_t v = parts[i];
+		do {
+			digits[n++] = (char)('0' + v % 10);
+			v /= 10;
+		} while (v);
+		while (n)
+			*k++ = digits[--n];
+		*k++ = i < 2 ? '/' : '\0';
+	}
 	struct site *x = agg_get(&ss->by_id, key);
 	if (!x)
 		return -1;
