@@ -162,7 +162,12 @@ struct sym_ctx *cli_symbolizer(const struct cli *c)
 	o.ndebug_dirs = (size_t)c->ndebug_dirs;
 	o.sysroot = c->sysroot;
 	o.demangle = c->demangle;
-	o.verbose = c->verbose ? stderr : NULL;
+	/* The -v trace quotes paths from the file: escape it on the way out.
+	 * One stream for the process (stdio flushes it at exit). */
+	static FILE *vlog;
+	if (c->verbose && !vlog)
+		vlog = out_escaping_stream(stderr);
+	o.verbose = c->verbose ? (vlog ? vlog : stderr) : NULL;
 	return sym_ctx_new(&o);
 }
 

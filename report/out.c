@@ -117,3 +117,28 @@ void out_hex(FILE *f, const unsigned char *p, size_t len)
 	for (size_t i = 0; i < len; i++)
 		fprintf(f, "%02x", p[i]);
 }
+
+static ssize_t escaping_write(void *cookie, const char *buf, size_t size)
+{
+	FILE *dst = cookie;
+	size_t start = 0;
+
+	for (size_t i = 0; i <= size; i++) {
+		if (i == size || buf[i] == '\n') {
+			out_text(dst, buf + start, i - start);
+			if (i < size)
+				fputc('\n', dst);
+			start = i + 1;
+		}
+	}
+	return (ssize_t)size;
+}
+
+FILE *out_escaping_stream(FILE *dst)
+{
+	cookie_io_functions_t io = { .write = escaping_write };
+	FILE *f = fopencookie(dst, "w", io);
+	if (f)
+		setvbuf(f, NULL, _IOLBF, 0);
+	return f;
+}

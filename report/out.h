@@ -17,5 +17,9 @@ void out_text_buf(char *buf, size_t cap, const char *s, size_t len);
 void out_json_str(FILE *f, const char *s, size_t len);
 void out_json_z(FILE *f, const char *s);
 void out_hex(FILE *f, const unsigned char *p, size_t len);
+/* A write-only stream that escapes what is written to it like out_text(),
+ * line by line (newlines pass), before it reaches dst.  For logs that quote
+ * strings from a file (the symbolizer's -v trace).  NULL on failure. */
+FILE *out_escaping_stream(FILE *dst);
 
 #endif

@@ -665,8 +665,6 @@ def test_hostile_strings_json(srec_hostile_bin, tmp_path):
     assert records == py_records
 
 
-@pytest.mark.xfail(strict=True, reason="report/symbolize.c logs recorded module paths to the "
-                   "--verbose stream (stderr) unescaped")
 def test_hostile_strings_verbose_log(srec_hostile_bin, tmp_path):
     path = tmp_path / "evil.srec"
     hostile(srec_hostile_bin, path, "--strings")
