@@ -40,7 +40,22 @@ struct modinfo {
 	struct elfsyms *syms;
 };
 
+/* A module seen by the side-band stream in a process that no event has
+ * named yet.  It is interned (a MODULE record) only once that process turns
+ * out to matter, so a filtered recording does not list every process's
+ * libraries.  pmap.module holds PENDING | index until then. */
+#define PENDING (1ull << 63)
+struct pendmod {
+	char *path;
+	uint8_t bid[BUILDID_MAX];
+	uint8_t bid_len;
+	uint64_t id; /* interned id once resolved, 0 before */
+};
+
 struct procs {
+	struct pendmod *pend;
+	size_t npend, pend_cap;
+	struct hmap *pendidx;   /* (hash(path), bid words, len) -> index + 1 */
 	struct modinfo *mods;   /* by module id */
 	size_t nmods;
 	struct srec_writer *w;
@@ -69,12 +84,13 @@ struct procs *procs_new(struct srec_writer *w, struct srec_intern *in)
 	p->in = in;
 	p->bypid = hmap_new();
 	p->modcache = hmap_new();
+	p->pendidx = hmap_new();
 	p->clk_tck = sysconf(_SC_CLK_TCK);
 	if (p->clk_tck <= 0)
 		p->clk_tck = 100;
 	uint64_t b = clock_ns(CLOCK_BOOTTIME), m = clock_ns(CLOCK_MONOTONIC);
 	p->boot_to_mono = b > m ? b - m : 0;
-	if (!p->bypid || !p->modcache) {
+	if (!p->bypid || !p->modcache || !p->pendidx) {
 		procs_free(p);
 		return NULL;
 	}
@@ -103,6 +119,10 @@ void procs_free(struct procs *p)
 {
 	if (!p)
 		return;
+	for (size_t i = 0; i < p->npend; i++)
+		free(p->pend[i].path);
+	free(p->pend);
+	hmap_free(p->pendidx);
 	for (size_t i = 0; i < p->nmods; i++) {
 		free(p->mods[i].path);
 		elfsyms_free(p->mods[i].syms);
@@ -369,6 +389,69 @@ static struct proc *new_proc(struct procs *p, uint32_t pid)
 	return pr;
 }
 
+static uint64_t pending_module(struct procs *p, const char *path, const uint8_t *bid,
+			       size_t bid_len)
+{
+	uint64_t h = 1469598103934665603ull, w1 = 0, w2 = 0;
+	for (const char *c = path; *c; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211ull;
+	if (bid_len > BUILDID_MAX)
+		bid_len = BUILDID_MAX;
+	memcpy(&w1, bid, bid_len < 8 ? bid_len : 8);
+	if (bid_len > 8)
+		memcpy(&w2, bid + 8, bid_len - 8 < 8 ? bid_len - 8 : 8);
+	struct hkey k = hkey4(h, w1, w2, bid_len);
+	uint64_t *v = hmap_get(p->pendidx, &k);
+	if (v)
+		return PENDING | (*v - 1);
+	if (p->npend == p->pend_cap) {
+		size_t nc = p->pend_cap ? p->pend_cap * 2 : 64;
+		struct pendmod *np = realloc(p->pend, nc * sizeof(*np));
+		if (!np)
+			return 0;
+		p->pend = np;
+		p->pend_cap = nc;
+	}
+	struct pendmod *m = &p->pend[p->npend];
+	memset(m, 0, sizeof(*m));
+	if (!(m->path = strdup(path)))
+		return 0;
+	m->bid_len = (uint8_t)bid_len;
+	if (bid_len)
+		memcpy(m->bid, bid, bid_len);
+	if (hmap_put(p->pendidx, &k, p->npend + 1)) {
+		free(m->path);
+		return 0;
+	}
+	return PENDING | p->npend++;
+}
+
+static int write_mapping(struct procs *p, uint32_t pid, struct proc *pr, uint64_t ts,
+			 const struct pmap *m, uint32_t prot);
+
+/* The process matters now: intern its pending modules, write its maps. */
+static int resolve_pending(struct procs *p, uint32_t pid, struct proc *pr, uint64_t ts)
+{
+	int err = 0;
+	for (size_t i = 0; i < pr->n && !err; i++) {
+		struct pmap *m = &pr->maps[i];
+		if (!(m->module & PENDING))
+			continue;
+		struct pendmod *pm = &p->pend[m->module & ~PENDING];
+		if (!pm->id)
+			pm->id = pm->bid_len ?
+					 remember(p, srec_intern_module(p->in, p->w, pm->path, pm->bid,
+									pm->bid_len, &err),
+						  pm->path, pm->bid, pm->bid_len, &err) :
+					 module_for(p, pid, m->start, m->end, pm->path, &err);
+		if (err)
+			break;
+		m->module = pm->id;
+		err = write_mapping(p, pid, pr, ts, m, 5 /* r-x */);
+	}
+	return err;
+}
+
 int procs_see(struct procs *p, uint32_t pid, uint64_t ts)
 {
 	struct proc *pr = get_proc(p, pid);
@@ -379,6 +462,8 @@ int procs_see(struct procs *p, uint32_t pid, uint64_t ts)
 	if (!pr->process_written) {
 		pr->process_written = 1;
 		if ((err = write_process(p, pid, ts)))
+			return err;
+		if (pr->has_base && !pr->stale && (err = resolve_pending(p, pid, pr, ts)))
 			return err;
 	}
 	if (!pr->has_base || pr->stale) {
@@ -425,7 +510,7 @@ uint64_t procs_normalize(struct procs *p, uint32_t pid, uint64_t addr, uint64_t 
 			return 0;
 		m = lookup(pr, addr);
 	}
-	if (!m)
+	if (!m || (m->module & PENDING))
 		return 0;
 	*off = addr - m->start + m->pgoff;
 	return m->module;
@@ -458,11 +543,18 @@ int procs_mmap(struct procs *p, uint32_t pid, uint64_t ts, uint64_t start, uint6
 		return 0; /* only code is ever on a stack */
 	if (!pr && !(pr = new_proc(p, pid)))
 		return -2;
-	uint64_t mod = bid_len ? remember(p, srec_intern_module(p->in, p->w, path, bid, bid_len, &err),
-					  path, bid, bid_len, &err) :
-				 module_for(p, pid, start, end, path, &err);
-	if (err)
-		return err;
+	uint64_t mod;
+	if (!pr->process_written) {
+		/* No event has named this process yet: remember, write nothing. */
+		if (!(mod = pending_module(p, path, bid, bid_len)))
+			return -2;
+	} else {
+		mod = bid_len ? remember(p, srec_intern_module(p->in, p->w, path, bid, bid_len, &err),
+					 path, bid, bid_len, &err) :
+				module_for(p, pid, start, end, path, &err);
+		if (err)
+			return err;
+	}
 	/* The new mapping replaces whatever it overlaps; the parts of older
 	 * mappings outside it survive (pgoff adjusted). */
 	struct pmap *nm = malloc((pr->n + 2) * sizeof(*nm));
@@ -496,6 +588,8 @@ int procs_mmap(struct procs *p, uint32_t pid, uint64_t ts, uint64_t start, uint6
 	free(pr->maps);
 	pr->maps = nm;
 	pr->n = n;
+	if (mod & PENDING)
+		return 0;
 	struct pmap m = { start, end, pgoff, mod };
 	return write_mapping(p, pid, pr, ts, &m, prot & 7);
 }

@@ -173,6 +173,10 @@ struct sym_ctx *cli_symbolizer(const struct cli *c)
 
 void cli_warnings(const struct cli *c, const struct model *m, const char *path)
 {
+	if (m->records_capped)
+		fprintf(stderr, "sockreport: WARNING: %" PRIu64 " metadata/symbol/process/loss records "
+				"beyond sane limits were ignored (a damaged or hostile file?)\n",
+			m->records_capped);
 	(void)c;
 	if (m->lost_events) {
 		fprintf(stderr, "sockreport: WARNING: %" PRIu64 " events were lost while recording "

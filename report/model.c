@@ -332,6 +332,13 @@ static int grow_arr(void **p, size_t *cap, size_t need, size_t elem)
 }
 
 /* Ids are dense and small; a hostile file may name a huge id: cap it. */
+/* Per-kind limits of what the model keeps (far above any real recording:
+ * ~40 META records, a few thousand KSYM/SYMBOL/PROCESS). */
+#define MAX_META 4096
+#define MAX_KSYMS (1u << 21)
+#define MAX_SYMS (1u << 21)
+#define MAX_PROCS (1u << 20)
+#define MAX_LOSSES (1u << 20)
 #define MAX_TABLE_ID (1u << 26)
 /* The tables are indexed by id, so one record naming id 2^26 - 1 would cost
  * gigabytes.  The writer numbers definitions 1, 2, ... in file order: an id
@@ -416,6 +423,8 @@ const struct mproc *model_proc(const struct model *m, uint32_t pid)
 
 int model_loss_between(const struct model *m, uint64_t t0, uint64_t t1)
 {
+	if (m->loss_windows_capped)
+		return 1;
 	for (size_t i = 0; i < m->nlosses; i++) {
 		const struct mloss *l = &m->losses[i];
 		if (l->kind != SREC_LOSS_RINGBUF && l->kind != SREC_LOSS_SOCKMAP)
@@ -686,6 +695,10 @@ static int on_record(struct model *m, const struct srec_record *r)
 	}
 	switch (r->type) {
 	case SREC_R_META: {
+		if (m->nmeta >= MAX_META) {
+			m->records_capped++;
+			break;
+		}
 		char *k = strndup((const char *)r->u.meta.key.p, r->u.meta.key.len);
 		char *v = strndup((const char *)r->u.meta.value.p, r->u.meta.value.len);
 		char **nk = realloc(m->meta_keys, (m->nmeta + 1) * sizeof(char *));
@@ -770,12 +783,20 @@ static int on_record(struct model *m, const struct srec_record *r)
 		break;
 	}
 	case SREC_R_SYMBOL:
+		if (m->nsyms >= MAX_SYMS) {
+			m->records_capped++;
+			break;
+		}
 		if (grow_arr((void **)&m->syms, &m->syms_cap, m->nsyms + 1, sizeof(*m->syms)))
 			return -1;
 		m->syms[m->nsyms++] = (struct msym){ r->u.symbol.module, r->u.symbol.off,
 						     r->u.symbol.size, r->u.symbol.name };
 		break;
 	case SREC_R_KSYM:
+		if (m->nksyms >= MAX_KSYMS) {
+			m->records_capped++;
+			break;
+		}
 		if (grow_arr((void **)&m->ksyms, &m->ksyms_cap, m->nksyms + 1, sizeof(*m->ksyms)))
 			return -1;
 		m->ksyms[m->nksyms++] = (struct mksym){ r->u.ksym.off, r->u.ksym.size, r->u.ksym.name,
@@ -783,6 +804,10 @@ static int on_record(struct model *m, const struct srec_record *r)
 		m->ksyms_sorted = 0;
 		break;
 	case SREC_R_PROCESS:
+		if (m->nprocs >= MAX_PROCS) {
+			m->records_capped++;
+			break;
+		}
 		if (grow_arr((void **)&m->procs, &m->procs_cap, m->nprocs + 1, sizeof(*m->procs)))
 			return -1;
 		m->procs[m->nprocs++] = (struct mproc){ r->u.process.pid, r->u.process.ppid,
@@ -790,10 +815,18 @@ static int on_record(struct model *m, const struct srec_record *r)
 						       r->u.process.start_ns, 0, 0 };
 		break;
 	case SREC_R_LOSS:
-		if (grow_arr((void **)&m->losses, &m->losses_cap, m->nlosses + 1, sizeof(*m->losses)))
-			return -1;
-		m->losses[m->nlosses++] = (struct mloss){ r->u.loss.ts, r->u.loss.window_ns,
-							 r->u.loss.count, r->u.loss.cpu, r->u.loss.kind };
+		if (m->nlosses >= MAX_LOSSES) {
+			/* keep counting; every result then counts as "possible" */
+			m->records_capped++;
+			m->loss_windows_capped = 1;
+		} else {
+			if (grow_arr((void **)&m->losses, &m->losses_cap, m->nlosses + 1,
+				     sizeof(*m->losses)))
+				return -1;
+			m->losses[m->nlosses++] = (struct mloss){ r->u.loss.ts, r->u.loss.window_ns,
+								 r->u.loss.count, r->u.loss.cpu,
+								 r->u.loss.kind };
+		}
 		if (r->u.loss.kind == SREC_LOSS_RINGBUF || r->u.loss.kind == SREC_LOSS_SOCKMAP)
 			m->lost_events += r->u.loss.count;
 		else if (r->u.loss.kind == SREC_LOSS_STACK)

@@ -170,6 +170,11 @@ struct model {
 	model_event_fn event;
 	void *done_arg;
 	uint64_t unresolved_refs;
+	/* Records beyond the model's per-kind limits (a hostile file packing
+	 * millions of tiny META/KSYM/PROCESS/SYMBOL/LOSS records): counted,
+	 * not kept, so memory stays bounded. */
+	uint64_t records_capped;
+	int loss_windows_capped;
 	uint64_t releases_unknown; /* RELEASE of a socket never seen allocated */
 };
 

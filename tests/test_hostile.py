@@ -672,3 +672,26 @@ def test_hostile_strings_verbose_log(srec_hostile_bin, tmp_path):
     check_sane(["leaks", "-v"], path, rc, out, err)
     assert_terminal_safe("sockreport leaks -v (stdout)", out)
     assert_terminal_safe("sockreport leaks -v (stderr)", err)
+
+
+@pytest.mark.parametrize("rtype,body", [
+    (1, b"\x01k\x00"),                        # META key "k", empty value
+    (7, b"\x00\x01\x00\x00"),                 # KSYM off 0 size 1
+    (5, b"\x00\x01\x00\x00\x00\x00"),         # PROCESS
+    (8, b"\x00\x01\x00\x01\x01"),             # LOSS
+])
+def test_tiny_record_flood_bounded(tmp_path, rtype, body):
+    """64 MiB of one tiny record kind, from a small zstd frame: the model keeps
+    at most its per-kind limit, says so, and its memory stays bounded."""
+    rec = bytes([rtype, len(body)]) + body
+    raw = rec * (MAX_PAYLOAD // len(rec))
+    frame = zstd_frame(raw)
+    btype = 1 if rtype == 1 else 2
+    path = write(tmp_path, "flood.srec", around(block(frame, btype=btype, codec=1,
+                                                      raw_len=len(raw))))
+    for args in (["info"], ["leaks", "--json"]):
+        rc, out, err, rss = run(args, path, measure=True)
+        check_sane(args, path, rc, out, err, rss)
+        assert rc == 0, err
+        assert rss < 400 * 1024, rss
+        assert b"beyond sane limits were ignored" in err, err
