@@ -270,7 +270,11 @@ int rec_handle(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*h))
 		return 0;
-	/* Mappings made before this event must be known to normalize it. */
+	/* Mappings made before this event must be known to normalize it: an
+	 * event newer than the last side-band drain may belong to a process
+	 * whose mmaps are still in the perf buffers (a short-lived one). */
+	if (r->mw && h->ts >= mmapw_drained_ns(r->mw))
+		mmapw_drain(r->mw);
 	mmapw_apply_until(r->mw, h->ts);
 	r->events++;
 	r->by_kind[h->kind & 15]++;

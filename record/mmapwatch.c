@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DATA_PAGES 64 /* per CPU: 256 KiB of side-band records */
+#define DATA_PAGES 256 /* per CPU: 1 MiB of side-band records (a stalled drain loses mmaps) */
 
 #ifndef PERF_RECORD_MISC_MMAP_BUILD_ID
 #define PERF_RECORD_MISC_MMAP_BUILD_ID (1 << 14)
@@ -44,6 +44,7 @@ struct mmapw {
 	struct qrec *q;
 	size_t qn, qcap, qhead;
 	uint64_t lost;
+	uint64_t drained_ns;
 	uint8_t *scratch; /* a record that wraps around the ring is copied here */
 	size_t scratch_cap;
 };
@@ -142,6 +143,11 @@ void mmapw_close(struct mmapw *w)
 	free(w->cpus);
 	free(w->scratch);
 	free(w);
+}
+
+uint64_t mmapw_drained_ns(const struct mmapw *w)
+{
+	return w ? w->drained_ns : 0;
 }
 
 uint64_t mmapw_lost(const struct mmapw *w)
@@ -292,6 +298,9 @@ int mmapw_drain(struct mmapw *w)
 
 	if (!w)
 		return 0;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	w->drained_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
 	before = w->qn;
 	for (int c = 0; c < w->ncpus; c++)
 		if (w->cpus[c].base)

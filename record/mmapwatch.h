@@ -26,6 +26,9 @@ struct mmapw;
  * recorder falls back to reading /proc only). */
 int mmapw_open(struct mmapw **out, struct procs *procs, FILE *verbose);
 int mmapw_drain(struct mmapw *w);
+/* CLOCK_MONOTONIC time of the last drain: side-band records of anything that
+ * happened before it are in the queue. */
+uint64_t mmapw_drained_ns(const struct mmapw *w);
 void mmapw_apply_until(struct mmapw *w, uint64_t ts);
 uint64_t mmapw_lost(const struct mmapw *w);
 int mmapw_has_build_ids(const struct mmapw *w);

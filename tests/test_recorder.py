@@ -456,8 +456,13 @@ def test_process_churn_every_event_attributed(bpf, tmp_path):
     d = sockreport_json("leaks", str(out))
     groups = d["exit_released"]
     assert sum(g["count"] for g in groups) == 2 * n
-    # every process has its own address layout, so 1200 distinct stacks: a
-    # few may collide in the stack map, and say so
+    # Every process has its own address layout, so 1200 distinct stacks: a
+    # few may collide in the stack map (and say so).  Under heavy load a few
+    # side-band mmap records can arrive late (their frames then read
+    # "[unknown: no mapping]" with the address kept): at most 5% in all.
     named = sum(g["count"] for g in groups if "lib_make_socket" in " ".join(g["user_stack"]))
-    lost = sum(g["count"] for g in groups if g["user_stack"] == ["[stack lost: stack map collision]"])
-    assert named + lost == 2 * n and named >= 0.95 * 2 * n, (named, lost)
+    assert named >= 0.95 * 2 * n, (named, [
+        g["user_stack"] for g in groups if "lib_make_socket" not in " ".join(g["user_stack"])])
+    for g in groups:
+        if "lib_make_socket" not in " ".join(g["user_stack"]):
+            assert all(f.startswith("[") or "(libuser)" in f for f in g["user_stack"]), g
