@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Install the Debian packages sockrec needs to build and test (idempotent).
+# Install the Debian packages sockrec needs to build and test (idempotent),
+# or the packages named as arguments.
 # Everything comes from Debian's archive; nothing is downloaded otherwise.
 set -euo pipefail
-pkgs=(
+default=(
   make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev libdwarf-dev
   pkg-config binutils zstd python3 python3-pytest libclang-rt-14-dev
   iproute2 nftables libbpf-tools
   linux-perf bpftrace valgrind time lld
   qemu-system-x86 busybox-static cpio
-  cppcheck clang-tidy
+  cppcheck clang-tidy procps util-linux
 )
+# With arguments, install just those packages (tests/vm/install-deps.sh).
+if [ $# -gt 0 ]; then pkgs=("$@"); else pkgs=("${default[@]}"); fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
