@@ -29,7 +29,8 @@ def test_sigkill_at_random_point_salvages(bpf, tmp_path, seed):
     rnd = random.Random(seed)
     out = tmp_path / "k.srec"
     p = subprocess.Popen([SOCKREC, "-o", str(out), "--", *churn_cmd(10)],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         start_new_session=True)
     # wait until it records (the file grows past its first blocks), then
     # kill it at a random point
     deadline = time.monotonic() + 30
@@ -37,9 +38,8 @@ def test_sigkill_at_random_point_salvages(bpf, tmp_path, seed):
         time.sleep(0.05)
     time.sleep(rnd.uniform(0.5, 3.0))
     kill_ns = time.monotonic_ns()  # CLOCK_MONOTONIC, the file's clock
-    p.kill()
+    os.killpg(p.pid, signal.SIGKILL)  # sockrec and the workload it started
     p.wait()
-    subprocess.run(["pkill", "-f", "netfix churn"], check=False)
     info = run_sockreport("info", "--json", str(out))
     d = json.loads(info.stdout)
     assert d["complete"] is False
@@ -62,19 +62,24 @@ def test_disk_full_stops_cleanly_with_valid_file(bpf, tmp_path):
     try:
         out = mnt / "full.srec"
         t0 = time.monotonic()
-        p = subprocess.run([SOCKREC, "-o", str(out), "--", fixture_path("netfix"), "churn",
-                            "400000"], capture_output=True, text=True, timeout=120)
+        p = subprocess.Popen([SOCKREC, "-o", str(out), "--", fixture_path("netfix"), "churn",
+                              "400000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, start_new_session=True)
+        _, err_text = p.communicate(timeout=120)
         assert time.monotonic() - t0 < 100  # it stopped, it did not spin
-        assert p.returncode == 1, p.stderr
-        err = [l for l in p.stderr.splitlines() if "cannot write" in l]
-        assert len(err) == 1 and "No space left" in err[0], p.stderr
+        assert p.returncode == 1, err_text
+        err = [l for l in err_text.splitlines() if "cannot write" in l]
+        assert len(err) == 1 and "No space left" in err[0], err_text
         recs, status = srec_reader.read_file(str(out))
         assert not status["salvaged"], status  # a valid prefix, no torn block
         assert any(r["record"] == "alloc" for r in recs)
         d = sockreport_json("info", str(out))
         assert d["complete"] is False
     finally:
-        subprocess.run(["pkill", "-f", "netfix churn"], check=False)
+        try:  # the workload outlives a recorder that stopped: end it too
+            os.killpg(p.pid, signal.SIGKILL)
+        except (NameError, ProcessLookupError):
+            pass
         subprocess.run(["umount", str(mnt)], check=False)
 
 
