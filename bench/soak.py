@@ -80,6 +80,7 @@ def main():
         ev = per_min.get(m, 0)
         if ev:
             bpe.append((m, nbytes / ev, rss))
+    samples = [x for x in samples if x[1]] or samples  # the last may follow the exit
     rss_1 = next((r for t, r, _ in samples if t >= 60), samples[0][1])
     rss_end = samples[-1][1]
     med = statistics.median(b for _, b, _ in bpe) if bpe else 0
