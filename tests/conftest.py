@@ -23,17 +23,22 @@ if TESTS_DIR not in sys.path:
     sys.path.insert(0, TESTS_DIR)
 
 
-def build_srec_gen(outdir):
-    """Compile tests/fixtures/srec_gen.c with the format library into
+def build_format_tool(outdir, src, name):
+    """Compile a C tool (tests/fixtures/*.c) with the format library into
     outdir; returns the binary's path.  Fails the test on a build error."""
-    out = os.path.join(str(outdir), "srec_gen")
+    out = os.path.join(str(outdir), name)
     sources = sorted(
         os.path.join(FORMAT_DIR, f) for f in os.listdir(FORMAT_DIR) if f.endswith(".c"))
-    cmd = ["gcc", *CFLAGS, "-I" + FORMAT_DIR, SRC_GEN, *sources, "-lzstd", "-o", out]
+    cmd = ["gcc", *CFLAGS, "-I" + FORMAT_DIR, src, *sources, "-lzstd", "-o", out]
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
-        pytest.fail("building srec_gen failed:\n%s\n%s" % (" ".join(cmd), p.stderr))
+        pytest.fail("building %s failed:\n%s\n%s" % (name, " ".join(cmd), p.stderr))
     return out
+
+
+def build_srec_gen(outdir):
+    """tests/fixtures/srec_gen.c, built into outdir."""
+    return build_format_tool(outdir, SRC_GEN, "srec_gen")
 
 
 @pytest.fixture(scope="session")

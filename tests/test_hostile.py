@@ -25,7 +25,7 @@ import subprocess
 
 import pytest
 
-from conftest import CFLAGS, DATA_DIR, FORMAT_DIR, SOCKREPORT, TESTS_DIR
+from conftest import DATA_DIR, SOCKREPORT, TESTS_DIR, build_format_tool
 import srec_reader as R
 
 GOLDEN = os.path.join(DATA_DIR, "golden-v1.0.srec")
@@ -566,14 +566,7 @@ def test_every_command_on_golden():
 # -------------------------------------------------------- hostile strings
 
 def build_srec_hostile(outdir):
-    out = os.path.join(str(outdir), "srec_hostile")
-    sources = sorted(
-        os.path.join(FORMAT_DIR, f) for f in os.listdir(FORMAT_DIR) if f.endswith(".c"))
-    cmd = ["gcc", *CFLAGS, "-I" + FORMAT_DIR, SRC_HOSTILE, *sources, "-lzstd", "-o", out]
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode != 0:
-        pytest.fail("building srec_hostile failed:\n%s\n%s" % (" ".join(cmd), p.stderr))
-    return out
+    return build_format_tool(outdir, SRC_HOSTILE, "srec_hostile")
 
 
 @pytest.fixture(scope="session")

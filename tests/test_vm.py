@@ -25,6 +25,8 @@ import time
 
 import pytest
 
+from test_leaks_e2e import kinds_of  # the same check as on the host
+
 from conftest import REPO_ROOT, SOCKREC, SOCKREPORT, fixture_path, run_sockreport, sockreport_json
 
 N, M, K = 10, 4, 5
@@ -109,17 +111,6 @@ def workload_pid(vm, case):
     first = text.splitlines()[0] if text else ""
     assert " pid=" in first, text
     return int(first.split("pid=")[1].split()[0])
-
-
-def kinds_of(groups, pid):
-    counts = {}
-    for g in groups:
-        if not any(p["pid"] == pid for p in g["processes"]):
-            continue
-        for k in g["kinds"]:
-            key = (k["family"], k["type"], k["protocol"])
-            counts[key] = counts.get(key, 0) + k["count"]
-    return counts
 
 
 def dump(srec):
