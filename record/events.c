@@ -273,7 +273,8 @@ int rec_handle(void *ctx, void *data, size_t size)
 	/* Mappings made before this event must be known to normalize it: an
 	 * event newer than the last side-band drain may belong to a process
 	 * whose mmaps are still in the perf buffers (a short-lived one). */
-	if (r->mw && h->ts >= mmapw_drained_ns(r->mw))
+	if (r->mw && h->kind != SR_EV_STATE && h->kind != SR_EV_FORK && h->kind != SR_EV_EXIT &&
+	    h->ts >= mmapw_drained_ns(r->mw)) /* those three never look at maps */
 		mmapw_drain(r->mw);
 	mmapw_apply_until(r->mw, h->ts);
 	r->events++;
