@@ -180,7 +180,8 @@ struct dw_top {
 };
 
 struct dw_cu {
-	Dwarf_Off off;  /* offset of the CU DIE in .debug_info */
+	Dwarf_Off off;  /* offset of the CU DIE in .debug_info ... */
+	int off_is_header; /* ... or of the unit's header (from .debug_aranges) */
 	uint64_t base;  /* DW_AT_low_pc of the CU DIE, 0 if none */
 	int state;      /* 0 not read yet, 1 read, -1 unreadable */
 	unsigned line_ver;
@@ -224,6 +225,8 @@ struct module {
 	struct esym *syms;
 	size_t nsyms;
 	struct dwmod *dw;
+	uint64_t ktext;          /* kernel: link-time address of _text */
+	const char *why;         /* kernel: why the vmlinux is not used ("" if it is) */
 	struct embed_tab *embed; /* cached find_embed() result ... */
 	uint64_t embed_gen;      /* ... valid while this equals ctx->embed_gen */
 };
@@ -257,6 +260,8 @@ struct sym_ctx {
 	struct module *last;
 	struct embed_tab *embeds;
 	uint64_t embed_gen; /* bumped when a table is added */
+	char *vmlinux;            /* opts.vmlinux */
+	struct module *kernels;   /* one per kernel build-id asked for */
 };
 
 /* ------------------------------------------------------------------ */
@@ -1183,9 +1188,28 @@ static int cu_load(struct sym_ctx *c, struct dwmod *dm, struct dw_cu *cu)
 	cu->state = -1;
 	Dwarf_Error err = NULL;
 	Dwarf_Die cudie = NULL;
+	if (cu->off_is_header) {
+		/* only now is this unit's header read */
+		Dwarf_Off die = 0;
+		if (dwarf_get_cu_die_offset_given_cu_header_offset_b(dm->dbg, cu->off, 1, &die,
+								     &err) != DW_DLV_OK) {
+			dwerr(dm->dbg, &err);
+			return 0;
+		}
+		cu->off = die;
+		cu->off_is_header = 0;
+	}
 	if (dwarf_offdie_b(dm->dbg, cu->off, 1, &cudie, &err) != DW_DLV_OK) {
 		dwerr(dm->dbg, &err);
 		return 0;
+	}
+	if (!cu->base) {
+		/* units found through .debug_aranges: DWARF 4 range lists
+		 * are relative to this */
+		Dwarf_Addr base = 0;
+		if (dwarf_lowpc(cudie, &base, &err) == DW_DLV_OK)
+			cu->base = base;
+		dwerr(dm->dbg, &err);
 	}
 	int rc = read_lines(c, dm, cu, cudie);
 	if (rc == 0)
@@ -1387,9 +1411,97 @@ static void dw_free(struct dwmod *dm)
 	free(dm);
 }
 
+struct arent {
+	uint64_t lo, hi;
+	Dwarf_Off cu;
+};
+
+static int arent_cmp(const void *pa, const void *pb)
+{
+	const struct arent *a = pa, *b = pb;
+	if (a->cu != b->cu)
+		return a->cu < b->cu ? -1 : 1;
+	return a->lo < b->lo ? -1 : a->lo > b->lo;
+}
+
+/* Indexes the units of dm by .debug_aranges alone: one unit per distinct
+ * CU offset the table names, whose DIEs and lines cu_load() reads when an
+ * address inside it is first asked for.  No unit is parsed here.  *found is
+ * 1 when the table gave at least one range.  0 or -ENOMEM. */
+static int dw_index_aranges(struct sym_ctx *c, struct dwmod *dm, int *found)
+{
+	*found = 0;
+	Dwarf_Debug dbg = dm->dbg;
+	Dwarf_Error err = NULL;
+	Dwarf_Arange *ar = NULL;
+	Dwarf_Signed n = 0;
+	int r = dwarf_get_aranges(dbg, &ar, &n, &err);
+	if (r != DW_DLV_OK) {
+		vlog(c, "  DWARF: no usable .debug_aranges (%s)",
+		     r == DW_DLV_ERROR && err ? dwarf_errmsg(err) : "none");
+		dwerr(dbg, &err);
+		return 0;
+	}
+	struct arent *v = NULL;
+	size_t nv = 0;
+	int rc = 0;
+	if (n > 0 && (uint64_t)n < SIZE_MAX / sizeof(*v)) {
+		v = malloc((size_t)n * sizeof(*v));
+		if (!v)
+			rc = -ENOMEM;
+	}
+	for (Dwarf_Signed i = 0; i < n; i++) {
+		Dwarf_Unsigned seg = 0, segsz = 0, len = 0;
+		Dwarf_Addr start = 0;
+		Dwarf_Off cuoff = 0;
+		if (rc == 0 && v) {
+			/* the unit's header offset, as stored: asking for the
+			 * DIE offset would read every unit's header now */
+			if (dwarf_get_arange_info_b(ar[i], &seg, &segsz, &start, &len, NULL, &err) ==
+			    DW_DLV_OK &&
+			    dwarf_get_arange_cu_header_offset(ar[i], &cuoff, &err) == DW_DLV_OK) {
+				/* 0 and ~0: tombstones of code the linker dropped */
+				if (len && start && start < UINT64_MAX - 1 && start + len > start)
+					v[nv++] = (struct arent){ start, start + len, cuoff };
+			} else {
+				dwerr(dbg, &err);
+			}
+		}
+		dwarf_dealloc(dbg, ar[i], DW_DLA_ARANGE);
+	}
+	dwarf_dealloc(dbg, ar, DW_DLA_LIST);
+	if (rc == 0 && nv) {
+		qsort(v, nv, sizeof(*v), arent_cmp);
+		for (size_t i = 0; i < nv && rc == 0; i++) {
+			if (!i || v[i].cu != v[i - 1].cu) {
+				if (dm->ncus >= UINT32_MAX)
+					break;
+				struct dw_cu *nc = grow(dm->cus, &dm->capcus, dm->ncus + 1, sizeof(*nc));
+				if (!nc) {
+					rc = -ENOMEM;
+					break;
+				}
+				dm->cus = nc;
+				memset(&nc[dm->ncus], 0, sizeof(*nc));
+				nc[dm->ncus].off_is_header = 1;
+				nc[dm->ncus++].off = v[i].cu;
+			}
+			rc = add_cuidx(dm, v[i].lo, v[i].hi, dm->ncus - 1);
+		}
+		*found = rc == 0 && dm->nidx > 0;
+		if (*found)
+			vlog(c, "  DWARF: indexed by .debug_aranges: %zu ranges in %zu units "
+			     "(units are read on first use)", dm->nidx, dm->ncus);
+	}
+	free(v);
+	return rc;
+}
+
 /* Takes ownership of e (also on failure).  *out NULL when there is no
- * usable DWARF.  0 or -ENOMEM. */
-static int dw_open(struct sym_ctx *c, Elf *e, struct dwmod **out)
+ * usable DWARF.  With use_aranges the units are indexed by .debug_aranges
+ * when it has entries (see dw_index_aranges), else by reading every unit's
+ * header and top DIE.  0 or -ENOMEM. */
+static int dw_open(struct sym_ctx *c, Elf *e, int use_aranges, struct dwmod **out)
 {
 	*out = NULL;
 	struct dwmod *dm = calloc(1, sizeof(*dm));
@@ -1409,8 +1521,10 @@ static int dw_open(struct sym_ctx *c, Elf *e, struct dwmod **out)
 		return 0;
 	}
 	Dwarf_Debug dbg = dm->dbg;
-	int rc = 0;
-	for (;;) {
+	int rc = 0, indexed = 0;
+	if (use_aranges)
+		rc = dw_index_aranges(c, dm, &indexed);
+	while (rc == 0 && !indexed) {
 		Dwarf_Unsigned hlen = 0, toff = 0, next = 0;
 		Dwarf_Half ver = 0, asz = 0, lsz = 0, esz = 0, ut = 0;
 		Dwarf_Off abbr = 0;
@@ -1482,7 +1596,8 @@ static int dw_open(struct sym_ctx *c, Elf *e, struct dwmod **out)
 	}
 	if (dm->nidx)
 		qsort(dm->idx, dm->nidx, sizeof(*dm->idx), cuidx_cmp);
-	vlog(c, "  DWARF: %zu compilation units, %zu address ranges", dm->ncus, dm->nidx);
+	if (!indexed)
+		vlog(c, "  DWARF: %zu compilation units, %zu address ranges", dm->ncus, dm->nidx);
 	*out = dm;
 	return 0;
 }
@@ -1895,7 +2010,7 @@ static int load_module(struct sym_ctx *c, struct module *m)
 			vlog(c, "  DWARF from %s", dwf->path);
 			Elf *e = dwf->elf;
 			dwf->elf = NULL;
-			rc = dw_open(c, e, &m->dw);
+			rc = dw_open(c, e, 0, &m->dw);
 		}
 	}
 	for (size_t i = 0; i < p->nacc; i++)
@@ -2108,6 +2223,15 @@ struct sym_ctx *sym_ctx_new(const struct sym_opts *o)
 	c->use_recorded_path = o->use_recorded_path;
 	c->demangle = o->demangle;
 	c->verbose = o->verbose;
+	/* Every file read here is a linked image whose DWARF is final; the
+	 * .rela.debug_* sections a kernel keeps from --emit-relocs would only
+	 * cost time and memory (libdwarf would copy and patch each section). */
+	dwarf_set_reloc_application(0);
+	if (o->vmlinux) {
+		c->vmlinux = strdup(o->vmlinux);
+		if (!c->vmlinux)
+			goto fail;
+	}
 	if (o->ndebug_dirs && o->debug_dirs) {
 		c->debug_dirs = calloc(o->ndebug_dirs, sizeof(*c->debug_dirs));
 		if (!c->debug_dirs)
@@ -2150,6 +2274,12 @@ void sym_ctx_free(struct sym_ctx *c)
 		}
 	}
 	free(c->buckets);
+	while (c->kernels) {
+		struct module *m = c->kernels;
+		c->kernels = m->next;
+		module_free(m);
+	}
+	free(c->vmlinux);
 	while (c->embeds) {
 		struct embed_tab *t = c->embeds;
 		c->embeds = t->next;
@@ -2163,6 +2293,53 @@ void sym_ctx_free(struct sym_ctx *c)
 	free(c->sysroot_real);
 	arena_free(&c->str);
 	free(c);
+}
+
+/* Names ELF virtual address va of usable module m (rva: the recorded
+ * address, va + 1 for a return address): out->status becomes SYM_OK with
+ * frames, or SYM_NO_SYMBOL.  0 or -ENOMEM. */
+static int resolve(struct sym_ctx *c, struct module *m, uint64_t va, uint64_t rva,
+		   struct sym_result *out)
+{
+	struct esym *s = find_sym(m, va);
+	if (s && !s->shown) {
+		s->shown = shown_name(c, s->name);
+		if (!s->shown)
+			return -ENOMEM;
+	}
+	struct dwhit h;
+	h.n = 0;
+	if (m->dw) {
+		int rc = dw_lookup(c, m->dw, va, &h);
+		if (rc)
+			return rc;
+	}
+	out->status = SYM_NO_SYMBOL;
+	if (h.n) {
+		struct sym_frame *last = &h.f[h.n - 1];
+		if (s) {
+			last->func = s->shown;
+			last->func_off = rva - s->addr;
+		} else if (last->func && h.entry <= rva) {
+			last->func_off = rva - h.entry;
+		}
+		for (unsigned i = 0; i < h.n; i++) {
+			out->frames[i] = h.f[i];
+			if (!out->frames[i].func)
+				out->frames[i].func = "??";
+		}
+		out->nframes = h.n;
+		out->truncated = h.truncated;
+		out->status = last->func ? SYM_OK : SYM_NO_SYMBOL;
+		if (!last->func)
+			out->nframes = 0;
+	} else if (s) {
+		out->nframes = 1;
+		out->frames[0].func = s->shown;
+		out->frames[0].func_off = rva - s->addr;
+		out->status = SYM_OK;
+	}
+	return 0;
 }
 
 static int lookup(struct sym_ctx *c, const char *path, const uint8_t *build_id,
@@ -2187,44 +2364,9 @@ static int lookup(struct sym_ctx *c, const char *path, const uint8_t *build_id,
 			vlog(c, "%s: file offset 0x%llx is outside every PT_LOAD", m->path,
 			     (unsigned long long)q);
 		} else {
-			uint64_t rva = va + (file_off - q);
-			struct esym *s = find_sym(m, va);
-			if (s && !s->shown) {
-				s->shown = shown_name(c, s->name);
-				if (!s->shown)
-					return -ENOMEM;
-			}
-			struct dwhit h;
-			h.n = 0;
-			if (m->dw) {
-				rc = dw_lookup(c, m->dw, va, &h);
-				if (rc)
-					return rc;
-			}
-			if (h.n) {
-				struct sym_frame *last = &h.f[h.n - 1];
-				if (s) {
-					last->func = s->shown;
-					last->func_off = rva - s->addr;
-				} else if (last->func && h.entry <= rva) {
-					last->func_off = rva - h.entry;
-				}
-				for (unsigned i = 0; i < h.n; i++) {
-					out->frames[i] = h.f[i];
-					if (!out->frames[i].func)
-						out->frames[i].func = "??";
-				}
-				out->nframes = h.n;
-				out->truncated = h.truncated;
-				out->status = last->func ? SYM_OK : SYM_NO_SYMBOL;
-				if (!last->func)
-					out->nframes = 0;
-			} else if (s) {
-				out->nframes = 1;
-				out->frames[0].func = s->shown;
-				out->frames[0].func_off = rva - s->addr;
-				out->status = SYM_OK;
-			}
+			rc = resolve(c, m, va, va + (file_off - q), out);
+			if (rc)
+				return rc;
 		}
 	}
 	if (out->status != SYM_OK) {
@@ -2251,6 +2393,201 @@ int sym_lookup(struct sym_ctx *c, const char *path, const uint8_t *build_id,
 		memset(out, 0, sizeof(*out));
 		out->status = SYM_NOT_FOUND;
 		out->module = "??";
+	}
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* kernel frames (--vmlinux)                                           */
+
+/* Link-time address of _text: the .symtab symbol, else the start of the
+ * first executable PT_LOAD.  0, or -1 when neither exists. */
+static int kernel_text(struct sym_ctx *c, Elf *e, uint64_t *out)
+{
+	size_t symsz = gelf_fsize(e, ELF_T_SYM, 1, EV_CURRENT);
+	Elf_Scn *scn = NULL;
+	while (symsz && (scn = elf_nextscn(e, scn)) != NULL) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB)
+			continue;
+		Elf_Data *d = section_data(scn);
+		if (!d || !d->d_buf)
+			continue;
+		size_t cnt = d->d_size / symsz;
+		for (size_t i = 1; i < cnt; i++) {
+			GElf_Sym s;
+			if (!gelf_getsym(d, (int)i, &s) || s.st_shndx == SHN_UNDEF || !s.st_value)
+				continue;
+			const char *name = elf_strptr(e, sh.sh_link, s.st_name);
+			if (name && strcmp(name, "_text") == 0) {
+				*out = s.st_value;
+				vlog(c, "  _text at 0x%llx (from .symtab)", (unsigned long long)*out);
+				return 0;
+			}
+		}
+	}
+	size_t nph = 0;
+	if (elf_getphdrnum(e, &nph) != 0)
+		nph = 0;
+	for (size_t i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+		if (gelf_getphdr(e, (int)i, &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X)) {
+			*out = ph.p_vaddr;
+			vlog(c, "  no _text symbol: _text taken as 0x%llx, the first executable "
+			     "PT_LOAD", (unsigned long long)*out);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Opens c->vmlinux for kernel m (m->bid: the recorded build-id) and sets
+ * m->status and m->why.  0 or -ENOMEM. */
+static int load_kernel(struct sym_ctx *c, struct module *m)
+{
+	char want[2 * MAX_BID + 1], have[2 * MAX_BID + 1], why[PATH_MAX + 64], msg[PATH_MAX + 400];
+	hex_of(m->bid, m->bid_len, want, sizeof(want));
+	m->status = SYM_NOT_FOUND;
+	m->why = "";
+	if (!c->vmlinux)
+		return 0;
+	vlog(c, "kernel build-id %s: --vmlinux %s", m->bid_len ? want : "(none recorded)",
+	     c->vmlinux);
+	struct efile f;
+	memset(&f, 0, sizeof(f));
+	int r = open_elf(c->vmlinux, NULL, &f.elf, NULL, why, sizeof(why));
+	if (r < 0)
+		return r;
+	msg[0] = '\0';
+	if (r != OPEN_OK) {
+		m->status = r == OPEN_MISSING ? SYM_NOT_FOUND : SYM_BAD_FILE;
+		snprintf(msg, sizeof(msg), "%s: not used: %s", c->vmlinux, why);
+	} else {
+		inspect(&f);
+		hex_of(f.bid, f.bid_len, have, sizeof(have));
+		m->status = SYM_BUILDID_MISMATCH;
+		if (!m->bid_len)
+			snprintf(msg, sizeof(msg), "%s: not used: the recording has no kernel "
+				 "build-id to check it against", c->vmlinux);
+		else if (!f.bid_len)
+			snprintf(msg, sizeof(msg), "%s: not used: it has no build-id note "
+				 "(the recording's kernel is %s)", c->vmlinux, want);
+		else if (f.bid_len != m->bid_len || memcmp(f.bid, m->bid, m->bid_len) != 0)
+			snprintf(msg, sizeof(msg), "%s: not used: build-id mismatch: the file is %s, "
+				 "the recording's kernel is %s", c->vmlinux, have, want);
+		else if (!f.has_symtab && !f.has_dwarf) {
+			m->status = SYM_BAD_FILE;
+			snprintf(msg, sizeof(msg), "%s: not used: it has neither .symtab nor DWARF",
+				 c->vmlinux);
+		} else if (kernel_text(c, f.elf, &m->ktext) != 0) {
+			m->status = SYM_BAD_FILE;
+			snprintf(msg, sizeof(msg), "%s: not used: no _text symbol and no executable "
+				 "segment", c->vmlinux);
+		} else {
+			m->status = SYM_OK;
+		}
+	}
+	int rc = 0;
+	if (m->status != SYM_OK) {
+		vlog(c, "  %s", msg);
+		m->why = arena_strdup(&c->str, msg);
+		if (!m->why)
+			rc = -ENOMEM;
+		efile_close(&f);
+		return rc;
+	}
+	char what[128];
+	describe(&f, what, sizeof(what));
+	vlog(c, "  %s: accepted: build-id matches;%s", c->vmlinux, what);
+	m->why = "";
+	m->used_path = arena_strdup(&c->str, c->vmlinux);
+	if (!m->used_path)
+		rc = -ENOMEM;
+	struct rawsym *rv = NULL;
+	size_t rn = 0, rcap = 0;
+	if (rc == 0 && f.has_symtab)
+		rc = collect_syms(f.elf, SHT_SYMTAB, &rv, &rn, &rcap);
+	if (rc == 0)
+		rc = build_syms(c, m, rv, rn);
+	free(rv);
+	if (rc == 0)
+		vlog(c, "  %zu function symbols", m->nsyms);
+	if (rc == 0 && f.has_dwarf) {
+		Elf *e = f.elf;
+		f.elf = NULL;
+		rc = dw_open(c, e, 1, &m->dw);
+	}
+	efile_close(&f);
+	return rc;
+}
+
+static int get_kernel(struct sym_ctx *c, const uint8_t *bid, size_t len, struct module **out)
+{
+	struct module *m;
+	for (m = c->kernels; m; m = m->next) {
+		if (m->bid_len == len && (!len || memcmp(m->bid, bid, len) == 0)) {
+			*out = m;
+			return 0;
+		}
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->bid_len = len;
+	if (len)
+		memcpy(m->bid, bid, len);
+	m->path = m->display = "kernel";
+	int rc = load_kernel(c, m);
+	if (rc) {
+		module_free(m);
+		return rc;
+	}
+	m->next = c->kernels;
+	c->kernels = m;
+	*out = m;
+	return 0;
+}
+
+int sym_kernel_check(struct sym_ctx *c, const uint8_t *build_id, size_t build_id_len,
+		     enum sym_status *status, const char **why)
+{
+	if (!c || !status || !why || build_id_len > MAX_BID || (build_id_len && !build_id))
+		return -EINVAL;
+	struct module *m = NULL;
+	int rc = get_kernel(c, build_id, build_id_len, &m);
+	if (rc)
+		return rc;
+	*status = m->status;
+	*why = m->why ? m->why : "";
+	return 0;
+}
+
+int sym_kernel_lookup(struct sym_ctx *c, const uint8_t *build_id, size_t build_id_len,
+		      int64_t text_off, int is_return_addr, struct sym_result *out)
+{
+	if (!out)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	out->status = SYM_NOT_FOUND;
+	out->module = "kernel";
+	if (!c || build_id_len > MAX_BID || (build_id_len && !build_id))
+		return -EINVAL;
+	struct module *m = NULL;
+	int rc = get_kernel(c, build_id, build_id_len, &m);
+	if (rc)
+		return rc;
+	out->status = m->status;
+	if (m->status != SYM_OK)
+		return 0;
+	out->used_path = m->used_path;
+	/* KASLR slides the whole image: offsets from _text carry over */
+	uint64_t rec = m->ktext + (uint64_t)text_off;
+	uint64_t q = is_return_addr && rec > 0 ? rec - 1 : rec;
+	rc = resolve(c, m, q, rec, out);
+	if (rc) {
+		memset(out, 0, sizeof(*out));
+		out->status = SYM_NOT_FOUND;
+		out->module = "kernel";
 	}
 	return rc;
 }

@@ -92,6 +92,8 @@ struct sym_opts {
 	int use_recorded_path;   /* also try the recorded path itself (default 1) */
 	int demangle;            /* demangle C++ names with __cxa_demangle (default 1) */
 	FILE *verbose;           /* if non-NULL, log each candidate tried and why */
+	const char *vmlinux;     /* --vmlinux: the recorded kernel's image with its
+	                          * .symtab and DWARF, for sym_kernel_lookup(); may be NULL */
 };
 
 /* Fills *o with the defaults: no debug dirs, no sysroot, use_system_debug 1,
@@ -170,5 +172,48 @@ int sym_lookup(struct sym_ctx *c, const char *path, const uint8_t *build_id,
 int sym_add_embedded(struct sym_ctx *c, const uint8_t *build_id, size_t len,
 		     const char *path, uint64_t start_off, uint64_t size,
 		     const char *name);
+
+/* ---- kernel frames (--vmlinux) ----
+ *
+ * A recording stores a kernel frame as a signed offset from the address of
+ * `_text` on the recording host (spec/srec-format.md, "STACK frames"), and
+ * the kernel's GNU build-id (META kernel.build_id).  KASLR moves the whole
+ * kernel image by one constant, so the link-time address of a frame in the
+ * vmlinux is
+ *
+ *     vaddr = value of the symbol `_text` in the vmlinux's .symtab + offset
+ *
+ * (without a `_text` symbol, the p_vaddr of the first executable PT_LOAD,
+ * which is where x86-64 links _text; the -v log says which was used).
+ *
+ * opts.vmlinux is opened once per build-id, on the first kernel lookup.  It
+ * is used only if its NT_GNU_BUILD_ID note equals the recorded build-id; a
+ * recording without a kernel build-id, a file without the note, or another
+ * build-id make it BUILDID_MISMATCH, never used.  Its DWARF is indexed by
+ * .debug_aranges only (a distribution vmlinux has ~300 MB of .debug_info);
+ * the compilation unit of an address is read (line table and inline tree)
+ * the first time an address inside it is asked for, then kept.  Without
+ * .debug_aranges every unit header is read once instead, as for user files.
+ * Relocation sections left by --emit-relocs (.rela.debug_*) are ignored:
+ * a linked image's DWARF is already final.
+ */
+
+/* Symbolizes kernel frame text_off (offset from _text) of the kernel whose
+ * GNU build-id is build_id, with opts.vmlinux.  is_return_addr as for
+ * sym_lookup.  out->module is "kernel".  out->status: SYM_OK; SYM_NO_SYMBOL
+ * (the vmlinux matches but neither its .symtab nor its DWARF covers the
+ * address: a module, BPF or other generated code); SYM_NOT_FOUND (no
+ * opts.vmlinux, or no such file); SYM_BUILDID_MISMATCH; SYM_BAD_FILE (not
+ * an ELF file, or one without symbols).  Returns 0, -EINVAL or -ENOMEM as
+ * sym_lookup. */
+int sym_kernel_lookup(struct sym_ctx *c, const uint8_t *build_id, size_t build_id_len,
+		      int64_t text_off, int is_return_addr, struct sym_result *out);
+
+/* Opens opts.vmlinux for that build-id if not done yet and says whether it
+ * is used: *status as above (SYM_OK: it matches), *why a one-line reason
+ * (valid until sym_ctx_free; "" for SYM_OK and when there is no
+ * opts.vmlinux).  0, -EINVAL or -ENOMEM. */
+int sym_kernel_check(struct sym_ctx *c, const uint8_t *build_id, size_t build_id_len,
+		     enum sym_status *status, const char **why);
 
 #endif

@@ -132,6 +132,8 @@ def parse_frames(lines):
         if f[0] == "used":
             used = (None if f[1] == "-" else f[1], f[2])
             continue
+        if f[0] == "why":
+            continue
         if len(f) == 2 and f[1] == "(truncated)":
             continue
         status, fn, loc = f[0], f[1], f[2]
@@ -939,3 +941,206 @@ def test_every_allocation_failure_is_clean(bld, symtest_failmalloc, workload):
                     or "sym_ctx_new failed" in p.stderr), p.stderr
         affected += p.stdout != ref or p.returncode != 0
     assert affected >= count // 2
+
+
+# ---------------------------------------------------------------- kernel frames (--vmlinux)
+#
+# A "vmlinux" here is any linked ELF with a chosen build-id and a `_text`
+# symbol: a kernel frame is an offset from _text, the symbolizer adds the
+# file's _text, so every instruction can be checked against addr2line on the
+# same file.  The real kernel (590 MB, Debian's -dbg package) is checked by
+# tests/test_vm.py on recordings made under it.
+
+KBID = "6b65726e656c0000000000000000000000000001"
+
+
+def fake_vmlinux(bld, name, flags, compiler=None, bid=KBID, text="__executable_start",
+                 src="sym_inline.cpp"):
+    link = ["-no-pie", "-fno-pie"]
+    if bid:
+        link.append("-Wl,--build-id=0x" + bid)
+    else:
+        link.append("-Wl,--build-id=none")
+    if text:
+        link.append("-Wl,--defsym=_text=" + text)
+    return cc(bld, src, name, flags + link, compiler=compiler)
+
+
+def text_of(path):
+    """Link-time _text of path: the symbol, else the first executable PT_LOAD."""
+    out = run(["nm", path]).stdout
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) == 3 and f[2] == "_text":
+            return int(f[0], 16)
+    for line in run(["readelf", "-lW", path]).stdout.splitlines():
+        f = line.split()
+        if f and f[0] == "LOAD" and "E" in f[6:-1]:
+            return int(f[2], 16)
+    raise AssertionError("no _text in " + path)
+
+
+def kernel_batch(symtest, vmlinux, queries, bid=KBID, opts=()):
+    """queries: [(offset from _text, ret)] -> [[Frame]]"""
+    inp = "".join("@kernel %s %s%x%s\n" % (bid or "-", "-" if o < 0 else "", abs(o),
+                                            " ret" if r else "") for o, r in queries)
+    # damaged files give damaged names: bytes as they are
+    p = run([symtest, "--vmlinux", vmlinux] + list(opts) + ["--stdin"], input=inp,
+            errors="replace")
+    res, cur = [], []
+    for line in p.stdout.splitlines():
+        if line == ".":
+            res.append(parse_frames(cur)[0])
+            cur = []
+        else:
+            cur.append(line)
+    assert len(res) == len(queries)
+    return res
+
+
+def check_kernel_against_addr2line(symtest, vmlinux, funcs):
+    text = text_of(vmlinux)
+    addrs = [a for fn in funcs for a, _ in insns(vmlinux, fn)]
+    assert len(addrs) > 10, funcs
+    want = addr2line(vmlinux, addrs)
+    # each instruction as frame 0, and as the return address after it
+    got = kernel_batch(symtest, vmlinux, [(a - text, False) for a in addrs] +
+                       [(a + 1 - text, True) for a in addrs])
+    bad = []
+    for i, a in enumerate(addrs):
+        for frames in (got[i], got[len(addrs) + i]):
+            mine = [(f.func, f.file, f.line) for f in frames]
+            if mine != want[a] or any(f.status != "OK" for f in frames):
+                bad.append((hex(a), frames, want[a]))
+    assert not bad, "mismatches (addr, kernel lookup, addr2line):\n" + \
+        "\n".join(map(str, bad[:20]))
+    return len(addrs)
+
+
+def test_kernel_frames_match_addr2line_via_aranges(bld, symtest):
+    """GCC writes .debug_aranges: units are found through it and read lazily."""
+    vml = fake_vmlinux(bld, "vmlinux_gcc", ["-O2", "-g"])
+    assert ".debug_aranges" in run(["readelf", "-SW", vml]).stdout
+    n = check_kernel_against_addr2line(symtest, vml, ["_Z8sym_worki", "_Z9sym_twiceIlET_S0_",
+                                                      "main"])
+    assert n > 10
+    p = run([symtest, "-v", "--show-path", "--vmlinux", vml, "@kernel", KBID, "0"])
+    assert "accepted: build-id matches" in p.stderr
+    assert "_text at 0x%x (from .symtab)" % text_of(vml) in p.stderr
+    assert "indexed by .debug_aranges" in p.stderr
+    assert "used\t%s\tkernel" % vml in p.stdout
+
+
+def test_kernel_frames_without_aranges_and_without_text_symbol(bld, symtest):
+    """clang writes no .debug_aranges: every unit header is read instead;
+    without a _text symbol the first executable PT_LOAD is _text."""
+    if not shutil.which("clang"):
+        pytest.skip("clang not installed")
+    # sym_basic.c: binutils' addr2line misses clang's DWARF 5 inlines
+    vml = fake_vmlinux(bld, "vmlinux_clang", ["-O1", "-g", "-gdwarf-5"], compiler="clang",
+                       text=None, src="sym_basic.c")
+    assert ".debug_aranges" not in run(["readelf", "-SW", vml]).stdout
+    check_kernel_against_addr2line(symtest, vml, ["sym_leaf", "sym_static_mid", "sym_outer",
+                                                  "main"])
+    p = run([symtest, "-v", "--vmlinux", vml, "@kernel", KBID, "0"])
+    assert "no _text symbol: _text taken as 0x%x" % text_of(vml) in p.stderr
+    assert "compilation units" in p.stderr and "aranges" in p.stderr
+
+
+def test_kernel_inline_chain(bld, symtest):
+    vml = fake_vmlinux(bld, "vmlinux_chain", ["-O2", "-g"])
+    text = text_of(vml)
+    addrs = [a for a, _ in insns(vml, "_Z8sym_worki")]
+    chains = {tuple((f.func, f.inlined) for f in fr)
+              for fr in kernel_batch(symtest, vml, [(a - text, False) for a in addrs])}
+    assert (("sym::Acc::step(int)", True), ("sym::accumulate(sym::Acc&, int)", True),
+            ("sym_work(int)", False)) in chains
+
+
+def test_kernel_offset_outside_the_image(bld, symtest):
+    """A module or BPF address: the vmlinux matches but has nothing there."""
+    vml = fake_vmlinux(bld, "vmlinux_out", ["-O1", "-g"])
+    for off in (-0x100000, 0x7fffffff, -0x7fffffffffffffff):
+        fr = kernel_batch(symtest, vml, [(off, False), (off, True)])
+        assert [f[0].status for f in fr] == ["NO_SYMBOL", "NO_SYMBOL"]
+
+
+def kernel_why(symtest, vmlinux, bid, off=0x10):
+    p = run([symtest, "--show-path", "--vmlinux", vmlinux, "@kernel", bid or "-", "%x" % off])
+    frames, _ = parse_frames(p.stdout.splitlines())
+    why = [l.split("\t", 1)[1] for l in p.stdout.splitlines() if l.startswith("why\t")]
+    return frames[0].status, why[0] if why else ""
+
+
+def test_kernel_build_id_must_match(bld, symtest):
+    vml = fake_vmlinux(bld, "vmlinux_bid", ["-O1", "-g"])
+    st, why = kernel_why(symtest, vml, KBID, nm_funcs(vml)["main"][0] - text_of(vml))
+    assert (st, why) == ("OK", "")
+    other = KBID[:-1] + "2"
+    st, why = kernel_why(symtest, vml, other)
+    assert st == "BUILDID_MISMATCH"
+    assert why == "%s: not used: build-id mismatch: the file is %s, the recording's kernel " \
+        "is %s" % (vml, KBID, other)
+    # a shorter recorded id that is a prefix of the file's is still another id
+    st, _ = kernel_why(symtest, vml, KBID[:16])
+    assert st == "BUILDID_MISMATCH"
+    # nothing recorded to check against: never used
+    st, why = kernel_why(symtest, vml, None)
+    assert st == "BUILDID_MISMATCH" and "the recording has no kernel build-id" in why
+    nobid = fake_vmlinux(bld, "vmlinux_nobid", ["-O1", "-g"], bid=None)
+    st, why = kernel_why(symtest, nobid, KBID)
+    assert st == "BUILDID_MISMATCH" and "it has no build-id note" in why
+
+
+def test_kernel_without_vmlinux_option(symtest):
+    p = run([symtest, "--show-path", "@kernel", KBID, "10"])
+    frames, _ = parse_frames(p.stdout.splitlines())
+    assert frames[0].status == "NOT_FOUND"
+    assert "why\t" not in p.stdout  # nothing was asked for, nothing to say
+
+
+def test_kernel_hostile_vmlinux_files(bld, symtest):
+    """Every unusable --vmlinux gives a status and a one-line reason, never
+    a crash; damaged DWARF in a matching file gives fewer lines, no crash."""
+    vml = fake_vmlinux(bld, "vmlinux_hostile", ["-O2", "-g"])
+    data = open(vml, "rb").read()
+    cases = {
+        "missing": (str(bld / "no" / "such" / "vmlinux"), "NOT_FOUND"),
+        "directory": (str(bld), "BAD_FILE"),
+    }
+    for name, content, status in (
+            ("empty", b"", "BAD_FILE"),
+            ("garbage", b"\x7fELF" + bytes(range(256)) * 8, "BAD_FILE"),
+            ("text", b"not a kernel\n", "BAD_FILE"),
+            # the section headers are cut off; the build-id note of the
+            # program headers is still there, the symbols are not
+            ("truncated", data[:len(data) // 3], "BAD_FILE"),
+            # only the ELF header: no note to check
+            ("header", data[:64], "BUILDID_MISMATCH")):
+        path = bld / ("vmlinux_" + name)
+        path.write_bytes(content)
+        cases[name] = (str(path), status)
+    for name, (path, status) in cases.items():
+        st, why = kernel_why(symtest, path, KBID)
+        assert st == status, (name, why)
+        assert why.startswith(path + ": not used: ") and "\n" not in why, (name, why)
+    # byte damage in the DWARF of a file whose build-id still matches
+    import random
+    rnd = random.Random(6)
+    secs = {}
+    for line in run(["readelf", "-SW", vml]).stdout.splitlines():
+        m = re.match(r"\s*\[\s*\d+\]\s+(\S+)\s+\S+\s+[0-9a-f]+\s+([0-9a-f]+)\s+([0-9a-f]+)", line)
+        if m and m.group(1).startswith((".debug_", ".symtab", ".strtab")):
+            secs[m.group(1)] = (int(m.group(2), 16), int(m.group(3), 16))
+    assert ".debug_aranges" in secs and ".debug_info" in secs
+    text = text_of(vml)
+    queries = [(a - text, False) for a, _ in insns(vml, "_Z8sym_worki")]
+    for i, name in enumerate(sorted(secs) * 3):
+        off, size = secs[name]
+        bad = bytearray(data)
+        for _ in range(1 + size // 50):
+            bad[off + rnd.randrange(size)] = rnd.randrange(256)
+        path = bld / ("vmlinux_damaged%d" % i)
+        path.write_bytes(bytes(bad))
+        res = kernel_batch(symtest, str(path), queries)
+        assert all(fr and fr[0].status in ("OK", "NO_SYMBOL") for fr in res), name
