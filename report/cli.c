@@ -161,6 +161,7 @@ struct sym_ctx *cli_symbolizer(const struct cli *c)
 	o.debug_dirs = c->debug_dirs;
 	o.ndebug_dirs = (size_t)c->ndebug_dirs;
 	o.sysroot = c->sysroot;
+	o.vmlinux = c->vmlinux;
 	o.demangle = c->demangle;
 	/* The -v trace quotes paths from the file: escape it on the way out.
 	 * One stream for the process (stdio flushes it at exit). */

@@ -27,6 +27,7 @@ struct cli {
 	const char *debug_dirs[CLI_MAX_DIRS];
 	int ndebug_dirs;
 	const char *sysroot;
+	const char *vmlinux;    /* --vmlinux FILE: kernel frames with file:line */
 	/* added with pairs/latency/diff/timeline: */
 	int stacks;             /* pairs: show alloc/release stacks */
 	int folded;             /* leaks/allocs: folded stacks for flame graphs */

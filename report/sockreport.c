@@ -45,6 +45,9 @@ static void usage(FILE *f)
 "      --top N          leaks: show the N largest groups of each kind\n"
 "      --debug-dir DIR  look for debug files in DIR/.build-id/xx/rest.debug (repeatable)\n"
 "      --sysroot DIR    look for the recorded binaries under DIR\n"
+"      --vmlinux FILE   the recorded kernel's vmlinux (with DWARF): kernel frames\n"
+"                       get file:line and inlined functions; used only if its\n"
+"                       build-id matches the recording's kernel\n"
 "      --no-demangle    show C++ names as recorded\n"
 "      --wide           do not shorten lines to 80 columns\n"
 "      --stacks         pairs: show allocation and release stacks\n"
@@ -53,7 +56,8 @@ static void usage(FILE *f)
 "  -o, --output FILE    timeline: write the trace there (default: stdout)\n"
 "      --fail-on EXPR   diff: exit 3 when EXPR trips (see sockreport diff --help)\n"
 "      --lines          diff: match stack frames by file:line too\n"
-"  -v, --verbose        say where each symbol file was looked for\n"
+"  -v, --verbose        say where each symbol file was looked for, and whether\n"
+"                       the --vmlinux build-id matches\n"
 "  -h, --help           this help\n"
 "\n"
 "Examples:\n"
@@ -80,9 +84,10 @@ static const struct {
 "(kernel + user stack); a group is marked 'possible' when events were lost\n"
 "while its sockets lived.\n"
 "Options: --json --top N --older S --folded -p -c --since --until --wide\n"
-"         --debug-dir DIR --sysroot DIR -v\n"
+"         --debug-dir DIR --sysroot DIR --vmlinux FILE -v\n"
 "Examples:\n"
 "  sockreport leaks trace.srec\n"
+"  sockreport leaks --vmlinux /usr/lib/debug/boot/vmlinux-$(uname -r) trace.srec\n"
 "  sockreport leaks --top 3 --older 30 -c nginx trace.srec\n"
 "  sockreport leaks --folded trace.srec | flamegraph.pl > leaks.svg\n" },
 	{ "pairs",
@@ -94,6 +99,7 @@ static const struct {
 "state path.  'open' marks sockets still open at the end, 'pre' sockets\n"
 "opened before the recording, '?' pairings a loss could affect.\n"
 "Options: --json --stacks --wide -p -c --since --until --debug-dir --sysroot\n"
+"         --vmlinux FILE\n"
 "Examples:\n"
 "  sockreport pairs trace.srec\n"
 "  sockreport pairs --stacks -p 1234 trace.srec\n"
@@ -133,6 +139,7 @@ static const struct {
 "still open.  With --folded: 'frame;frame;... count' lines, root first, for\n"
 "flamegraph.pl or speedscope.\n"
 "Options: --json --folded --top N -p -c --since --until --debug-dir --sysroot\n"
+"         --vmlinux FILE\n"
 "Examples:\n"
 "  sockreport allocs --folded trace.srec | flamegraph.pl > allocs.svg\n" },
 	{ "diff",
@@ -200,7 +207,7 @@ __attribute__((noreturn, format(printf, 1, 2))) static void die_usage(const char
 
 static void parse(int argc, char **argv, struct cli *c)
 {
-	enum { O_JSON = 256, O_SINCE, O_UNTIL, O_OLDER, O_TOP, O_DEBUGDIR, O_SYSROOT, O_NODEMANGLE,
+	enum { O_JSON = 256, O_SINCE, O_UNTIL, O_OLDER, O_TOP, O_DEBUGDIR, O_SYSROOT, O_VMLINUX, O_NODEMANGLE,
 	       O_WIDE, O_STACKS, O_FOLDED, O_BY, O_FAILON, O_LINES };
 	static const struct option lo[] = {
 		{ "json", no_argument, NULL, O_JSON },
@@ -212,6 +219,7 @@ static void parse(int argc, char **argv, struct cli *c)
 		{ "top", required_argument, NULL, O_TOP },
 		{ "debug-dir", required_argument, NULL, O_DEBUGDIR },
 		{ "sysroot", required_argument, NULL, O_SYSROOT },
+		{ "vmlinux", required_argument, NULL, O_VMLINUX },
 		{ "no-demangle", no_argument, NULL, O_NODEMANGLE },
 		{ "wide", no_argument, NULL, O_WIDE },
 		{ "stacks", no_argument, NULL, O_STACKS },
@@ -278,6 +286,7 @@ static void parse(int argc, char **argv, struct cli *c)
 			c->debug_dirs[c->ndebug_dirs++] = optarg;
 			break;
 		case O_SYSROOT: c->sysroot = optarg; break;
+		case O_VMLINUX: c->vmlinux = optarg; break;
 		case O_NODEMANGLE: c->demangle = 0; break;
 		case O_WIDE: c->wide = 1; break;
 		case O_STACKS: c->stacks = 1; break;

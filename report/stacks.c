@@ -16,10 +16,34 @@ struct cached {
 struct stacks {
 	struct model *m;
 	struct sym_ctx *sym;
+	uint8_t kbid[64];      /* META kernel.build_id, decoded */
+	size_t kbid_len;
+	int kernel_ok;         /* --vmlinux matches that build-id */
 	struct cached *by_id; /* index: stack id - SREC_STACK_FIRST_ID */
 	size_t cap;
 	struct cached errs[SREC_STACK_FIRST_ID];
 };
+
+/* Hex text -> bytes; 0 (nothing) unless it is an even number of hex
+ * digits that fits. */
+static size_t unhex(const char *t, uint8_t *out, size_t cap)
+{
+	size_t n = t ? strlen(t) : 0;
+	if (!n || n % 2 || n / 2 > cap)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char ch = t[i];
+		int v = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 :
+			ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+		if (v < 0)
+			return 0;
+		if (i % 2)
+			out[i / 2] = (uint8_t)(out[i / 2] | v);
+		else
+			out[i / 2] = (uint8_t)(v << 4);
+	}
+	return n / 2;
+}
 
 struct stacks *stacks_new(struct model *m, struct sym_ctx *sym)
 {
@@ -28,6 +52,22 @@ struct stacks *stacks_new(struct model *m, struct sym_ctx *sym)
 		return NULL;
 	s->m = m;
 	s->sym = sym;
+	/* --vmlinux: checked once against the recording's kernel; a mismatch
+	 * is said here, whether or not a kernel frame is printed later. */
+	s->kbid_len = unhex(model_meta(m, "kernel.build_id"), s->kbid, sizeof(s->kbid));
+	if (sym) {
+		enum sym_status st = SYM_NOT_FOUND;
+		const char *why = "";
+		int err = sym_kernel_check(sym, s->kbid, s->kbid_len, &st, &why);
+		if (err == -ENOMEM) {
+			free(s);
+			return NULL;
+		}
+		s->kernel_ok = !err && st == SYM_OK;
+		if (!err && st != SYM_OK && why[0])
+			fprintf(stderr, "sockreport: WARNING: --vmlinux %s; kernel frames show the "
+				"recorded symbols only\n", why);
+	}
 	/* Symbols embedded in the file answer when no binary does. */
 	for (size_t i = 0; sym && i < m->nsyms; i++) {
 		const struct msym *e = &m->syms[i];
@@ -132,17 +172,62 @@ static int user_frame(struct stacks *s, struct cached *c, uint64_t modid, int64_
 	return 0;
 }
 
-static int kernel_frame(struct stacks *s, struct cached *c, int64_t off)
+/* A kernel frame: "func+0xOFF [kernel]" from the recorded symbols
+ * (KSYM), "func+0xOFF [module NAME]" in a kernel module, and with a
+ * matching --vmlinux "func+0xOFF (kernel) FILE:LINE" preceded by one
+ * "func (inlined) (kernel) FILE:LINE" line per inlined function, like user
+ * frames and `addr2line -f -i`. */
+static int kernel_frame(struct stacks *s, struct cached *c, int64_t off, int ret)
 {
-	char buf[512];
+	char buf[1024];
 	const struct mksym *k = model_ksym(s->m, off);
-	if (!k) {
-		snprintf(buf, sizeof(buf), "[kernel+0x%" PRIx64 ": no symbol]", (uint64_t)off);
+	if (k && k->kmod) {
+		/* modules are not in vmlinux: the recorded symbol is all there is */
+		snprintf(buf, sizeof(buf), "%s+0x%" PRIx64 " [module %s]", model_str(s->m, k->name),
+			 (uint64_t)off - (uint64_t)k->off, model_str(s->m, k->kmod));
 		return push(c, buf);
 	}
-	const char *mod = k->kmod ? model_str(s->m, k->kmod) : "kernel";
-	snprintf(buf, sizeof(buf), "%s+0x%" PRIx64 " [%s]", model_str(s->m, k->name),
-		 (uint64_t)off - (uint64_t)k->off, mod);
+	if (s->kernel_ok) {
+		struct sym_result r;
+		int err = sym_kernel_lookup(s->sym, s->kbid, s->kbid_len, off, ret, &r);
+		if (err == -ENOMEM)
+			return -1;
+		if (!err && r.status == SYM_OK && r.nframes) {
+			/* The real function is named as the recording's kallsyms
+			 * names it when that symbol starts at or after the one
+			 * found in the vmlinux: kallsyms picks among aliases as
+			 * the kernel does, and knows the inner labels of assembly
+			 * code (entry_SYSCALL_64_after_hwframe), as addr2line
+			 * does.  The names then agree with and without --vmlinux. */
+			struct sym_frame *last = &r.frames[r.nframes - 1];
+			uint64_t koff = k ? (uint64_t)off - (uint64_t)k->off : 0;
+			if (k && koff <= last->func_off) {
+				last->func = model_str(s->m, k->name);
+				last->func_off = koff;
+			}
+			for (unsigned i = 0; i < r.nframes; i++) {
+				const struct sym_frame *f = &r.frames[i];
+				char loc[600] = "";
+				if (f->file)
+					snprintf(loc, sizeof(loc), " %s:%u", f->file, f->line);
+				if (f->inlined)
+					snprintf(buf, sizeof(buf), "%s (inlined) (kernel)%s", f->func, loc);
+				else
+					snprintf(buf, sizeof(buf), "%s+0x%" PRIx64 " (kernel)%s", f->func,
+						 f->func_off, loc);
+				if (push(c, buf))
+					return -1;
+			}
+			return 0;
+		}
+	}
+	if (!k) {
+		snprintf(buf, sizeof(buf), "[kernel+0x%" PRIx64 ": no symbol%s]", (uint64_t)off,
+			 s->kernel_ok ? " in the recording or the vmlinux" : "");
+		return push(c, buf);
+	}
+	snprintf(buf, sizeof(buf), "%s+0x%" PRIx64 " [kernel]", model_str(s->m, k->name),
+		 (uint64_t)off - (uint64_t)k->off);
 	return push(c, buf);
 }
 
@@ -183,7 +268,7 @@ const char *const *stacks_lines(struct stacks *s, uint64_t ref, size_t *n)
 				int recovered = i == 1 && (st->flags & SREC_STACKF_LEAF_RET);
 				err = user_frame(s, c, st->modules[i], st->frames[i], i > 0, recovered);
 			} else {
-				err = kernel_frame(s, c, st->frames[i]);
+				err = kernel_frame(s, c, st->frames[i], i > 0);
 			}
 			if (err)
 				return NULL;
