@@ -13,6 +13,11 @@ the host's own recordings.
     tcp-B    sockrec --backend B -d 30  -- tcp_pair 5        (every socket closed)
 for B in fentry, kprobe, tracepoint, auto.
 
+The --vmlinux tests (at the end) symbolize the guest's kernel frames with
+the guest kernel's own debug vmlinux (tests/vm/get-vmlinux.sh) and check
+them against addr2line; and check that the same vmlinux is refused, and
+said to be, for a recording of this host's kernel.
+
 Run by `make vmtest` (which sets SREC_VM=1 and builds what is needed).  Under
 `make test` these tests are skipped: booting a VM is the vmtest target's job.
 With SREC_VM=1, a VM that cannot run is a failure; only outside CI, when no
@@ -283,3 +288,185 @@ def test_tcp_pair_same_counts_on_host(vm, bpf, tmp_path):
     guest_recs = dump(recorded(vm, "tcp-fentry"))
     guest = tcp_summary(guest_recs, workload_pid(vm, "tcp-fentry"))
     assert [len(x) for x in host[:4]] == [len(x) for x in guest[:4]]
+
+
+# ---- kernel frames with the guest kernel's vmlinux (--vmlinux) ----
+#
+# tests/vm/get-vmlinux.sh fetches linux-image-VERSION-dbg of the very kernel
+# package the guest booted and extracts only its vmlinux (cached next to the
+# kernel).  Missing under CI is a failure, as for the kernel itself.
+
+GET_VMLINUX = os.path.join(REPO_ROOT, "tests", "vm", "get-vmlinux.sh")
+VM_CACHE = os.environ.get("VM_CACHE") or os.path.join(REPO_ROOT, "tests", "vm", "cache")
+
+
+@pytest.fixture(scope="session")
+def vmlinux(vm):
+    if "vmlinux" not in _vm:
+        t0 = time.monotonic()
+        p = subprocess.run([GET_VMLINUX, VM_CACHE], capture_output=True, text=True,
+                           timeout=1800)
+        _vm["vmlinux"] = (p.returncode, p.stdout.strip(), p.stderr.strip(),
+                          time.monotonic() - t0)
+    rc, path, why, _secs = _vm["vmlinux"]
+    if rc == 3 and not os.environ.get("CI"):
+        pytest.skip("the kernel's -dbg package could not be obtained:\n" + why)
+    if rc != 0 or not os.path.isfile(path):
+        pytest.fail("tests/vm/get-vmlinux.sh failed (exit %d):\n%s" % (rc, why))
+    return path
+
+
+def elf_build_id(path):
+    out = subprocess.run(["readelf", "-n", path], capture_output=True, text=True,
+                         check=True).stdout
+    ids = [l.split(":", 1)[1].strip() for l in out.splitlines() if "Build ID:" in l]
+    assert len(ids) == 1, out
+    return ids[0]
+
+
+def test_vmlinux_is_the_guest_kernel(vm, vmlinux):
+    meta = sockreport_json("info", recorded(vm, "leak-fentry"))["meta"]
+    assert elf_build_id(vmlinux) == meta["kernel.build_id"]
+    assert os.path.basename(vmlinux) == "vmlinux-" + meta["host.kernel"]
+
+
+def nm_text(path):
+    out = subprocess.run(["nm", "--defined-only", path], capture_output=True, text=True,
+                         check=True).stdout
+    res = {}
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) == 3 and f[1] in "tTwW":
+            res.setdefault(f[2], int(f[0], 16))
+    return res
+
+
+def addr2line_chains(path, addrs):
+    """{addr: [(func, file, line)]}, innermost first, from addr2line -f -i."""
+    out = subprocess.run(["addr2line", "-a", "-f", "-i", "-e", path] +
+                         ["0x%x" % a for a in addrs], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    res, cur, i = {}, None, 0
+    while i < len(out):
+        if out[i].startswith("0x"):
+            cur = int(out[i], 16)
+            res[cur] = []
+            i += 1
+            continue
+        loc = out[i + 1].split(" (discriminator")[0]
+        file, _, line = loc.rpartition(":")
+        res[cur].append((out[i], file, int(line) if line.isdigit() else 0))
+        i += 2
+    return res
+
+
+def physical_frames(lines):
+    """Kernel stack lines -> [(address chain lines)], one entry per recorded
+    frame: its inlined lines and its real function's line."""
+    frames, cur = [], []
+    for l in lines:
+        cur.append(l)
+        if " (inlined) " not in l:
+            frames.append(cur)
+            cur = []
+    assert not cur, lines
+    return frames
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_vmlinux_kernel_frames_match_addr2line(vm, vmlinux, backend):
+    """Every kernel frame of the guest's leak recording, symbolized here with
+    the guest kernel's vmlinux, is what `addr2line -f -i` says (frames >= 1
+    at the return address - 1)."""
+    srec = recorded(vm, "leak-" + backend)
+    d = sockreport_json("leaks", "--vmlinux", vmlinux, srec)
+    plain = sockreport_json("leaks", srec)
+    assert len(d["outstanding"]) == len(plain["outstanding"]) > 0
+    syms = nm_text(vmlinux)
+    want_addrs, checks = [], []
+    for g, p in zip(d["outstanding"], plain["outstanding"]):
+        lines = g["kernel_stack"]
+        text = " ".join(lines)
+        # the file names the DWARF gives, not only function names
+        assert "net/socket.c:" in text, lines
+        assert "__sys_socket" in text
+        if g["origin"] == "socketpair":
+            assert "__sys_socketpair" in text
+        assert any(" (inlined) (kernel) " in l for l in lines), lines
+        frames = physical_frames(lines)
+        # one line per recorded frame without --vmlinux, same order
+        assert len(frames) == len(p["kernel_stack"])
+        for i, (fr, rec) in enumerate(zip(frames, p["kernel_stack"])):
+            real = fr[-1]
+            assert " (kernel) " in real, (real, rec)
+            name, _, rest = real.partition("+0x")
+            off = int(rest.split()[0], 16)
+            # the recorded symbol names the real function as before
+            assert rec == "%s+0x%x [kernel]" % (name, off)
+            addr = syms[name] + off - (1 if i > 0 else 0)
+            want_addrs.append(addr)
+            checks.append((addr, fr))
+    want = addr2line_chains(vmlinux, sorted(set(want_addrs)))
+    bad = []
+    for addr, fr in checks:
+        got = []
+        for l in fr:
+            func = l.split(" (inlined)")[0] if " (inlined) " in l else l.partition("+0x")[0]
+            loc = l.split(" (kernel) ", 1)[1]
+            file, _, line = loc.rpartition(":")
+            got.append((func, file, int(line)))
+        exp = want[addr]
+        # the real function: addr2line names it from DWARF (or the nearest
+        # symbol for assembly), the report by the recorded kallsyms name
+        if [g[1:] for g in got] != [e[1:] for e in exp] or \
+                [g[0] for g in got[:-1]] != [e[0] for e in exp[:-1]] or \
+                got[-1][0].split(".")[0] != exp[-1][0].split(".")[0]:
+            bad.append((hex(addr), got, exp))
+    assert not bad, "report vs addr2line:\n" + "\n".join(map(str, bad[:10]))
+
+
+def test_vmlinux_verbose_shows_the_lookup(vm, vmlinux):
+    srec = recorded(vm, "leak-fentry")
+    bid = sockreport_json("info", srec)["meta"]["kernel.build_id"]
+    p = run_sockreport("leaks", "-v", "--vmlinux", vmlinux, srec)
+    assert "kernel build-id %s: --vmlinux %s" % (bid, vmlinux) in p.stderr
+    assert "accepted: build-id matches" in p.stderr
+    assert "indexed by .debug_aranges" in p.stderr
+    assert "WARNING: --vmlinux" not in p.stderr
+
+
+def test_vmlinux_cold_cost(vm, vmlinux):
+    """A fresh sockreport with the 600 MB vmlinux: bounded time and memory
+    (units are found by .debug_aranges and read only when used)."""
+    srec = recorded(vm, "leak-fentry")
+    p = subprocess.run(["/usr/bin/time", "-f", "TIME %e %M", SOCKREPORT, "leaks", "--vmlinux",
+                        vmlinux, srec], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    secs, kb = p.stderr.strip().splitlines()[-1].split()[1:]
+    print("sockreport leaks --vmlinux: %s s, max RSS %d MB" % (secs, int(kb) // 1024))
+    assert float(secs) < 20 and int(kb) < 600 * 1024
+
+
+def test_vmlinux_mismatch_on_this_hosts_recording(vm, vmlinux, bpf, tmp_path):
+    """The 6.1 vmlinux given for a recording of this host's kernel: said
+    once, never used; the report is what it is without --vmlinux."""
+    out = tmp_path / "host.srec"
+    p = subprocess.run([SOCKREC, "-d", "30", "-o", str(out), "--", fixture_path("leaker"),
+                        "3", "1", "2"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    meta = sockreport_json("info", str(out))["meta"]
+    assert meta["kernel.build_id"] != elf_build_id(vmlinux)
+    for cmd in (["leaks"], ["leaks", "--json"], ["allocs"], ["pairs", "--stacks"]):
+        plain = run_sockreport(*cmd, str(out))
+        got = run_sockreport(*cmd, "--vmlinux", vmlinux, str(out))
+        assert got.stdout == plain.stdout, cmd
+        assert "(kernel)" not in got.stdout
+        if cmd[0] != "allocs":  # allocs shows user stacks only
+            assert "[kernel]" in got.stdout, cmd
+        warn = [l for l in got.stderr.splitlines() if "vmlinux" in l]
+        assert warn == ["sockreport: WARNING: --vmlinux %s: not used: build-id mismatch: the "
+                        "file is %s, the recording's kernel is %s; kernel frames show the "
+                        "recorded symbols only" % (vmlinux, elf_build_id(vmlinux),
+                                                   meta["kernel.build_id"])], got.stderr
+    p = run_sockreport("leaks", "-v", "--vmlinux", vmlinux, str(out))
+    assert "rejected" in p.stderr or "build-id mismatch" in p.stderr

@@ -6,6 +6,8 @@
 #                     files on this host with tests/test_vm.py
 #   make vm-deps      apt-get install qemu-system-x86 busybox-static cpio
 #   make vm-kernel    fetch the kernel .deb into $(VM_CACHE) (apt-get download)
+#   make vm-vmlinux   fetch that kernel's -dbg package and keep only its vmlinux
+#                     (tests/test_vm.py does it itself for the --vmlinux tests)
 #   make vm-fixtures  the statically linked fixtures the guest runs
 #   make vm-clean     drop build-static/vm (not the kernel cache)
 #
@@ -23,6 +25,9 @@ vm-deps:
 
 vm-kernel: vm-deps
 	$(VM_DIR)/get-kernel.sh $(VM_CACHE)
+
+vm-vmlinux: vm-deps
+	$(VM_DIR)/get-vmlinux.sh $(VM_CACHE)
 
 # Same flags as the other fixtures (frame pointers, -g), linked statically.
 $(VM_STATIC)/vmfixtures/%: tests/fixtures/%.c
@@ -47,4 +52,4 @@ vmtest: vm-deps all fixtures vm-static vm-fixtures
 vm-clean:
 	rm -rf $(VM_STATIC)/vm
 
-.PHONY: vm-deps vm-kernel vm-fixtures vm-static vmtest vm-clean
+.PHONY: vm-deps vm-kernel vm-vmlinux vm-fixtures vm-static vmtest vm-clean
