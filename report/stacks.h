@@ -2,7 +2,8 @@
  *
  * User frames go through the symbolizer (symbolize.h) with the module and
  * file offset the recorder normalized; kernel frames through the KSYM
- * records in the file.  Every frame that cannot be named says why, and
+ * records in the file, and with --vmlinux through the symbolizer too
+ * (sym_kernel_lookup) when the file's build-id is the recorded kernel's.  Every frame that cannot be named says why, and
  * keeps module+offset so that it can be resolved later.  Results are cached
  * per stack id: a stack shared by a million events is symbolized once.
  */

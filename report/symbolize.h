@@ -1,7 +1,9 @@
-/* symbolize.h - user-space stack symbolizer of sockreport.
+/* symbolize.h - stack symbolizer of sockreport.
  *
  * Turns (module path, GNU build-id, FILE OFFSET) triples recorded on one host
- * into function names, offsets, source files and lines on another host.
+ * into function names, offsets, source files and lines on another host; and
+ * kernel frames (offsets from _text) with a vmlinux given by the user (see
+ * "kernel frames" at the end).
  *
  * Contract:
  *  - A struct sym_ctx owns everything: parsed modules, strings handed out in
