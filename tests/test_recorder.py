@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 import uuid
 
@@ -323,30 +324,15 @@ def test_no_kernel_addresses_in_file(bpf, tmp_path):
 
 # ---- cross-check with an independent tool ----
 
-def test_tcpstates_transitions_are_all_recorded(bpf, tmp_path):
-    if not os.path.exists("/usr/sbin/tcpstates"):
-        pytest.fail("libbpf-tools' tcpstates is missing (make deps installs libbpf-tools)")
-    ts = subprocess.Popen(["stdbuf", "-oL", "/usr/sbin/tcpstates", "-4"],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    header = ts.stdout.readline()  # printed once it has attached
-    assert "LPORT" in header, header + ts.stderr.read()
-    try:
-        out, text, _ = record(tmp_path, [fixture_path("netfix"), "tcp4", "3"], duration=20)
-        time.sleep(1.0)
-    finally:
-        ts.send_signal(signal.SIGINT)
-        tsout, tserr = ts.communicate(timeout=30)
-    tsout = header + tsout
-    recs, _ = records(out)
-    pid = pid_of(text, "netfix")
-    ours = {(r["sport"], r["dport"], r["oldstate"], r["newstate"])
-            for r in recs if r["record"] == "state"}
-    ports = {p for (a, b, _, _) in ours for p in (a, b) if p}
+def _tcpstates_transitions(lines, pairs):
+    """tcpstates' transitions of the sockets whose (local port, remote port)
+    is in pairs (the whole pair: other tests or benchmarks running at the
+    same time cycle through the ephemeral ports too)."""
     names = {"ESTABLISHED": 1, "SYN_SENT": 2, "SYN_RECV": 3, "FIN_WAIT1": 4, "FIN_WAIT2": 5,
              "TIME_WAIT": 6, "CLOSE": 7, "CLOSE_WAIT": 8, "LAST_ACK": 9, "LISTEN": 10,
              "CLOSING": 11, "NEW_SYN_RECV": 12}
     theirs = set()
-    for line in tsout.splitlines():
+    for line in lines:
         f = line.split()
         if len(f) < 10 or "->" not in f:
             continue
@@ -354,9 +340,49 @@ def test_tcpstates_transitions_are_all_recorded(bpf, tmp_path):
         if not (f[i - 4].isdigit() and f[i - 2].isdigit()):
             continue  # the header line
         lport, rport = int(f[i - 4]), int(f[i - 2])
-        if lport in ports or rport in ports:
+        if (lport, rport) in pairs:
             theirs.add((lport, rport, names[f[i - 1]], names[f[i + 1]]))
-    assert theirs, "tcpstates saw nothing: %s" % tserr
+    return theirs
+
+
+def test_tcpstates_transitions_are_all_recorded(bpf, tmp_path):
+    if not os.path.exists("/usr/sbin/tcpstates"):
+        pytest.fail("libbpf-tools' tcpstates is missing (make deps installs libbpf-tools)")
+    ts = subprocess.Popen(["stdbuf", "-oL", "/usr/sbin/tcpstates", "-4"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    header = ts.stdout.readline()  # printed once it has attached
+    assert "LPORT" in header, header + ts.stderr.read()
+    # tcpstates prints from a perf buffer it polls: read its lines as they
+    # come, so the test can wait for them instead of guessing a delay.
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(ts.stdout), daemon=True)
+    reader.start()
+    try:
+        out, text, _ = record(tmp_path, [fixture_path("netfix"), "tcp4", "3"], duration=20)
+        recs, _ = records(out)
+        ours = {(r["sport"], r["dport"], r["oldstate"], r["newstate"])
+                for r in recs if r["record"] == "state"}
+        pairs = {(a, b) for (a, b, _, _) in ours if a and b}
+        assert ours and pairs, "sockrec recorded no TCP state change of netfix"
+        # Wait (bounded) until tcpstates has printed the workload's
+        # transitions and stopped adding to them.
+        seen, deadline = -1, time.monotonic() + 15
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            n = len(_tcpstates_transitions(list(lines), pairs))
+            if n and n == seen:
+                break
+            seen = n
+    finally:
+        ts.send_signal(signal.SIGINT)
+        try:
+            ts.wait(timeout=30)
+        finally:
+            reader.join(timeout=10)
+    tserr = ts.stderr.read()
+    pid = pid_of(text, "netfix")
+    theirs = _tcpstates_transitions(list(lines), pairs)
+    assert theirs, "tcpstates saw none of the connections %s: %s" % (sorted(pairs), tserr)
     missing = theirs - ours
     assert not missing, missing
     assert any(r["record"] == "state" and r["owner"] == pid for r in recs)
