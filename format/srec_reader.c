@@ -231,7 +231,7 @@ static int resync(struct srec_reader *r, uint64_t from, uint64_t *found)
 
 /* Load the next valid block into r->raw.  Returns 1 when a block with
  * records is ready, 0 at the end of the file. */
-static int load_block(struct srec_reader *r)
+static __attribute__((noinline)) int load_block(struct srec_reader *r)
 {
 	for (;;) {
 		uint8_t h[SREC_BLOCK_HDR_LEN];
@@ -364,9 +364,17 @@ int srec_reader_next(struct srec_reader *r, const struct srec_record **rec)
 		/* r->raw is padded (see load_block), as srec_uv_get_padded()
 		 * and srec_decode_padded() need. */
 		uint64_t type, len;
-		const uint8_t *p = srec_uv_get_padded(r->p, r->end, &type);
-		if (p)
-			p = srec_uv_get_padded(p, r->end, &len);
+		const uint8_t *p = r->p;
+		if (SREC_LIKELY(p[0] < 0x80 && p[1] < 0x80 && r->end - p >= 2)) {
+			/* nearly every record: type and body_len of one byte */
+			type = p[0];
+			len = p[1];
+			p += 2;
+		} else {
+			p = srec_uv_get_padded(p, r->end, &type);
+			if (p)
+				p = srec_uv_get_padded(p, r->end, &len);
+		}
 		if (!p || len > (uint64_t)(r->end - p) || len > SREC_MAX_RECORD) {
 			bad_record(r);
 			continue;

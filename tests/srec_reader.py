@@ -188,6 +188,24 @@ RECORDS = {
 
 RECORD_NAMES = {t: name for t, (name, _f) in RECORDS.items()}
 
+# Spec 5, "Value ranges": 32-bit fields; a value outside the range makes
+# the record malformed.  Every other integer field is 64-bit.
+U32_FIELDS = {"pid", "tid", "cpu", "ppid", "gen", "how", "origin", "family", "type",
+              "protocol", "owner", "oldstate", "newstate", "tcpstate", "sport", "dport",
+              "pport", "lport", "rport", "child", "group_dead"}
+U32_IN = {("loss", "kind"), ("stack", "kind"), ("stack", "flags"), ("connect", "flags"),
+          ("accept", "flags")}
+I32_FIELDS = {"fd", "ret", "code"}
+
+
+def _check_range(rname, name, value):
+    if name in U32_FIELDS or (rname, name) in U32_IN:
+        if value > 0xFFFFFFFF:
+            raise _Malformed("%s.%s out of the 32-bit range" % (rname, name))
+    elif name in I32_FIELDS:
+        if not -(1 << 31) <= value < (1 << 31):
+            raise _Malformed("%s.%s out of the 32-bit range" % (rname, name))
+
 
 class _Malformed(Exception):
     pass
@@ -229,7 +247,7 @@ class _BlockState:
         self.prev_d = 0
 
 
-def _decode_fields(buf, pos, end, fields, st, out):
+def _decode_fields(buf, pos, end, fields, st, out, rname=""):
     """Decode a fixed field list from buf[pos:end] into out.  A field that
     is entirely absent (the body ended before it) reads as 0 / empty bytes
     and does not move the running T/D values."""
@@ -246,8 +264,10 @@ def _decode_fields(buf, pos, end, fields, st, out):
             continue
         u, pos = _uvarint(buf, pos, end)
         if kind == "U":
+            _check_range(rname, name, u)
             out[name] = u
         elif kind == "I":
+            _check_range(rname, name, _zigzag(u))
             out[name] = _zigzag(u)
         elif kind == "T":
             st.prev_t = (st.prev_t + _zigzag(u)) & MASK64
@@ -263,7 +283,14 @@ def _decode_fields(buf, pos, end, fields, st, out):
 def _decode_stack(buf, pos, end, out):
     hdr = (("id", "U"), ("kind", "U"), ("flags", "U"), ("nframes", "U"))
     vals = {}
-    pos = _decode_fields(buf, pos, end, hdr, None, vals)
+    for i, (name, _kind) in enumerate(hdr):
+        # id, kind, flags and nframes are required (spec 5)
+        if pos >= end:
+            raise _Malformed("stack header cut")
+        vals[name], pos = _uvarint(buf, pos, end)
+        _check_range("stack", name, vals[name])
+    if vals["id"] < 16 or vals["kind"] not in (1, 2):
+        raise _Malformed("stack id below 16 or kind not 1 or 2")
     out["id"] = vals["id"]
     out["kind"] = vals["kind"]
     out["flags"] = vals["flags"]
@@ -312,7 +339,7 @@ def _decode_payload(payload, records, status):
             if fields is None:
                 _decode_stack(buf, pos, bend, rec)
             else:
-                _decode_fields(buf, pos, bend, fields, st, rec)
+                _decode_fields(buf, pos, bend, fields, st, rec, name)
             # Extra bytes after the known fields: a newer minor version
             # appended fields; ignored.
             records.append(rec)
