@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #define SREC_MAJOR 1
-#define SREC_MINOR 0
+#define SREC_MINOR 1
 #define SREC_HEADER_LEN 32
 #define SREC_BLOCK_HDR_LEN 48
 #define SREC_BLOCK_TRAILER_LEN 8
@@ -29,6 +29,7 @@
 enum srec_block_type {
 	SREC_B_META = 1, /* META records only: host and recording metadata */
 	SREC_B_DATA = 2, /* every other record */
+	SREC_B_INDEX = 3, /* the optional index, the file's last block (srec_index.h) */
 };
 
 enum srec_record_type {
