@@ -32,7 +32,7 @@ STATUS_KEYS = ["major", "minor", "salvaged", "first_error", "first_error_offset"
                "blocks_ok", "blocks_bad", "blocks_unknown", "records", "records_unknown"]
 # status fields both readers must agree on
 COMPARED_STATUS = ["salvaged", "blocks_ok", "blocks_bad", "records", "records_unknown",
-                   "first_error_offset"]
+                   "first_error_offset", "blocks_index", "index"]
 
 
 def golden(name):
@@ -145,7 +145,8 @@ def test_generator_fresh_output(srec_gen_bin, tmp_path):
     assert st["salvaged"] is False, st
     assert st["first_error"] == "" and st["first_error_offset"] is None
     assert st["blocks_bad"] == 0 and st["blocks_unknown"] == 0 and st["records_unknown"] == 0
-    assert (st["major"], st["minor"]) == (1, 0)
+    assert (st["major"], st["minor"]) == (1, 1)
+    assert st["index"] == "valid" and st["blocks_index"] == 1
     # value for value what the generator wrote (independent of both readers)
     assert split_meta(records) == split_meta(expected)
     assert st["records"] == len(expected)
@@ -154,6 +155,7 @@ def test_generator_fresh_output(srec_gen_bin, tmp_path):
     data = out.read_bytes()
     types = [b[1] for b in block_offsets(data)]
     assert types.count(2) >= 4 and types.count(1) >= 2, types
+    assert types[-1] == 3 and types.count(3) == 1, types  # the index ends the file
     # what the spec asks of the file's contents
     metas = {bytes.fromhex(r["key"]): bytes.fromhex(r["value"]) for r in records
              if r["record"] == "meta"}
@@ -219,8 +221,11 @@ def test_generator_never_overwrites(srec_gen_bin, tmp_path):
 def test_golden_python_reader(name):
     exp = EXPECT[name]
     records, st = R.read_file(golden(name))
-    for k in STATUS_KEYS:
+    # files of format 1.0 have no index: their entries predate the keys
+    for k in STATUS_KEYS + [k for k in ("blocks_index", "index") if k in exp]:
         assert st[k] == exp[k], (k, st, exp)
+    if "index" not in exp:
+        assert st["index"] == "absent" and st["blocks_index"] == 0
     assert counts(records) == exp["counts"]
     assert st["records"] == len(records) == sum(exp["counts"].values())
 
