@@ -395,7 +395,7 @@ static void index_mismatch(struct srec_reader *r)
 
 /* A block was decoded whole: its records must be what its index entry
  * says, type by type (types this reader does not know, in sum). */
-static void check_block_counts(struct srec_reader *r)
+static __attribute__((noinline)) void check_block_counts(struct srec_reader *r)
 {
 	const struct srec_index_entry *e = srec_index_find(r->ix, r->cur_off);
 	struct srec_index_count c;
@@ -424,37 +424,63 @@ static void check_block_counts(struct srec_reader *r)
 		index_mismatch(r);
 }
 
+/* The current block is used up: check it against the index, load the
+ * next one.  0 at the end of the file.  Out of line: once per block. */
+static __attribute__((noinline)) int next_block(struct srec_reader *r)
+{
+	if (r->blk_whole && r->st.index == 1)
+		check_block_counts(r);
+	if (r->done || !load_block(r)) {
+		r->done = 1;
+		return 0;
+	}
+	return 1;
+}
+
+/* A record header that is not two one-byte varints: *p_ advanced past it,
+ * or 0 for a malformed one. */
+static __attribute__((noinline)) int long_header(struct srec_reader *r, const uint8_t **p_,
+						 uint64_t *type, uint64_t *len)
+{
+	const uint8_t *p = srec_uv_get_padded(*p_, r->end, type);
+	if (p)
+		p = srec_uv_get_padded(p, r->end, len);
+	if (!p || *len > (uint64_t)(r->end - p) || *len > SREC_MAX_RECORD)
+		return 0;
+	*p_ = p;
+	return 1;
+}
+
 int srec_reader_next(struct srec_reader *r, const struct srec_record **rec)
 {
 	if (!r || !rec)
 		return SREC_E_ARG;
 	for (;;) {
-		if (r->p == r->end) {
-			if (r->blk_whole && r->st.index == 1)
-				check_block_counts(r);
-			if (r->done || !load_block(r)) {
-				r->done = 1;
-				return 0;
-			}
-			continue;
-		}
 		/* r->raw is padded (see load_block), as srec_uv_get_padded()
 		 * and srec_decode_padded() need. */
-		uint64_t type, len;
 		const uint8_t *p = r->p;
-		if (SREC_LIKELY(p[0] < 0x80 && p[1] < 0x80 && r->end - p >= 2)) {
+		uint64_t type, len;
+		if (SREC_UNLIKELY(p == r->end)) {
+			if (!next_block(r))
+				return 0;
+			continue;
+		}
+		if (SREC_LIKELY(p[0] < 0x80 && p[1] < 0x80 && r->end - p >= 2 + p[1])) {
 			/* nearly every record: type and body_len of one byte */
 			type = p[0];
 			len = p[1];
 			p += 2;
 		} else {
-			p = srec_uv_get_padded(p, r->end, &type);
-			if (p)
-				p = srec_uv_get_padded(p, r->end, &len);
-		}
-		if (!p || len > (uint64_t)(r->end - p) || len > SREC_MAX_RECORD) {
-			bad_record(r);
-			continue;
+			/* through copies: the hot path's locals keep no address */
+			const uint8_t *q = p;
+			uint64_t t, l;
+			if (!long_header(r, &q, &t, &l)) {
+				bad_record(r);
+				continue;
+			}
+			p = q;
+			type = t;
+			len = l;
 		}
 		r->p = p + len;
 		/* srec_decode_padded() says SREC_E_ARG for exactly the types
