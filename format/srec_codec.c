@@ -528,8 +528,9 @@ _Static_assert(SREC_DECODE_PAD >= DEC_MAX_OVERRUN, "the fast decoders may read t
 
 #define DEFINE_DEC(name, TYPE, FIELDS)                                                       \
 	_Static_assert(0 FIELDS(DEC_COUNT) <= DEC_MAX_FIELDS, "raise DEC_MAX_FIELDS");        \
-	static int dec_##name(const uint8_t *p, const uint8_t *end, struct srec_codec_state *st, \
-			      struct srec_record *out)                                       \
+	static __attribute__((noinline)) int dec_##name(                                     \
+		const uint8_t *p, const uint8_t *end, struct srec_codec_state *st,            \
+		struct srec_record *out)                                                     \
 	{                                                                                    \
 		const uint8_t *const p0 = p;                                                 \
 		uint64_t ts = st->prev_ts, ser = st->prev_serial, v;                         \
