@@ -89,19 +89,32 @@ static void builder_record(struct srec_index_builder *b, uint32_t type, const ui
 	b->nrec++;
 }
 
+static size_t uv_len(uint64_t v)
+{
+	size_t n = 1;
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
 /* counts B field: uvarint length, then (type, count) pairs. */
 static uint8_t *put_counts(uint8_t *q, const uint64_t *counts, uint32_t ntypes)
 {
-	uint8_t pairs[SREC_R__MAX * 20], *p = pairs;
+	size_t len = 0;
+
+	for (uint32_t t = 0; t < ntypes && t < SREC_R__MAX; t++)
+		if (counts[t])
+			len += uv_len(t) + uv_len(counts[t]);
+	q = srec_uv_put(q, len);
 	for (uint32_t t = 0; t < ntypes && t < SREC_R__MAX; t++) {
 		if (!counts[t])
 			continue;
-		p = srec_uv_put(p, t);
-		p = srec_uv_put(p, counts[t]);
+		q = srec_uv_put(q, t);
+		q = srec_uv_put(q, counts[t]);
 	}
-	q = srec_uv_put(q, (uint64_t)(p - pairs));
-	memcpy(q, pairs, (size_t)(p - pairs));
-	return q + (p - pairs);
+	return q;
 }
 
 int srec_index_builder_add(struct srec_index_builder *b, uint64_t offset, uint32_t type,
