@@ -319,10 +319,10 @@ def test_c_reader_agrees_on_random_damage(tmp_path):
         sockreport_dump(golden("golden-v1.0.srec"))  # fails with the message
     rng = random.Random(20240601)
     bases = []
-    for name in ("golden-v1.0.srec", "golden-v1.0-unknown.srec"):
+    for name in ("golden-v1.0.srec", "golden-v1.0-unknown.srec", "golden-v1.1.srec"):
         with open(golden(name), "rb") as f:
             bases.append(f.read())
-    for i in range(60):
+    for i in range(90):
         d = bytearray(rng.choice(bases))
         op = rng.randrange(5)
         for _ in range(rng.randint(1, 3)):
