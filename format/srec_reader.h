@@ -6,7 +6,8 @@
  *    file are fatal and come back as the error value (nothing to salvage).
  *  - srec_reader_next() yields records one at a time, block by block.  Memory
  *    is bounded by one block (at most SREC_MAX_PAYLOAD compressed plus
- *    SREC_MAX_PAYLOAD raw), whatever the file's size.
+ *    SREC_MAX_PAYLOAD raw), whatever the file's size, plus a valid index
+ *    (its block's raw payload and 64 bytes per block it names).
  *  - Damage after the header is never fatal.  A block whose header, payload
  *    checksum, decompression or records are bad is skipped; the reader then
  *    resynchronizes on the next valid block header.  A truncated file ends
