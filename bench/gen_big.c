@@ -1,6 +1,6 @@
 /* gen_big.c - write a large, realistic .srec file for the report benchmarks.
  *
- * usage: gen_big OUT.srec EVENTS [SEED]
+ * usage: gen_big OUT.srec EVENTS [SEED] [--mix random|real] [--level N] [--block-kib N]
  *
  * Writes, through the format library's writer and interner (the same path
  * sockrec uses), a recording of about EVENTS events (ALLOC, SOCKINFO,
@@ -12,6 +12,14 @@
  * (a leak, grouped by the allocation stack), the rest are released by
  * close() (a few by exit).  Deterministic for a given SEED.
  * The output must not exist (O_EXCL).  Prints one JSON line of counts.
+ *
+ * --mix random (the default) interleaves up to 4096 live sockets of random
+ * processes, threads, CPUs and fds: ~11.7 B/record, denser in entropy than
+ * what sockrec records.  --mix real is closer to real recordings (3-7
+ * B/event): a process opens and closes sockets in bursts, from one thread on
+ * one CPU, few sockets are open at once and fds are the lowest free ones.
+ * --level and --block-kib set the writer's zstd level (default 3) and block
+ * size (default 1024 KiB), as sockrec's defaults are.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +45,7 @@ static struct srec_intern *g_in;
 static uint64_t g_rng = 0x9e3779b97f4a7c15ull;
 static uint64_t g_now = 1000000000000ull;
 static uint64_t g_events, g_by[SREC_R__MAX];
+static int g_real; /* --mix real */
 
 static uint64_t rnd(void)
 {
@@ -96,7 +105,7 @@ struct live {
 static struct srec_ev ev(const struct proc *p, uint32_t tid)
 {
 	struct srec_ev e = { .ts = g_now, .pid = p->pid, .tid = tid, .comm = p->comm,
-			     .cpu = rndn(8) };
+			     .cpu = g_real ? (p->pid / 37) % 8 : (uint32_t)rndn(8) };
 	return e;
 }
 
@@ -231,21 +240,44 @@ int main(int argc, char **argv)
 	static struct live live[LIVE_MAX];
 	struct srec_record *r = &g_rec;
 	uint64_t target, serial = 1, leaked = 0, released = 0, sockets = 0;
-	int nlive = 0;
+	int nlive = 0, level = 3, cur_proc = 0;
+	unsigned long block_kib = 1024;
+	const char *pos[3] = { NULL, NULL, NULL };
+	int npos = 0;
 
-	if (argc < 3) {
-		fprintf(stderr, "usage: gen_big OUT.srec EVENTS [SEED]\n");
+	for (int a = 1; a < argc; a++) {
+		if (!strcmp(argv[a], "--mix") && a + 1 < argc) {
+			const char *m = argv[++a];
+			if (strcmp(m, "real") && strcmp(m, "random"))
+				goto usage;
+			g_real = !strcmp(m, "real");
+		} else if (!strcmp(argv[a], "--level") && a + 1 < argc) {
+			level = atoi(argv[++a]);
+		} else if (!strcmp(argv[a], "--block-kib") && a + 1 < argc) {
+			block_kib = strtoul(argv[++a], NULL, 10);
+			if (!block_kib || block_kib > 32768)
+				goto usage;
+		} else if (argv[a][0] == '-' || npos == 3) {
+			goto usage;
+		} else {
+			pos[npos++] = argv[a];
+		}
+	}
+	if (npos < 2) {
+	usage:
+		fprintf(stderr, "usage: gen_big OUT.srec EVENTS [SEED] [--mix random|real] "
+				"[--level N] [--block-kib N]\n");
 		return 2;
 	}
-	target = strtoull(argv[2], NULL, 10);
-	if (argc > 3)
-		g_rng ^= strtoull(argv[3], NULL, 10) * 0x2545f4914f6cdd1dull;
-	int fd = open(argv[1], O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	target = strtoull(pos[1], NULL, 10);
+	if (pos[2])
+		g_rng ^= strtoull(pos[2], NULL, 10) * 0x2545f4914f6cdd1dull;
+	int fd = open(pos[0], O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		fprintf(stderr, "gen_big: %s: %s\n", argv[1], strerror(errno));
+		fprintf(stderr, "gen_big: %s: %s\n", pos[0], strerror(errno));
 		return 1;
 	}
-	struct srec_writer_opts wo = { .zstd_level = 3, .block_bytes = 1u << 20 };
+	struct srec_writer_opts wo = { .zstd_level = level, .block_bytes = block_kib << 10 };
 	check(srec_writer_open(&g_w, fd, &wo), "open");
 	g_in = srec_intern_new();
 	if (!g_in)
@@ -261,15 +293,20 @@ int main(int argc, char **argv)
 	while (g_events < target) {
 		g_now += step / 2 + (uint64_t)rndn((uint32_t)(step + 1));
 		/* Open a new socket when few are live, else advance one. */
-		if (nlive < 64 || (nlive < LIVE_MAX && rndn(3) == 0)) {
+		int open_new = g_real ? nlive < 2 || (nlive < 24 && rndn(3) == 0)
+				      : nlive < 64 || (nlive < LIVE_MAX && rndn(3) == 0);
+		if (open_new) {
 			struct live *s = &live[nlive++];
-			uint32_t pix = rndn(NPROC);
+			/* real: bursts of one process's sockets, from its main thread */
+			if (g_real && rndn(200) == 0)
+				cur_proc = rndn(NPROC);
+			uint32_t pix = g_real ? (uint32_t)cur_proc : (uint32_t)rndn(NPROC);
 			const struct proc *p = &g_procs[pix];
 			memset(s, 0, sizeof(*s));
 			s->serial = serial++;
 			s->sk = serial++;
 			s->pid_ix = pix;
-			s->tid = p->tids[rndn(4)];
+			s->tid = p->tids[g_real ? 0 : rndn(4)];
 			s->tcp = rndn(10) < 6;
 			int us = p->ustacks[rndn(12)];
 			s->ust = g_ustack[us];
@@ -288,7 +325,7 @@ int main(int argc, char **argv)
 			r->u.sockinfo.ev = ev(p, s->tid);
 			r->u.sockinfo.serial = s->serial;
 			r->u.sockinfo.sk = s->sk;
-			r->u.sockinfo.fd = 3 + (int32_t)rndn(1000);
+			r->u.sockinfo.fd = g_real ? 3 + nlive : 3 + (int32_t)rndn(1000);
 			r->u.sockinfo.ino = 100000 + s->serial;
 			r->u.sockinfo.family = s->tcp ? 2 : (rndn(2) ? 2 : 1);
 			r->u.sockinfo.stype = s->tcp ? 1 : 2;
@@ -297,7 +334,8 @@ int main(int argc, char **argv)
 			add(r);
 			continue;
 		}
-		int i = (int)rndn((uint32_t)nlive);
+		/* real: mostly the oldest socket moves on (request/response) */
+		int i = g_real && rndn(4) ? 0 : (int)rndn((uint32_t)nlive);
 		struct live *s = &live[i];
 		const struct proc *p = &g_procs[s->pid_ix];
 		if (s->tcp && s->state == 0) {
@@ -340,7 +378,11 @@ int main(int argc, char **argv)
 			add(r);
 			released++;
 		}
-		live[i] = live[--nlive];
+		if (g_real)
+			memmove(&live[i], &live[i + 1], (size_t)(nlive - i - 1) * sizeof(live[0]));
+		else
+			live[i] = live[nlive - 1];
+		nlive--;
 	}
 	leaked += (uint64_t)nlive; /* still open at the end (some are young) */
 

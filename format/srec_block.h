@@ -59,4 +59,14 @@ struct srec_block_hdr {
 
 static inline uint32_t srec_pad8(uint32_t n) { return (n + 7u) & ~7u; }
 
+/* The checks of spec 3 step 2 on 48 header bytes (sync, header CRC, the
+ * length limits), then the fields into *b.  SREC_OK, SREC_E_BLOCK or
+ * SREC_E_TOOBIG.  The codec is not checked (step 7). */
+int srec_block_parse(const uint8_t *h, struct srec_block_hdr *b);
+/* Bytes of a whole block (header, padded payload, trailer). */
+static inline uint64_t srec_block_total(uint32_t stored_len)
+{
+	return 48u + (uint64_t)srec_pad8(stored_len) + 8u;
+}
+
 #endif

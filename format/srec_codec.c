@@ -193,30 +193,29 @@ struct rdesc {
 	const char *name;
 	const struct field *f;
 	unsigned nf;
-	int is_event;
 };
 
-#define D(n, a, e) { n, a, sizeof(a) / sizeof(a[0]), e }
+#define D(n, a) { n, a, sizeof(a) / sizeof(a[0]) }
 static const struct rdesc rdescs[SREC_R__MAX] = {
-	[SREC_R_META] = D("meta", f_meta, 0),
-	[SREC_R_STRING] = D("string", f_string, 0),
-	[SREC_R_MODULE] = D("module", f_module, 0),
-	[SREC_R_STACK] = { "stack", NULL, 0, 0 },
-	[SREC_R_PROCESS] = D("process", f_process, 0),
-	[SREC_R_MAPPING] = D("mapping", f_mapping, 0),
-	[SREC_R_KSYM] = D("ksym", f_ksym, 0),
-	[SREC_R_LOSS] = D("loss", f_loss, 0),
-	[SREC_R_SYMBOL] = D("symbol", f_symbol, 0),
-	[SREC_R_ALLOC] = D("alloc", f_alloc, 1),
-	[SREC_R_RELEASE] = D("release", f_release, 1),
-	[SREC_R_SOCKINFO] = D("sockinfo", f_sockinfo, 1),
-	[SREC_R_STATE] = D("state", f_state, 1),
-	[SREC_R_CONNECT] = D("connect", f_connect, 1),
-	[SREC_R_ACCEPT] = D("accept", f_accept, 1),
-	[SREC_R_FORK] = D("fork", f_fork, 1),
-	[SREC_R_EXEC] = D("exec", f_exec, 1),
-	[SREC_R_EXIT] = D("exit", f_exit, 1),
-	[SREC_R_PREEXIST] = D("preexist", f_preexist, 1),
+	[SREC_R_META] = D("meta", f_meta),
+	[SREC_R_STRING] = D("string", f_string),
+	[SREC_R_MODULE] = D("module", f_module),
+	[SREC_R_STACK] = { "stack", NULL, 0 },
+	[SREC_R_PROCESS] = D("process", f_process),
+	[SREC_R_MAPPING] = D("mapping", f_mapping),
+	[SREC_R_KSYM] = D("ksym", f_ksym),
+	[SREC_R_LOSS] = D("loss", f_loss),
+	[SREC_R_SYMBOL] = D("symbol", f_symbol),
+	[SREC_R_ALLOC] = D("alloc", f_alloc),
+	[SREC_R_RELEASE] = D("release", f_release),
+	[SREC_R_SOCKINFO] = D("sockinfo", f_sockinfo),
+	[SREC_R_STATE] = D("state", f_state),
+	[SREC_R_CONNECT] = D("connect", f_connect),
+	[SREC_R_ACCEPT] = D("accept", f_accept),
+	[SREC_R_FORK] = D("fork", f_fork),
+	[SREC_R_EXEC] = D("exec", f_exec),
+	[SREC_R_EXIT] = D("exit", f_exit),
+	[SREC_R_PREEXIST] = D("preexist", f_preexist),
 };
 
 const char *srec_record_name(uint32_t type)
@@ -224,17 +223,9 @@ const char *srec_record_name(uint32_t type)
 	return type < SREC_R__MAX ? rdescs[type].name : NULL;
 }
 
-int srec_record_is_event(uint32_t type)
-{
-	return type < SREC_R__MAX && rdescs[type].is_event;
-}
-
-const struct srec_ev *srec_record_ev(const struct srec_record *r)
-{
-	/* Every event member starts with its struct srec_ev, and all members
-	 * of the union share its address. */
-	return srec_record_is_event(r->type) ? (const struct srec_ev *)&r->u : NULL;
-}
+/* srec_record_is_event() (inline in srec_records.h) takes the event types
+ * to be SREC_R_ALLOC..SREC_R_PREEXIST: a new type must revisit it. */
+_Static_assert(SREC_R__MAX - 1 == SREC_R_PREEXIST, "revisit srec_record_is_event()");
 
 static uint64_t get_uint(const struct srec_record *r, const struct field *f)
 {
@@ -474,60 +465,85 @@ int srec_decode(uint32_t type, const uint8_t *p, size_t len, struct srec_codec_s
 
 /* Per-type decoders for srec_decode_padded(): the field list expanded into
  * straight-line code, so that no field metadata is looked up per record.
- * Each field reads one varint with srec_uv_get_padded() (never consuming a
- * byte at or past end) and stores it with the same range checks as
- * set_uint().  When the varint cannot be read and the body has ended, the
- * generic decoder zero-fills the remaining fields (from field i);
- * otherwise the body is malformed.  The block state lives in locals (ts,
- * ser) and is written back on every exit, as the generic decoder leaves it. */
-#define DEC_GET()                                                \
-	if (SREC_UNLIKELY(!(q = srec_uv_get_padded(p, end, &v)))) \
-		goto stop;                                       \
-	p = q;
-#define DEC_STORE(m, x)                                               \
-	if (sizeof(out->u.m) == 4 && SREC_UNLIKELY((x) > UINT32_MAX)) \
-		goto bad;                                             \
-	out->u.m = (x);
-#define DEC_U(m) DEC_GET() DEC_STORE(m, v)
-#define DEC_I(m)                                                                            \
-	DEC_GET() {                                                                         \
-		int64_t s = srec_zz_dec(v);                                                 \
-		if (sizeof(out->u.m) == 4 && SREC_UNLIKELY(s < INT32_MIN || s > INT32_MAX)) \
-			goto bad;                                                           \
-		out->u.m = s;                                                               \
+ *
+ * The fast path assumes the common case, a body that holds every field this
+ * library knows, and checks that once at the end instead of per field: a
+ * one-byte varint (most fields) costs a load, a test and a store.  It may
+ * read past the body's end (into the next record or the buffer's padding),
+ * at most DEC_MAX_OVERRUN bytes, and never uses what it read there: when
+ * the body turns out shorter than the fields (an older minor version), or a
+ * varint is longer than 3 bytes and cannot be read inside the body, or a
+ * value is out of its field's range, or a bytes field does not fit, the
+ * record is decoded again from its start by the generic decoder, which
+ * gives the spec's answer (zero-filled absent fields, or SREC_E_RECORD).
+ * Range checks are needed only for varints of 4 bytes or more: shorter ones
+ * hold values below 2^21.  The block state lives in locals (ts, ser) and is
+ * written back only on success, so the redo starts from the same state. */
+static inline __attribute__((always_inline)) const uint8_t *dec_uv_long(const uint8_t *p, const uint8_t *end, uint64_t *out)
+{
+	/* p[0] >= 0x80; the buffer is padded (SREC_DECODE_PAD) */
+	uint64_t b0 = p[0] & 0x7f, b1 = p[1], b2;
+
+	if (b1 < 0x80) {
+		*out = b0 | b1 << 7;
+		return p + 2;
 	}
-#define DEC_T(m) DEC_GET() ts += (uint64_t)srec_zz_dec(v); DEC_STORE(m, ts)
-#define DEC_D(m) DEC_GET() ser += (uint64_t)srec_zz_dec(v); DEC_STORE(m, ser)
-#define DEC_B(m)                                       \
-	DEC_GET()                                      \
-	if (SREC_UNLIKELY(v > (uint64_t)(end - p)))    \
-		goto bad;                              \
-	out->u.m.p = p;                                \
-	out->u.m.len = (uint32_t)v;                    \
+	b2 = p[2];
+	if (b2 < 0x80) {
+		*out = b0 | (b1 & 0x7f) << 7 | b2 << 14;
+		return p + 3;
+	}
+	return p < end ? srec_uv_get(p, end, out) : NULL;
+}
+#define DEC_GET(SZ)                                                           \
+	v = *p;                                                               \
+	if (SREC_LIKELY(v < 0x80)) {                                          \
+		p++;                                                          \
+	} else {                                                              \
+		p = dec_uv_long(p, end, &v);                                  \
+		if (SREC_UNLIKELY(!p || ((SZ) == 4 && v > UINT32_MAX)))       \
+			goto redo;                                            \
+	}
+#define DEC_U(m) DEC_GET(sizeof(out->u.m)) out->u.m = v;
+/* zigzag of a value <= UINT32_MAX is inside the int32 range */
+#define DEC_I(m) DEC_GET(sizeof(out->u.m)) out->u.m = srec_zz_dec(v);
+#define DEC_T(m) DEC_GET(8) ts += (uint64_t)srec_zz_dec(v); out->u.m = ts;
+#define DEC_D(m) DEC_GET(8) ser += (uint64_t)srec_zz_dec(v); out->u.m = ser;
+#define DEC_B(m)                                                    \
+	DEC_GET(8)                                                  \
+	if (SREC_UNLIKELY(p > end || v > (uint64_t)(end - p)))      \
+		goto redo;                                          \
+	out->u.m.p = p;                                             \
+	out->u.m.len = (uint32_t)v;                                 \
 	p += v;
-#define DEC(k, m, n) DEC_##k(m) i++;
+#define DEC(k, m, n) DEC_##k(m)
+#define DEC_COUNT(k, m, n) +1
+
+/* Each field reads at most 3 bytes before a check against end (a longer
+ * varint and a bytes field check first), so the fast path loads at most
+ * 3 bytes per field past the body's end, plus one for the failing check. */
+#define DEC_MAX_FIELDS 17
+#define DEC_MAX_OVERRUN (3 * DEC_MAX_FIELDS + 3)
+_Static_assert(SREC_DECODE_PAD >= DEC_MAX_OVERRUN, "the fast decoders may read this far");
 
 #define DEFINE_DEC(name, TYPE, FIELDS)                                                       \
-	static int dec_##name(const uint8_t *p, const uint8_t *end, struct srec_codec_state *st, \
-			      struct srec_record *out)                                       \
+	_Static_assert(0 FIELDS(DEC_COUNT) <= DEC_MAX_FIELDS, "raise DEC_MAX_FIELDS");        \
+	static __attribute__((noinline)) int dec_##name(                                     \
+		const uint8_t *p, const uint8_t *end, struct srec_codec_state *st,            \
+		struct srec_record *out)                                                     \
 	{                                                                                    \
+		const uint8_t *const p0 = p;                                                 \
 		uint64_t ts = st->prev_ts, ser = st->prev_serial, v;                         \
-		const uint8_t *q;                                                            \
-		unsigned i = 0;                                                              \
+		(void)ts;                                                                    \
+		(void)ser;                                                                   \
 		FIELDS(DEC)                                                                  \
+		if (SREC_UNLIKELY(p > end))                                                  \
+			goto redo;                                                           \
 		st->prev_ts = ts;                                                            \
 		st->prev_serial = ser;                                                       \
 		return SREC_OK;                                                              \
-	stop:                                                                                \
-		st->prev_ts = ts;                                                            \
-		st->prev_serial = ser;                                                       \
-		if (p == end)                                                                \
-			return decode_fields(&rdescs[TYPE], i, p, end, st, out);             \
-		return SREC_E_RECORD;                                                        \
-	bad:                                                                                 \
-		st->prev_ts = ts;                                                            \
-		st->prev_serial = ser;                                                       \
-		return SREC_E_RECORD;                                                        \
+	redo:                                                                                \
+		return decode_fields(&rdescs[TYPE], 0, p0, end, st, out);                    \
 	}
 
 #define ALL_TYPES(X)                                                                        \
@@ -541,7 +557,6 @@ int srec_decode(uint32_t type, const uint8_t *p, size_t len, struct srec_codec_s
 	X(fork, SREC_R_FORK, FIELDS_FORK) X(exec, SREC_R_EXEC, FIELDS_EXEC)                 \
 	X(exit, SREC_R_EXIT, FIELDS_EXIT) X(preexist, SREC_R_PREEXIST, FIELDS_PREEXIST)
 
-_Static_assert(SREC_DECODE_PAD >= SREC_UV_PAD, "srec_uv_get_padded() may load SREC_UV_PAD bytes");
 ALL_TYPES(DEFINE_DEC)
 
 int srec_decode_padded(uint32_t type, const uint8_t *p, size_t len, struct srec_codec_state *st,

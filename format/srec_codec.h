@@ -42,7 +42,7 @@ int srec_decode(uint32_t type, const uint8_t *p, size_t len, struct srec_codec_s
  * each type with its own straight-line routine and reads short varints
  * without a bounds check per byte (it may load, never use, bytes at or
  * after p + len). */
-#define SREC_DECODE_PAD 16
+#define SREC_DECODE_PAD 64
 int srec_decode_padded(uint32_t type, const uint8_t *p, size_t len, struct srec_codec_state *st,
 		       struct srec_record *out);
 

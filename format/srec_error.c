@@ -21,6 +21,8 @@ const char *srec_strerror(int err)
 	case SREC_E_COMPRESS: return "compression failed";
 	case SREC_E_STATE: return "operation not valid in this state";
 	case SREC_E_EMPTY: return "empty file (0 bytes)";
+	case SREC_E_INDEX: return "index does not match the file";
+	case SREC_E_NOINDEX: return "no index";
 	default: return "unknown error";
 	}
 }

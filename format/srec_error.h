@@ -28,6 +28,8 @@ typedef enum {
 	SREC_E_COMPRESS = -15,   /* zstd failed while compressing */
 	SREC_E_STATE = -16,      /* call not valid in the object's current state */
 	SREC_E_EMPTY = -17,      /* the file is empty (0 bytes) */
+	SREC_E_INDEX = -18,      /* the file's index does not describe the file (ignored) */
+	SREC_E_NOINDEX = -19,    /* the file has no index (not damage: it is optional) */
 } srec_err;
 
 /* Returns a static string; never NULL, also for unknown values. */

@@ -27,6 +27,12 @@ struct srec_reader {
 	const uint8_t *p, *end; /* records left in the current block */
 	struct srec_codec_state cs;
 	ZSTD_DCtx *dctx;
+	struct srec_index *ix;
+	srec_block_filter_fn filter;
+	void *filter_arg;
+	int blk_whole;         /* the current block's records are being counted */
+	uint64_t blk_unknown;
+	uint32_t blk_counts[SREC_R__MAX];
 	struct srec_record rec;
 };
 
@@ -145,6 +151,17 @@ int srec_reader_open_fd(struct srec_reader **out, int fd)
 		free(r);
 		return err;
 	}
+	if (!r->done && r->st.file_size) {
+		uint64_t bad;
+		int e = srec_index_read(&r->ix, fd, r->st.file_size, (uint32_t)r->off, &bad);
+		if (e == SREC_OK) {
+			r->st.index = 1;
+		} else if (e != SREC_E_NOINDEX) {
+			r->st.index = -1;
+			r->st.index_error = e;
+			r->st.index_error_offset = bad;
+		}
+	}
 	*out = r;
 	return SREC_OK;
 }
@@ -185,7 +202,7 @@ int srec_reader_open(struct srec_reader **out, const char *path)
 	return SREC_OK;
 }
 
-static int parse_block_hdr(const uint8_t *h, struct srec_block_hdr *b)
+int srec_block_parse(const uint8_t *h, struct srec_block_hdr *b)
 {
 	if (srec_get32(h) != SREC_BLOCK_SYNC || crc32c(0, h, 44) != srec_get32(h + 44))
 		return SREC_E_BLOCK;
@@ -220,7 +237,7 @@ static int resync(struct srec_reader *r, uint64_t from, uint64_t *found)
 			struct srec_block_hdr b;
 			if (win[i] != 'B' || srec_get32(win + i) != SREC_BLOCK_SYNC)
 				continue;
-			if (parse_block_hdr(win + i, &b) == SREC_OK) {
+			if (srec_block_parse(win + i, &b) == SREC_OK) {
 				*found = pos + (uint64_t)i;
 				return 1;
 			}
@@ -231,7 +248,7 @@ static int resync(struct srec_reader *r, uint64_t from, uint64_t *found)
 
 /* Load the next valid block into r->raw.  Returns 1 when a block with
  * records is ready, 0 at the end of the file. */
-static int load_block(struct srec_reader *r)
+static __attribute__((noinline)) int load_block(struct srec_reader *r)
 {
 	for (;;) {
 		uint8_t h[SREC_BLOCK_HDR_LEN];
@@ -251,7 +268,7 @@ static int load_block(struct srec_reader *r)
 			r->st.bytes_skipped += (uint64_t)n;
 			return 0;
 		}
-		err = parse_block_hdr(h, &b);
+		err = srec_block_parse(h, &b);
 		if (err) {
 			uint64_t next;
 			note_error(r, err, off);
@@ -290,6 +307,11 @@ static int load_block(struct srec_reader *r)
 			continue;
 		}
 		r->off = off + total;
+		if (b.type == SREC_B_INDEX) {
+			/* read at open (srec_index.h); never records, never damage */
+			r->st.blocks_index++;
+			continue;
+		}
 		if (b.type != SREC_B_META && b.type != SREC_B_DATA) {
 			r->st.blocks_unknown++;
 			continue;
@@ -306,6 +328,15 @@ static int load_block(struct srec_reader *r)
 			r->st.blocks_bad++;
 			r->st.bytes_skipped += total;
 			continue;
+		}
+		if (r->filter) {
+			struct srec_block_info bi = { off, b.type, b.seq, b.nrecords, b.raw_len,
+						      b.t_first, b.t_last };
+			if (!r->filter(&bi, r->filter_arg)) {
+				r->st.blocks_ok++;
+				r->st.blocks_skipped++;
+				continue;
+			}
 		}
 		/* raw_len bytes for the decompressor (its output is capped at
 		 * raw_len), plus SREC_DECODE_PAD zero bytes that
@@ -335,6 +366,11 @@ static int load_block(struct srec_reader *r)
 		r->p = r->raw;
 		r->end = r->raw + b.raw_len;
 		memset(&r->cs, 0, sizeof(r->cs));
+		if (r->st.index == 1) {
+			r->blk_whole = 1;
+			r->blk_unknown = 0;
+			memset(r->blk_counts, 0, sizeof(r->blk_counts));
+		}
 		return 1;
 	}
 }
@@ -345,8 +381,74 @@ static void bad_record(struct srec_reader *r)
 {
 	note_error(r, SREC_E_RECORD, r->cur_off);
 	r->p = r->end;
+	r->blk_whole = 0;
 	r->st.blocks_ok--;
 	r->st.blocks_bad++;
+}
+
+static void index_mismatch(struct srec_reader *r)
+{
+	r->st.index = -1;
+	r->st.index_error = SREC_E_INDEX;
+	r->st.index_error_offset = r->cur_off;
+}
+
+/* A block was decoded whole: its records must be what its index entry
+ * says, type by type (types this reader does not know, in sum). */
+static __attribute__((noinline)) void check_block_counts(struct srec_reader *r)
+{
+	const struct srec_index_entry *e = srec_index_find(r->ix, r->cur_off);
+	struct srec_index_count c;
+	uint64_t known = 0, known_e = 0, unknown_e = 0;
+	size_t pos = 0;
+
+	r->blk_whole = 0;
+	if (!e || e->type != r->cur_type) {
+		index_mismatch(r);
+		return;
+	}
+	for (uint32_t t = 0; t < SREC_R__MAX; t++)
+		known += r->blk_counts[t];
+	while (srec_index_next_count(r->ix, e, &pos, &c)) {
+		if (c.type < SREC_R__MAX && srec_record_name((uint32_t)c.type)) {
+			if (c.count != r->blk_counts[c.type]) {
+				index_mismatch(r);
+				return;
+			}
+			known_e += c.count;
+		} else {
+			unknown_e += c.count;
+		}
+	}
+	if (known_e != known || unknown_e != r->blk_unknown)
+		index_mismatch(r);
+}
+
+/* The current block is used up: check it against the index, load the
+ * next one.  0 at the end of the file.  Out of line: once per block. */
+static __attribute__((noinline)) int next_block(struct srec_reader *r)
+{
+	if (r->blk_whole && r->st.index == 1)
+		check_block_counts(r);
+	if (r->done || !load_block(r)) {
+		r->done = 1;
+		return 0;
+	}
+	return 1;
+}
+
+/* A record header that is not two one-byte varints: *p_ advanced past it,
+ * or 0 for a malformed one. */
+static __attribute__((noinline)) int long_header(struct srec_reader *r, const uint8_t **p_,
+						 uint64_t *type, uint64_t *len)
+{
+	const uint8_t *p = srec_uv_get_padded(*p_, r->end, type);
+	if (p)
+		p = srec_uv_get_padded(p, r->end, len);
+	if (!p || *len > (uint64_t)(r->end - p) || *len > SREC_MAX_RECORD)
+		return 0;
+	*p_ = p;
+	return 1;
 }
 
 int srec_reader_next(struct srec_reader *r, const struct srec_record **rec)
@@ -354,22 +456,31 @@ int srec_reader_next(struct srec_reader *r, const struct srec_record **rec)
 	if (!r || !rec)
 		return SREC_E_ARG;
 	for (;;) {
-		if (r->p == r->end) {
-			if (r->done || !load_block(r)) {
-				r->done = 1;
-				return 0;
-			}
-			continue;
-		}
 		/* r->raw is padded (see load_block), as srec_uv_get_padded()
 		 * and srec_decode_padded() need. */
+		const uint8_t *p = r->p;
 		uint64_t type, len;
-		const uint8_t *p = srec_uv_get_padded(r->p, r->end, &type);
-		if (p)
-			p = srec_uv_get_padded(p, r->end, &len);
-		if (!p || len > (uint64_t)(r->end - p) || len > SREC_MAX_RECORD) {
-			bad_record(r);
+		if (SREC_UNLIKELY(p == r->end)) {
+			if (!next_block(r))
+				return 0;
 			continue;
+		}
+		if (SREC_LIKELY(p[0] < 0x80 && p[1] < 0x80 && r->end - p >= 2 + p[1])) {
+			/* nearly every record: type and body_len of one byte */
+			type = p[0];
+			len = p[1];
+			p += 2;
+		} else {
+			/* through copies: the hot path's locals keep no address */
+			const uint8_t *q = p;
+			uint64_t t, l;
+			if (!long_header(r, &q, &t, &l)) {
+				bad_record(r);
+				continue;
+			}
+			p = q;
+			type = t;
+			len = l;
 		}
 		r->p = p + len;
 		/* srec_decode_padded() says SREC_E_ARG for exactly the types
@@ -378,13 +489,16 @@ int srec_reader_next(struct srec_reader *r, const struct srec_record **rec)
 								  &r->cs, &r->rec)
 					     : SREC_E_ARG;
 		if (SREC_UNLIKELY(err != SREC_OK)) {
-			if (err == SREC_E_ARG)
+			if (err == SREC_E_ARG) {
 				r->st.records_unknown++;
-			else
+				r->blk_unknown++;
+			} else {
 				bad_record(r);
+			}
 			continue;
 		}
 		r->st.records++;
+		r->blk_counts[type]++;
 		*rec = &r->rec;
 		return 1;
 	}
@@ -393,6 +507,19 @@ int srec_reader_next(struct srec_reader *r, const struct srec_record **rec)
 const struct srec_read_status *srec_reader_status(const struct srec_reader *r)
 {
 	return r ? &r->st : NULL;
+}
+
+const struct srec_index *srec_reader_index(const struct srec_reader *r)
+{
+	return r && r->st.index == 1 ? r->ix : NULL;
+}
+
+void srec_reader_set_filter(struct srec_reader *r, srec_block_filter_fn fn, void *arg)
+{
+	if (!r)
+		return;
+	r->filter = fn;
+	r->filter_arg = arg;
 }
 
 uint32_t srec_reader_block_type(const struct srec_reader *r)
@@ -417,6 +544,7 @@ void srec_reader_close(struct srec_reader *r)
 	if (r->own_fd)
 		close(r->fd);
 	ZSTD_freeDCtx(r->dctx);
+	srec_index_free(r->ix);
 	free(r->zbuf);
 	free(r->raw);
 	free(r);

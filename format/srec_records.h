@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #define SREC_MAJOR 1
-#define SREC_MINOR 0
+#define SREC_MINOR 1
 #define SREC_HEADER_LEN 32
 #define SREC_BLOCK_HDR_LEN 48
 #define SREC_BLOCK_TRAILER_LEN 8
@@ -29,6 +29,7 @@
 enum srec_block_type {
 	SREC_B_META = 1, /* META records only: host and recording metadata */
 	SREC_B_DATA = 2, /* every other record */
+	SREC_B_INDEX = 3, /* the optional index, the file's last block (srec_index.h) */
 };
 
 enum srec_record_type {
@@ -188,9 +189,18 @@ struct srec_record {
 
 /* Name of a record type ("alloc", "release", ...), or NULL if unknown. */
 const char *srec_record_name(uint32_t type);
-/* 1 if the type is an event (carries struct srec_ev first). */
-int srec_record_is_event(uint32_t type);
-/* Pointer to the srec_ev of an event record, NULL otherwise. */
-const struct srec_ev *srec_record_ev(const struct srec_record *r);
+/* 1 if the type is an event (carries struct srec_ev first): the types
+ * SREC_R_ALLOC..SREC_R_PREEXIST.  Inline, as readers ask it per record. */
+static inline int srec_record_is_event(uint32_t type)
+{
+	return type - (uint32_t)SREC_R_ALLOC <= (uint32_t)(SREC_R_PREEXIST - SREC_R_ALLOC);
+}
+/* Pointer to the srec_ev of an event record, NULL otherwise.  Every event
+ * member of the union starts with its struct srec_ev, and all members share
+ * the union's address. */
+static inline const struct srec_ev *srec_record_ev(const struct srec_record *r)
+{
+	return srec_record_is_event(r->type) ? (const struct srec_ev *)&r->u : NULL;
+}
 
 #endif

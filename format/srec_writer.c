@@ -3,6 +3,7 @@
 #include "srec_block.h"
 #include "srec_codec.h"
 #include "srec_error.h"
+#include "srec_index.h"
 #include "crc32c.h"
 #include <errno.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@ struct pending {
 	uint32_t nrecords;
 	uint64_t t_first, t_last;
 	struct srec_codec_state cs;
+	uint32_t counts[SREC_R__MAX]; /* records per type, for the index */
 };
 
 struct srec_writer {
@@ -32,6 +34,7 @@ struct srec_writer {
 	uint8_t *zbuf;
 	size_t zcap;
 	ZSTD_CCtx *cctx;
+	struct srec_index_builder *index; /* NULL: no index is written */
 };
 
 static int write_all(struct srec_writer *w, const uint8_t *p, size_t n)
@@ -87,7 +90,11 @@ int srec_writer_open(struct srec_writer **out, int fd, const struct srec_writer_
 	if (w->block_bytes > SREC_MAX_PAYLOAD / 2)
 		w->block_bytes = SREC_MAX_PAYLOAD / 2;
 	w->cctx = ZSTD_createCCtx();
-	if (!w->cctx) {
+	if (!opts || !opts->no_index)
+		w->index = srec_index_builder_new(SREC_INDEX_MAX_RAW);
+	if (!w->cctx || ((!opts || !opts->no_index) && !w->index)) {
+		ZSTD_freeCCtx(w->cctx);
+		srec_index_builder_free(w->index);
 		free(w);
 		return SREC_E_NOMEM;
 	}
@@ -100,6 +107,7 @@ int srec_writer_open(struct srec_writer **out, int fd, const struct srec_writer_
 	err = write_all(w, hdr, sizeof(hdr));
 	if (err) {
 		ZSTD_freeCCtx(w->cctx);
+		srec_index_builder_free(w->index);
 		free(w);
 		return err;
 	}
@@ -118,11 +126,12 @@ static int fail(struct srec_writer *w, int err)
 	return err;
 }
 
-static int flush_one(struct srec_writer *w, struct pending *pb, uint16_t type)
+/* Compress raw[0..len) and write it as one block.  On success the block
+ * is on disk and noted in the index. */
+static int write_block(struct srec_writer *w, uint16_t type, const uint8_t *raw, size_t len,
+		       uint32_t nrecords, uint64_t t_first, uint64_t t_last, const uint32_t *counts)
 {
-	if (!pb->len)
-		return SREC_OK;
-	size_t bound = ZSTD_compressBound(pb->len);
+	size_t bound = ZSTD_compressBound(len);
 	size_t need = SREC_BLOCK_HDR_LEN + bound + 8 + SREC_BLOCK_TRAILER_LEN;
 	if (need > w->zcap) {
 		uint8_t *nb = realloc(w->zbuf, need);
@@ -132,21 +141,22 @@ static int flush_one(struct srec_writer *w, struct pending *pb, uint16_t type)
 		w->zcap = need;
 	}
 	uint8_t *payload = w->zbuf + SREC_BLOCK_HDR_LEN;
-	size_t zlen = ZSTD_compressCCtx(w->cctx, payload, bound, pb->buf, pb->len, w->level);
+	size_t zlen = ZSTD_compressCCtx(w->cctx, payload, bound, raw, len, w->level);
 	if (ZSTD_isError(zlen))
 		return fail(w, SREC_E_COMPRESS);
 	uint32_t padded = srec_pad8((uint32_t)zlen);
 	memset(payload + zlen, 0, padded - zlen);
 	uint8_t *h = w->zbuf;
+	uint32_t pcrc = crc32c(0, payload, zlen);
 	srec_put32(h, SREC_BLOCK_SYNC);
 	srec_put16(h + 4, type);
 	srec_put16(h + 6, SREC_CODEC_ZSTD);
 	srec_put32(h + 8, (uint32_t)zlen);
-	srec_put32(h + 12, (uint32_t)pb->len);
-	srec_put32(h + 16, pb->nrecords);
-	srec_put32(h + 20, crc32c(0, payload, zlen));
-	srec_put64(h + 24, pb->t_first);
-	srec_put64(h + 32, pb->t_last);
+	srec_put32(h + 12, (uint32_t)len);
+	srec_put32(h + 16, nrecords);
+	srec_put32(h + 20, pcrc);
+	srec_put64(h + 24, t_first);
+	srec_put64(h + 32, t_last);
 	srec_put32(h + 40, w->seq);
 	srec_put32(h + 44, crc32c(0, h, 44));
 	uint32_t total = SREC_BLOCK_HDR_LEN + padded + SREC_BLOCK_TRAILER_LEN;
@@ -155,13 +165,32 @@ static int flush_one(struct srec_writer *w, struct pending *pb, uint16_t type)
 	int err = write_all(w, w->zbuf, total);
 	if (err)
 		return fail(w, err);
+	if (w->index && counts &&
+	    srec_index_builder_add(w->index, w->offset, type, w->seq, nrecords, t_first, t_last,
+				   (uint32_t)zlen, pcrc, counts, SREC_R__MAX) != SREC_OK) {
+		/* the index is optional: without memory for it, write none */
+		srec_index_builder_free(w->index);
+		w->index = NULL;
+	}
 	w->offset += total;
-	w->raw_total += pb->len;
+	w->raw_total += len;
 	w->seq++;
+	return SREC_OK;
+}
+
+static int flush_one(struct srec_writer *w, struct pending *pb, uint16_t type)
+{
+	if (!pb->len)
+		return SREC_OK;
+	int err = write_block(w, type, pb->buf, pb->len, pb->nrecords, pb->t_first, pb->t_last,
+			      pb->counts);
+	if (err)
+		return err;
 	pb->len = 0;
 	pb->nrecords = 0;
 	pb->t_first = pb->t_last = 0;
 	memset(&pb->cs, 0, sizeof(pb->cs));
+	memset(pb->counts, 0, sizeof(pb->counts));
 	return SREC_OK;
 }
 
@@ -204,6 +233,7 @@ int srec_writer_add(struct srec_writer *w, const struct srec_record *r)
 		return (int)n;
 	pb->len += (size_t)n;
 	pb->nrecords++;
+	pb->counts[r->type]++; /* r->type < SREC_R__MAX: srec_encode() checked it */
 	const struct srec_ev *ev = srec_record_ev(r);
 	uint64_t ts = ev ? ev->ts : 0;
 	if (r->type == SREC_R_PROCESS)
@@ -275,11 +305,22 @@ int srec_writer_close(struct srec_writer *w)
 	if (!w)
 		return SREC_OK;
 	err = srec_writer_flush(w);
+	if (!err && w->index) {
+		/* The index, the file's last block (spec 3.1).  If it cannot
+		 * be built or written the file stays valid without it (a
+		 * failed write is truncated away like any other). */
+		size_t len;
+		uint32_t n;
+		const uint8_t *ix = srec_index_builder_payload(w->index, &len, &n);
+		if (ix)
+			err = write_block(w, SREC_B_INDEX, ix, len, n, 0, 0, NULL);
+	}
 	if (!err && fdatasync(w->fd) != 0 && errno != EINVAL && errno != EROFS) {
 		w->last_errno = errno;
 		err = SREC_E_IO;
 	}
 	ZSTD_freeCCtx(w->cctx);
+	srec_index_builder_free(w->index);
 	free(w->meta.buf);
 	free(w->data.buf);
 	free(w->zbuf);

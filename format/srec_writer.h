@@ -6,11 +6,15 @@
  *  - Records go into an in-memory block (DATA, or META for META records).
  *    A block is compressed and written when it reaches block_bytes, when
  *    srec_writer_flush() is called, or at close.  Memory is bounded by
- *    two raw blocks plus one compressed block.
+ *    two raw blocks plus one compressed block, plus the index (below).
  *  - Every block is written with one write sequence; if it fails (disk
  *    full, EIO) the file is truncated back to the end of the last complete
  *    block, the writer enters an error state and every later call returns
  *    SREC_E_IO.  The file on disk is always a valid prefix.
+ *  - srec_writer_close() appends an INDEX block (spec 3.1, srec_index.h)
+ *    naming every block, unless opts->no_index.  The index is built as
+ *    blocks are written, at most SREC_INDEX_MAX_RAW bytes (~45 bytes per
+ *    block); a recording with more blocks gets no index, which is valid.
  *  - The writer never closes the fd it was given.
  * No global state: everything lives in struct srec_writer.
  */
@@ -25,7 +29,11 @@ struct srec_writer;
 struct srec_writer_opts {
 	int zstd_level;       /* 0 = default (3) */
 	size_t block_bytes;   /* raw bytes per block before an automatic flush; 0 = 1 MiB */
+	int no_index;         /* 1: write no INDEX block at close */
 };
+
+/* Most raw bytes of index the writer keeps (16 MiB: ~370k blocks). */
+#define SREC_INDEX_MAX_RAW (16u << 20)
 
 int srec_writer_open(struct srec_writer **out, int fd, const struct srec_writer_opts *opts);
 

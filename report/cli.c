@@ -11,6 +11,11 @@
 #include "stacks.h"
 #include "srec_error.h"
 
+const char *cli_index_state(int state)
+{
+	return state > 0 ? "valid" : state < 0 ? "invalid" : "absent";
+}
+
 const char *first_error_name(int err)
 {
 	switch (err) {
@@ -116,6 +121,7 @@ int cli_load_ev(const struct cli *c, const char *path, struct model *m, model_do
 	f.pids = c->pids;
 	f.npids = c->npids;
 	f.comm = c->comm;
+	f.index_types = c->no_index ? 0 : c->index_types;
 	if (c->since || c->until) {
 		/* Times are relative to the recording start, which is in the
 		 * file's first META block: peek at it with an unfiltered read. */
@@ -192,6 +198,10 @@ void cli_warnings(const struct cli *c, const struct model *m, const char *path)
 			srec_strerror(m->status.first_error), m->status.first_error_offset,
 			m->status.blocks_ok, m->status.blocks_bad);
 	}
+	if (m->status.index < 0)
+		fprintf(stderr, "sockreport: WARNING: the file's index does not match the file (%s, "
+				"block at byte %" PRIu64 "): it was ignored, every block was read\n",
+			srec_strerror(m->status.index_error), m->status.index_error_offset);
 	if (!m->complete) {
 		fprintf(stderr, "sockreport: WARNING: the recording is incomplete (sockrec did not "
 				"finish: killed, crashed or still running); it holds what was "

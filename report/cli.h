@@ -35,9 +35,14 @@ struct cli {
 	const char *output;     /* timeline: -o FILE */
 	const char *fail_on;    /* diff: --fail-on EXPR */
 	int lines;              /* diff: match stacks with file:line too */
+	int no_index;           /* --no-index: read every block, never use the index */
+	uint64_t index_types;   /* set by a command: see mfilter.index_types */
 };
 
 /* --- helpers shared by the commands --- */
+
+/* "valid", "invalid" or "absent", for srec_read_status.index. */
+const char *cli_index_state(int state);
 
 /* A sorted-on-demand array of u64 values (durations). */
 struct vals {

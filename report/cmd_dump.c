@@ -137,12 +137,24 @@ int cmd_dump(struct cli *c)
 		else
 			fputs("null", stdout);
 		printf(", \"blocks_ok\": %" PRIu64 ", \"blocks_bad\": %" PRIu64 ", \"blocks_unknown\": %"
-		       PRIu64 ", \"records\": %" PRIu64 ", \"records_unknown\": %" PRIu64 "}}\n",
-		       s->blocks_ok, s->blocks_bad, s->blocks_unknown, s->records, s->records_unknown);
-	} else if (s->salvaged) {
-		fprintf(stderr, "sockreport: WARNING: damaged file: %s at byte %" PRIu64 "\n",
-			srec_strerror(s->first_error), s->first_error_offset);
+		       PRIu64 ", \"records\": %" PRIu64 ", \"records_unknown\": %" PRIu64
+		       ", \"blocks_index\": %" PRIu64 ", \"index\": \"%s\"}}\n",
+		       s->blocks_ok, s->blocks_bad, s->blocks_unknown, s->records, s->records_unknown,
+		       s->blocks_index, cli_index_state(s->index));
+	} else {
+		const struct srec_index *ix = srec_reader_index(rd);
+		if (ix)
+			printf("# index: valid, %zu blocks\n", srec_index_nblocks(ix));
+		else
+			printf("# index: %s\n", cli_index_state(s->index));
+		if (s->salvaged)
+			fprintf(stderr, "sockreport: WARNING: damaged file: %s at byte %" PRIu64 "\n",
+				srec_strerror(s->first_error), s->first_error_offset);
 	}
+	if (s->index < 0)
+		fprintf(stderr, "sockreport: WARNING: the file's index does not match the file (%s, "
+				"block at byte %" PRIu64 "): it was ignored\n",
+			srec_strerror(s->index_error), s->index_error_offset);
 	srec_reader_close(rd);
 	return 0;
 }

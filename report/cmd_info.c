@@ -18,6 +18,11 @@ int cmd_info(struct cli *c)
 	struct model m;
 	const char *path = c->files[0];
 
+	/* What this command prints comes from META, STRING, PROCESS, LOSS and
+	 * EXEC records and the record counts: with a valid index, the other
+	 * DATA blocks need not be decompressed (mfilter.index_types). */
+	c->index_types = 1ull << SREC_R_META | 1ull << SREC_R_STRING | 1ull << SREC_R_PROCESS |
+			 1ull << SREC_R_LOSS | 1ull << SREC_R_EXEC;
 	int rc = cli_load(c, path, &m, NULL, NULL);
 	if (rc)
 		return rc;
@@ -34,6 +39,7 @@ int cmd_info(struct cli *c)
 		out_json_z(stdout, path);
 		printf(", \"version\": \"%u.%u\", ", m.status.major, m.status.minor);
 		cli_json_status(stdout, &m);
+		printf(", \"index\": \"%s\"", cli_index_state(m.status.index));
 		printf(", \"duration_ns\": %" PRIu64 ", \"meta\": {", end > start ? end - start : 0);
 		for (size_t i = 0; i < m.nmeta; i++) {
 			if (i)
@@ -82,6 +88,13 @@ int cmd_info(struct cli *c)
 			       " bad\n",
 			       srec_strerror(m.status.first_error), m.status.first_error_offset,
 			       m.status.blocks_ok, m.status.blocks_bad);
+		if (m.status.index > 0)
+			printf("index:       valid\n");
+		else if (m.status.index < 0)
+			printf("index:       INVALID (%s, block at byte %" PRIu64 "): ignored\n",
+			       srec_strerror(m.status.index_error), m.status.index_error_offset);
+		else
+			printf("index:       none (sockrec did not finish cleanly, or format 1.0)\n");
 		printf("duration:    %s\n", dur);
 		for (size_t i = 0; i < sizeof(meta_shown) / sizeof(meta_shown[0]); i++) {
 			const char *v = model_meta(&m, meta_shown[i]);

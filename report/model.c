@@ -1036,9 +1036,56 @@ int model_load(struct model *m, const char *path, const struct mfilter *f, model
 	return model_load_ev(m, path, f, done, NULL, arg, why, whylen);
 }
 
+/* mfilter.index_types: decode a DATA block only if its index entry names a
+ * record of a wanted type (META and other blocks are always decoded). */
+struct index_sel {
+	const struct srec_index *ix;
+	uint64_t types;
+};
+
+static int index_filter(const struct srec_block_info *b, void *arg)
+{
+	const struct index_sel *sel = arg;
+	const struct srec_index_entry *e;
+	struct srec_index_count c;
+	size_t pos = 0;
+
+	if (b->type != SREC_B_DATA || !(e = srec_index_find(sel->ix, b->offset)))
+		return 1;
+	while (srec_index_next_count(sel->ix, e, &pos, &c))
+		if (c.type < 64 && (sel->types >> c.type & 1))
+			return 1;
+	return 0;
+}
+
+/* The record counts of the whole file, from a checked index. */
+static void counts_from_index(struct model *m, const struct srec_index *ix)
+{
+	size_t n;
+	const struct srec_index_count *tot = srec_index_totals(ix, &n);
+
+	memset(m->by_type, 0, sizeof(m->by_type));
+	m->events = 0;
+	m->status.records = 0;
+	m->status.records_unknown = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t t = tot[i].type;
+		if (t < SREC_R__MAX && srec_record_name((uint32_t)t)) {
+			m->by_type[t] = tot[i].count;
+			m->status.records += tot[i].count;
+			if (srec_record_is_event((uint32_t)t))
+				m->events += tot[i].count;
+		} else {
+			m->status.records_unknown += tot[i].count;
+		}
+	}
+	m->from_index = 1;
+}
+
 int model_load_ev(struct model *m, const char *path, const struct mfilter *f, model_done_fn done,
 		  model_event_fn event, void *arg, char *why, size_t whylen)
 {
+	struct index_sel sel = { NULL, 0 };
 	struct srec_reader *rd = NULL;
 	const struct srec_record *r;
 	int err;
@@ -1068,6 +1115,15 @@ int model_load_ev(struct model *m, const char *path, const struct mfilter *f, mo
 			snprintf(why, whylen, "%s: %s", path, srec_strerror(err));
 		return err;
 	}
+	sel.ix = srec_reader_index(rd);
+	sel.types = f ? f->index_types : 0;
+	/* The model's caps on KSYM/SYMBOL records could only be applied to
+	 * records it decodes: beyond them, read everything. */
+	if (sel.ix && sel.types && srec_index_count(sel.ix, NULL, SREC_R_KSYM) <= MAX_KSYMS &&
+	    srec_index_count(sel.ix, NULL, SREC_R_SYMBOL) <= MAX_SYMS)
+		srec_reader_set_filter(rd, index_filter, &sel);
+	else
+		sel.types = 0;
 	while (srec_reader_next(rd, &r) == 1) {
 		if (on_record(m, r)) {
 			snprintf(why, whylen, "%s: out of memory", path);
@@ -1076,6 +1132,18 @@ int model_load_ev(struct model *m, const char *path, const struct mfilter *f, mo
 		}
 	}
 	m->status = *srec_reader_status(rd);
+	if (sel.types) {
+		if (m->status.index != 1 || m->status.salvaged ||
+		    !model_meta(m, "recording.start_ns") || !model_meta(m, "recording.end_ns")) {
+			/* not usable after all: read every block */
+			struct mfilter full = *f;
+			srec_reader_close(rd);
+			model_free(m);
+			full.index_types = 0;
+			return model_load_ev(m, path, &full, done, event, arg, why, whylen);
+		}
+		counts_from_index(m, srec_reader_index(rd));
+	}
 	srec_reader_close(rd);
 	if (!m->start_ns)
 		m->start_ns = m->ts_first;

@@ -121,6 +121,14 @@ struct mfilter {
 	int npids;
 	const char *comm;
 	uint64_t since_ns, until_ns; /* absolute monotonic, 0 = open */
+	/* With a valid index (spec 3.1): decode only the DATA blocks holding
+	 * records of these types (bit t: type t < 64), and take the record
+	 * counts (by_type, events, status.records/records_unknown) from the
+	 * index.  The load falls back to reading every block when the file
+	 * has no valid index, lacks recording.start_ns/end_ns, is damaged, or
+	 * the index proves wrong on a block it decoded.  Sockets and events
+	 * of skipped blocks are not seen: only for reports that use none. */
+	uint64_t index_types;
 };
 
 struct model;
@@ -176,6 +184,7 @@ struct model {
 	uint64_t records_capped;
 	int loss_windows_capped;
 	uint64_t releases_unknown; /* RELEASE of a socket never seen allocated */
+	int from_index; /* the record counts came from the index (mfilter.index_types) */
 };
 
 /* Reads path into m.  Returns 0, or a negative srec_err for a file that

@@ -171,14 +171,18 @@ static const struct {
 "Examples:\n"
 "  sockreport timeline -o trace.json trace.srec\n" },
 	{ "info",
-"Usage: sockreport info [--json] FILE.srec\n"
+"Usage: sockreport info [--json] [--no-index] FILE.srec\n"
 "Host, kernel, backend per hook, filters, duration, record counts, losses,\n"
-"completeness and processes.\n"
+"completeness, the index and processes.  With a valid index (written when\n"
+"sockrec finishes cleanly) only the blocks holding metadata, strings,\n"
+"processes, losses and execs are decompressed and the counts come from\n"
+"the index; the result is the same as --no-index, which reads every block.\n"
 "Examples:\n"
 "  sockreport info trace.srec\n" },
 	{ "dump",
 "Usage: sockreport dump [--json] FILE.srec\n"
-"Every record; --json: one object per line, the spec's field names.\n"
+"Every record; --json: one object per line, the spec's field names.  The\n"
+"last line is the status, with the index: valid, invalid or absent.\n"
 "Examples:\n"
 "  sockreport dump --json trace.srec | head\n" },
 };
@@ -208,7 +212,7 @@ __attribute__((noreturn, format(printf, 1, 2))) static void die_usage(const char
 static void parse(int argc, char **argv, struct cli *c)
 {
 	enum { O_JSON = 256, O_SINCE, O_UNTIL, O_OLDER, O_TOP, O_DEBUGDIR, O_SYSROOT, O_VMLINUX, O_NODEMANGLE,
-	       O_WIDE, O_STACKS, O_FOLDED, O_BY, O_FAILON, O_LINES };
+	       O_WIDE, O_STACKS, O_FOLDED, O_BY, O_FAILON, O_LINES, O_NOINDEX };
 	static const struct option lo[] = {
 		{ "json", no_argument, NULL, O_JSON },
 		{ "pid", required_argument, NULL, 'p' },
@@ -228,6 +232,7 @@ static void parse(int argc, char **argv, struct cli *c)
 		{ "output", required_argument, NULL, 'o' },
 		{ "fail-on", required_argument, NULL, O_FAILON },
 		{ "lines", no_argument, NULL, O_LINES },
+		{ "no-index", no_argument, NULL, O_NOINDEX },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -265,6 +270,7 @@ static void parse(int argc, char **argv, struct cli *c)
 		}
 		case 'c': c->comm = optarg; break;
 		case O_SINCE: c->since = optarg; break;
+		case O_NOINDEX: c->no_index = 1; break;
 		case O_UNTIL: c->until = optarg; break;
 		case O_OLDER: {
 			double s = strtod(optarg, &end);

@@ -23,6 +23,9 @@ status is a dict:
     first_error_offset    file offset of the block header the first problem
                           was found at (None if none)
     blocks_ok, blocks_bad, blocks_unknown, records, records_unknown
+    blocks_index          INDEX blocks skipped by the sequential read
+    index                 "absent", "valid" or "invalid" (spec 3.1)
+    index_error           why the index is invalid ("" otherwise)
 
 Fatal header problems (empty file, wrong magic, text-mode damage,
 byte-swapped file, newer major version, bad header) raise SrecError.
@@ -39,7 +42,7 @@ import sys
 __all__ = ["SrecError", "read_file", "crc32c", "RECORD_NAMES"]
 
 MAJOR = 1
-MINOR = 0
+MINOR = 1
 
 MAGIC = b"\x8aSRC\r\n\x1a\n"
 BOM_BYTES = b"\x4d\x3c\x2b\x1a"          # 0x1A2B3C4D little-endian
@@ -55,7 +58,13 @@ MAX_PAYLOAD = 64 * 1024 * 1024
 
 BLOCK_META = 1
 BLOCK_DATA = 2
+BLOCK_INDEX = 3
 KNOWN_BLOCKS = (BLOCK_META, BLOCK_DATA)
+
+IDX_BLOCK = 64
+IDX_END = 65
+MAX_RECORD = 1 << 20
+MAX_INDEX_TYPES = 4096
 
 CODEC_STORED = 0
 CODEC_ZSTD = 1
@@ -188,6 +197,24 @@ RECORDS = {
 
 RECORD_NAMES = {t: name for t, (name, _f) in RECORDS.items()}
 
+# Spec 5, "Value ranges": 32-bit fields; a value outside the range makes
+# the record malformed.  Every other integer field is 64-bit.
+U32_FIELDS = {"pid", "tid", "cpu", "ppid", "gen", "how", "origin", "family", "type",
+              "protocol", "owner", "oldstate", "newstate", "tcpstate", "sport", "dport",
+              "pport", "lport", "rport", "child", "group_dead"}
+U32_IN = {("loss", "kind"), ("stack", "kind"), ("stack", "flags"), ("connect", "flags"),
+          ("accept", "flags")}
+I32_FIELDS = {"fd", "ret", "code"}
+
+
+def _check_range(rname, name, value):
+    if name in U32_FIELDS or (rname, name) in U32_IN:
+        if value > 0xFFFFFFFF:
+            raise _Malformed("%s.%s out of the 32-bit range" % (rname, name))
+    elif name in I32_FIELDS:
+        if not -(1 << 31) <= value < (1 << 31):
+            raise _Malformed("%s.%s out of the 32-bit range" % (rname, name))
+
 
 class _Malformed(Exception):
     pass
@@ -229,7 +256,7 @@ class _BlockState:
         self.prev_d = 0
 
 
-def _decode_fields(buf, pos, end, fields, st, out):
+def _decode_fields(buf, pos, end, fields, st, out, rname=""):
     """Decode a fixed field list from buf[pos:end] into out.  A field that
     is entirely absent (the body ended before it) reads as 0 / empty bytes
     and does not move the running T/D values."""
@@ -246,8 +273,10 @@ def _decode_fields(buf, pos, end, fields, st, out):
             continue
         u, pos = _uvarint(buf, pos, end)
         if kind == "U":
+            _check_range(rname, name, u)
             out[name] = u
         elif kind == "I":
+            _check_range(rname, name, _zigzag(u))
             out[name] = _zigzag(u)
         elif kind == "T":
             st.prev_t = (st.prev_t + _zigzag(u)) & MASK64
@@ -263,7 +292,14 @@ def _decode_fields(buf, pos, end, fields, st, out):
 def _decode_stack(buf, pos, end, out):
     hdr = (("id", "U"), ("kind", "U"), ("flags", "U"), ("nframes", "U"))
     vals = {}
-    pos = _decode_fields(buf, pos, end, hdr, None, vals)
+    for i, (name, _kind) in enumerate(hdr):
+        # id, kind, flags and nframes are required (spec 5)
+        if pos >= end:
+            raise _Malformed("stack header cut")
+        vals[name], pos = _uvarint(buf, pos, end)
+        _check_range("stack", name, vals[name])
+    if vals["id"] < 16 or vals["kind"] not in (1, 2):
+        raise _Malformed("stack id below 16 or kind not 1 or 2")
     out["id"] = vals["id"]
     out["kind"] = vals["kind"]
     out["flags"] = vals["flags"]
@@ -287,10 +323,13 @@ def _decode_stack(buf, pos, end, out):
     return pos
 
 
-def _decode_payload(payload, records, status):
-    """Decode the records of one block payload, appending to records.
-    Returns None, or a reason string if a record was malformed (the rest
-    of the block is then unreadable; records already decoded are kept)."""
+def _decode_payload(payload, records, status, counts=None):
+    """Decode the records of one block payload, appending to records, and
+    counting them by type in counts (a dict).  Returns None, or a reason
+    string if a record was malformed (the rest of the block is then
+    unreadable; records already decoded are kept)."""
+    if counts is None:
+        counts = {}
     st = _BlockState()
     buf = payload
     end = len(buf)
@@ -305,6 +344,7 @@ def _decode_payload(payload, records, status):
             spec = RECORDS.get(rtype)
             if spec is None:
                 status["records_unknown"] += 1
+                counts[rtype] = counts.get(rtype, 0) + 1
                 pos = bend
                 continue
             name, fields = spec
@@ -312,11 +352,12 @@ def _decode_payload(payload, records, status):
             if fields is None:
                 _decode_stack(buf, pos, bend, rec)
             else:
-                _decode_fields(buf, pos, bend, fields, st, rec)
+                _decode_fields(buf, pos, bend, fields, st, rec, name)
             # Extra bytes after the known fields: a newer minor version
             # appended fields; ignored.
             records.append(rec)
             status["records"] += 1
+            counts[rtype] = counts.get(rtype, 0) + 1
             pos = bend
     except _Malformed as e:
         return str(e)
@@ -392,6 +433,148 @@ def _pad8(n):
     return (n + 7) & ~7
 
 
+class _BadIndex(Exception):
+    pass
+
+
+def _index_counts(buf, pos, end):
+    """A counts field: (type, count) pairs, types strictly ascending, counts
+    non-zero, at most MAX_INDEX_TYPES pairs.  Returns a dict."""
+    out = {}
+    prev = None
+    while pos < end:
+        t, pos = _uvarint(buf, pos, end)
+        c, pos = _uvarint(buf, pos, end)
+        if (prev is not None and t <= prev) or c == 0 or len(out) >= MAX_INDEX_TYPES:
+            raise _BadIndex("bad counts")
+        out[t] = c
+        prev = t
+    return out
+
+
+def _index_fields(buf, pos, end, n):
+    """n uvarints then a bytes field; absent ones read as 0 / empty."""
+    vals = []
+    for _ in range(n):
+        if pos >= end:
+            vals.append(0)
+        else:
+            v, pos = _uvarint(buf, pos, end)
+            vals.append(v)
+    counts = {}
+    if pos < end:
+        blen, pos = _uvarint(buf, pos, end)
+        if blen > end - pos:
+            raise _BadIndex("counts field runs past the record")
+        counts = _index_counts(buf, pos, pos + blen)
+    return vals, counts
+
+
+def read_index(data, hdr_len):
+    """Spec 3.1: find the index from the end of the file and check it
+    against the blocks it names.  Returns ("absent", None, ""),
+    ("valid", (entries, totals), "") or ("invalid", None, reason).  entries
+    is a list of dicts (offset, type, seq, nrecords, t_first, t_last,
+    stored_len, payload_crc, counts); totals a dict type -> count."""
+    size = len(data)
+    if size < hdr_len + BLOCK_HDR_LEN + BLOCK_TRAILER_LEN:
+        return "absent", None, ""
+    total, tail = struct.unpack_from("<II", data, size - 8)
+    if tail != BLOCK_TAIL or total % 8 or total < 56 or total > size - hdr_len:
+        return "absent", None, ""
+    off = size - total
+    if _block_header_ok(data, off) is not None:
+        return "absent", None, ""
+    (_sync, btype, codec, stored_len, raw_len, _nrec, pcrc,
+     _tf, _tl, iseq, _hcrc) = struct.unpack_from("<IHHIIIIQQII", data, off)
+    if BLOCK_HDR_LEN + _pad8(stored_len) + BLOCK_TRAILER_LEN != total:
+        return "absent", None, ""
+    if btype != BLOCK_INDEX:
+        return "absent", None, ""
+    try:
+        payload = data[off + BLOCK_HDR_LEN:off + BLOCK_HDR_LEN + stored_len]
+        if crc32c(payload) != pcrc:
+            raise _BadIndex("checksum")
+        if codec == CODEC_ZSTD:
+            raw = _zstd_decompress(payload, raw_len)
+        elif codec == CODEC_STORED and stored_len == raw_len:
+            raw = payload
+        else:
+            raw = None
+        if raw is None:
+            raise _BadIndex("decompress")
+        entries = []
+        totals = None
+        end_vals = None
+        pos = 0
+        while pos < len(raw):
+            if end_vals is not None:
+                raise _BadIndex("records after the end record")
+            rtype, pos = _uvarint(raw, pos, len(raw))
+            blen, pos = _uvarint(raw, pos, len(raw))
+            if blen > len(raw) - pos or blen > MAX_RECORD:
+                raise _BadIndex("record runs past the payload")
+            bend = pos + blen
+            if rtype == IDX_BLOCK:
+                v, counts = _index_fields(raw, pos, bend, 8)
+                if any(v[i] > 0xFFFFFFFF for i in (1, 2, 3, 6, 7)):
+                    raise _BadIndex("value out of range")
+                if sum(counts.values()) != v[3]:
+                    raise _BadIndex("counts do not sum to nrecords")
+                entries.append(dict(offset=v[0], type=v[1], seq=v[2], nrecords=v[3],
+                                    t_first=v[4], t_last=v[5], stored_len=v[6],
+                                    payload_crc=v[7], counts=counts))
+            elif rtype == IDX_END:
+                end_vals, totals = _index_fields(raw, pos, bend, 2)
+                if sum(totals.values()) != end_vals[1]:
+                    raise _BadIndex("totals do not sum to records")
+            pos = bend
+        if end_vals is None or end_vals[0] != len(entries):
+            raise _BadIndex("no end record, or a wrong block count")
+        sums = {}
+        for e in entries:
+            for t, c in e["counts"].items():
+                if t not in totals:
+                    raise _BadIndex("a type missing from the totals")
+                sums[t] = sums.get(t, 0) + c
+        if sums != totals or sum(e["nrecords"] for e in entries) != end_vals[1]:
+            raise _BadIndex("totals are not the entries' sums")
+        expect = hdr_len
+        for i, e in enumerate(entries):
+            if e["offset"] != expect or e["seq"] != i or e["stored_len"] > MAX_PAYLOAD:
+                raise _BadIndex("entries do not tile the file")
+            btotal = BLOCK_HDR_LEN + _pad8(e["stored_len"]) + BLOCK_TRAILER_LEN
+            if btotal > off - expect:
+                raise _BadIndex("entry runs past the index")
+            if _block_header_ok(data, expect) is not None:
+                raise _BadIndex("no valid block header at an entry")
+            (_s, bt, _c, bstored, _r, bnrec, bpcrc, btf, btl, bseq,
+             _h) = struct.unpack_from("<IHHIIIIQQII", data, expect)
+            if (bt, bseq, bnrec, btf, btl, bstored, bpcrc) != (
+                    e["type"], e["seq"], e["nrecords"], e["t_first"], e["t_last"],
+                    e["stored_len"], e["payload_crc"]):
+                raise _BadIndex("an entry disagrees with its block header")
+            t_total, t_tail = struct.unpack_from("<II", data, expect + btotal - 8)
+            if t_total != btotal or t_tail != BLOCK_TAIL:
+                raise _BadIndex("an entry's block has a bad trailer")
+            expect += btotal
+        if expect != off or iseq != len(entries):
+            raise _BadIndex("entries do not end at the index")
+    except (_BadIndex, _Malformed) as e:
+        return "invalid", None, str(e)
+    return "valid", (entries, totals), ""
+
+
+def _counts_agree(entry_counts, decoded):
+    """Spec 3.1: a block decoded whole has, type by type, the records its
+    entry counts (types this reader does not know: in sum)."""
+    known_e = {t: c for t, c in entry_counts.items() if t in RECORDS}
+    known_d = {t: c for t, c in decoded.items() if t in RECORDS}
+    unk_e = sum(c for t, c in entry_counts.items() if t not in RECORDS)
+    unk_d = sum(c for t, c in decoded.items() if t not in RECORDS)
+    return known_e == known_d and unk_e == unk_d
+
+
 def read_bytes(data):
     """Read a whole .srec file image (bytes).  See read_file()."""
     data = bytes(data)
@@ -408,7 +591,11 @@ def read_bytes(data):
         "blocks_unknown": 0,
         "records": 0,
         "records_unknown": 0,
+        "blocks_index": 0,
+        "index": "absent",
+        "index_error": "",
     }
+    whole = []  # (offset, type, counts) of the blocks decoded whole
 
     def problem(reason, offset):
         if not status["salvaged"]:
@@ -421,6 +608,9 @@ def read_bytes(data):
     if off > size:
         problem("truncated", FILE_HDR_LEN)
         return records, status
+    state, index, why = read_index(data, hdr_len)
+    status["index"] = state
+    status["index_error"] = why
     while True:
         # 1. the block header
         if off == size:
@@ -455,17 +645,22 @@ def read_bytes(data):
                 break
             off = nxt
             continue
-        # 5. payload checksum; the framing is trustworthy from here on
+        # 5. the framing is trustworthy from here on; INDEX blocks (read
+        # by read_index) and unknown block types are skipped by total_len
+        if btype == BLOCK_INDEX:
+            status["blocks_index"] += 1
+            off += total
+            continue
+        if btype not in KNOWN_BLOCKS:
+            status["blocks_unknown"] += 1
+            off += total
+            continue
+        # 6. payload checksum
         pstart = off + BLOCK_HDR_LEN
         payload = data[pstart:pstart + stored_len]
         if crc32c(payload) != pcrc:
             problem("checksum", off)
             status["blocks_bad"] += 1
-            off += total
-            continue
-        # unknown block types are skipped (by total_len) and counted
-        if btype not in KNOWN_BLOCKS:
-            status["blocks_unknown"] += 1
             off += total
             continue
         # 6. decompress
@@ -481,13 +676,23 @@ def read_bytes(data):
             off += total
             continue
         # 7. records
-        bad = _decode_payload(raw, records, status)
+        counts = {}
+        bad = _decode_payload(raw, records, status, counts)
         if bad is not None:
             problem("record", off)
             status["blocks_bad"] += 1
         else:
             status["blocks_ok"] += 1
+            whole.append((off, btype, counts))
         off += total
+    if index is not None:
+        by_off = {e["offset"]: e for e in index[0]}
+        for boff, btype, counts in whole:
+            e = by_off.get(boff)
+            if e is None or e["type"] != btype or not _counts_agree(e["counts"], counts):
+                status["index"] = "invalid"
+                status["index_error"] = "a block's records disagree with its entry"
+                break
     return records, status
 
 

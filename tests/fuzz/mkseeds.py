@@ -22,10 +22,44 @@ import srec_reader as R  # noqa: E402
 MAX_SEED = 64 * 1024
 
 
+def _uv(v):
+    out = bytearray()
+    while v >= 0x80:
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def reindex(raw, new_blocks):
+    """The INDEX payload raw (spec 3.1) with each IBLOCK's offset,
+    stored_len and payload_crc replaced by those of new_blocks (offset,
+    stored_len, payload_crc), in order; the per-type counts are kept."""
+    out = b""
+    pos = 0
+    i = 0
+    while pos < len(raw):
+        t, pos = R._uvarint(raw, pos, len(raw))
+        n, pos = R._uvarint(raw, pos, len(raw))
+        body = raw[pos:pos + n]
+        if t == R.IDX_BLOCK and i < len(new_blocks):
+            vals, counts = R._index_fields(raw, pos, pos + n, 8)
+            vals[0], vals[6], vals[7] = new_blocks[i]
+            c = b"".join(_uv(k) + _uv(v) for k, v in sorted(counts.items()))
+            body = b"".join(_uv(v) for v in vals) + _uv(len(c)) + c
+            i += 1
+        out += _uv(t) + _uv(len(body)) + body
+        pos += n
+    return out
+
+
 def stored_copy(data):
+    """Every intact zstd block rewritten as a stored one; an index at the
+    end is rewritten to name the new blocks, so that it stays valid."""
     hdr_len, = struct.unpack_from("<I", data, 16)
     out = bytearray(data[:hdr_len])
     off = hdr_len
+    new_blocks = []
     while off + 48 <= len(data):
         (sync, btype, codec, stored, raw_len, nrec, _pcrc, tf, tl, seq,
          _hcrc) = struct.unpack_from("<IHHIIIIQQII", data, off)
@@ -37,6 +71,10 @@ def stored_copy(data):
             raw = R._zstd_decompress(payload, raw_len)
             if raw is not None:
                 payload, codec = raw, R.CODEC_STORED
+        if btype == R.BLOCK_INDEX and codec == R.CODEC_STORED and off + total == len(data):
+            payload = reindex(payload, new_blocks)
+        else:
+            new_blocks.append((len(out), len(payload), R.crc32c(payload)))
         h = struct.pack("<IHHIIIIQQI", sync, btype, codec, len(payload),
                         len(payload) if codec == R.CODEC_STORED else raw_len, nrec,
                         R.crc32c(payload), tf, tl, seq)
