@@ -627,24 +627,33 @@ static __always_inline struct sk_val *sk_track(__u64 sk, __u64 sock_serial, __u3
 /* The serial of v's TCP sock sk: its `sks` entry's when it has one (it has
  * changed state, or was made by a listener), else the one kept in v until
  * the sock first changes state (tp_inet_sock_set_state then moves it). */
-static __always_inline __u64 sock_sk_serial(struct sock_val *v, __u64 sk)
+static __always_inline __u64 sock_sk_serial(struct sock_val *v, __u64 sk, bool fresh)
 {
-	struct sk_val *kv = bpf_map_lookup_elem(&sks, &sk);
+	struct sk_val *kv;
 
+	/* A sock made by socket()/socketpair() is new: no entry can be its
+	 * own yet (one at its address belongs to a freed sock, see
+	 * tp_inet_sock_set_state), so there is nothing to look up. */
+	if (fresh && !v->sk_mapped)
+		goto unmapped;
+	kv = bpf_map_lookup_elem(&sks, &sk);
 	if (kv) {
+		if (!v->sk_mapped && v->sk_serial)
+			kv->serial = v->sk_serial; /* a freed sock's stale entry */
 		kv->sock_serial = v->serial;
 		if (v->owner)
 			kv->owner = v->owner;
 		v->sk_mapped = 1;
 		return kv->serial;
 	}
+unmapped:
 	if (!v->sk_serial)
 		v->sk_serial = new_serial();
 	return v->sk_serial;
 }
 
 static __always_inline int emit_sockinfo(int fd, __u16 origin, __u64 *sk_serial_out,
-					 __u64 *serial_out)
+					 __u64 *serial_out, __u64 *sk_out)
 {
 	struct file *f = NULL;
 	__u64 sockp = 0;
@@ -664,9 +673,12 @@ static __always_inline int emit_sockinfo(int fd, __u16 origin, __u64 *sk_serial_
 	protocol = sk ? sk_protocol_of(sk) : 0;
 	/* Only TCP socks have states to join: no sk serial for the others. */
 	if (protocol == IPPROTO_TCP)
-		sk_serial = sock_sk_serial(v, (__u64)sk);
+		sk_serial = sock_sk_serial(v, (__u64)sk, origin == SREC_ORIGIN_SOCKET ||
+							   origin == SREC_ORIGIN_SOCKETPAIR);
 	if (serial_out)
 		*serial_out = v->serial;
+	if (sk_out)
+		*sk_out = (__u64)sk;
 	if (sk_serial_out)
 		*sk_serial_out = sk_serial;
 	struct sr_sockinfo info;
@@ -696,7 +708,7 @@ int tp_exit_socket(struct trace_event_raw_sys_exit *ctx)
 {
 	if (ctx->ret < 0 || !task_wanted())
 		return 0;
-	emit_sockinfo((int)ctx->ret, SREC_ORIGIN_SOCKET, NULL, NULL);
+	emit_sockinfo((int)ctx->ret, SREC_ORIGIN_SOCKET, NULL, NULL, NULL);
 	return 0;
 }
 
@@ -739,8 +751,8 @@ int tp_exit_socketpair(struct trace_event_raw_sys_exit *ctx)
 		return 0;
 	if (bpf_probe_read_user(sv, sizeof(sv), (void *)a.arg1))
 		return 0;
-	emit_sockinfo(sv[0], SREC_ORIGIN_SOCKETPAIR, NULL, NULL);
-	emit_sockinfo(sv[1], SREC_ORIGIN_SOCKETPAIR, NULL, NULL);
+	emit_sockinfo(sv[0], SREC_ORIGIN_SOCKETPAIR, NULL, NULL, NULL);
+	emit_sockinfo(sv[1], SREC_ORIGIN_SOCKETPAIR, NULL, NULL, NULL);
 	return 0;
 }
 
@@ -815,7 +827,7 @@ int tp_exit_connect(struct trace_event_raw_sys_exit *ctx)
 		struct sock *sk = BPF_CORE_READ((struct socket *)sockp, sk);
 
 		e->serial = v->serial;
-		e->sk_serial = sk ? sock_sk_serial(v, (__u64)sk) : 0;
+		e->sk_serial = sk ? sock_sk_serial(v, (__u64)sk, false) : 0;
 		v->sk = (__u64)sk;
 	}
 	if (f && (BPF_CORE_READ(f, f_flags) & O_NONBLOCK))
@@ -845,13 +857,14 @@ static __always_inline int on_accept_exit(void *ctx, long ret)
 	struct sock_val *lv;
 	struct sr_accept *e;
 	struct sys_args a;
-	__u64 lsock = 0, serial = 0, sk_serial = 0;
+	__u64 lsock = 0, serial = 0, sk_serial = 0, skp = 0;
 
 	if (take_args(&a))
 		return 0;
+	/* skp stays 0 unless the new socket is one we track */
 	if (ret >= 0)
 		emit_sockinfo((int)ret, a.arg1 ? SREC_ORIGIN_ACCEPT4 : SREC_ORIGIN_ACCEPT, &sk_serial,
-			      &serial);
+			      &serial, &skp);
 	lv = fd_sock(a.fd, &lsock, NULL);
 	e = reserve(sizeof(*e));
 	if (!e)
@@ -863,23 +876,17 @@ static __always_inline int on_accept_exit(void *ctx, long ret)
 	e->serial = serial;
 	e->sk_serial = sk_serial;
 	e->fd = (__s32)ret;
-	if (ret >= 0) {
-		__u64 sockp = 0;
-		struct sock_val *v = fd_sock((int)ret, &sockp, NULL);
-		struct sock *sk = sockp ? BPF_CORE_READ((struct socket *)sockp, sk) : NULL;
+	if (skp) {
+		struct sock *sk = (struct sock *)skp;
+		__u64 *ts = bpf_map_lookup_elem(&estab, &skp);
 
-		if (v && sk) {
-			__u64 skp = (__u64)sk;
-			__u64 *ts = bpf_map_lookup_elem(&estab, &skp);
-
-			if (ts) {
-				e->estab_ts = *ts;
-				bpf_map_delete_elem(&estab, &skp);
-			}
-			e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
-			e->pport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-			read_sk_addrs(sk, e->family, NULL, e->paddr);
+		if (ts) {
+			e->estab_ts = *ts;
+			bpf_map_delete_elem(&estab, &skp);
 		}
+		e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+		e->pport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+		read_sk_addrs(sk, e->family, NULL, e->paddr);
 	}
 	take_stacks(ctx, &e->st, SR_STK_ACCEPT_K, SR_STK_ACCEPT_U);
 	submit(e);
@@ -904,10 +911,12 @@ SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tp_inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
 {
 	__u64 skp = (__u64)sk;
-	struct socket *sock = BPF_CORE_READ(sk, sk_socket);
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	/* sk is a BTF pointer: plain loads, no helper call per field. */
+	struct socket *sock = sk->sk_socket;
+	__u16 family = sk->__sk_common.skc_family;
 	/* inet_sport, not skc_num: the latter is already 0 when a socket
-	 * that released its port reaches TCP_CLOSE (tcpstates agrees). */
+	 * that released its port reaches TCP_CLOSE (tcpstates agrees).  It
+	 * lies past struct sock, where the verifier allows no plain load. */
 	__u16 sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
 	__u32 lkey = (__u32)family << 16 | sport;
 	struct sk_val *kv = bpf_map_lookup_elem(&sks, &skp);
@@ -925,6 +934,11 @@ int BPF_PROG(tp_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 			sock_serial = v->serial;
 			owner = v->owner;
 			v->sk = skp;
+			/* An entry this socket never made or met, while the
+			 * socket holds the serial of its new sock: a freed
+			 * sock's entry left at the same address.  Take it over. */
+			if (kv && !v->sk_mapped && v->sk_serial)
+				kv->serial = v->sk_serial;
 			v->sk_mapped = 1; /* sk_track below, if not yet */
 		}
 	}
@@ -971,11 +985,18 @@ int BPF_PROG(tp_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 	e->newstate = (__u8)newstate;
 	e->family = family;
 	e->sport = sport;
-	e->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	e->dport = bpf_ntohs(sk->__sk_common.skc_dport);
 	e->_pad = 0;
 	__builtin_memset(e->saddr, 0, sizeof(e->saddr));
 	__builtin_memset(e->daddr, 0, sizeof(e->daddr));
-	read_sk_addrs(sk, family, e->saddr, e->daddr);
+	if (family == AF_INET) {
+		__u32 l = sk->__sk_common.skc_rcv_saddr, r = sk->__sk_common.skc_daddr;
+
+		__builtin_memcpy(e->saddr, &l, 4);
+		__builtin_memcpy(e->daddr, &r, 4);
+	} else if (family == AF_INET6) {
+		read_sk_addrs(sk, family, e->saddr, e->daddr);
+	}
 	submit(e);
 	/* A closed sock without a socket is gone for good. */
 	if (newstate == TCP_CLOSE && !sock)
