@@ -3,10 +3,12 @@
 both attached to the SAME workload process, from the kernel's own counters.
 
 Throughput ratios on a shared 2-core VM swing by x2 between rounds; this
-measure does not: the floor (bench/floor) starts the workload, sockrec
-attaches to it with -p, so both see exactly the same events under the same
-load, and kernel.bpf_stats_enabled gives each program's run count and run
-time.  The difference is sockrec's own cost beyond capturing the same
+measure does not: one of the floor (bench/floor) and sockrec starts the
+workload, the other attaches to it (--pid / -p), so both see exactly the
+same events under the same load, and kernel.bpf_stats_enabled gives each
+program's run count and run time.  The one attached first runs first on a
+shared hook and warms the caches for the other's stack walk, so the order
+alternates between runs (use an even --runs).  The difference is sockrec's own cost beyond capturing the same
 stacks on the same hooks.  What it leaves out: the hooks' dispatch outside
 the programs, the syscall slow path both share, and sockrec's drain (user
 space; see the recorder CPU table of RESULTS.md).
@@ -35,36 +37,50 @@ def progs():
     return {p["id"]: p for p in json.loads(out)}
 
 
-def one_run(build, wl_argv, sockrec_args, secs):
-    """floor -- WL, sockrec -p WL; per-program (runs, ns) over `secs`."""
+def child_of(pid):
+    for _ in range(300):
+        r = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+        if r.stdout.strip():
+            return int(r.stdout.split()[0])
+        time.sleep(0.01)
+    raise RuntimeError("workload did not start")
+
+
+def one_run(build, wl_argv, sockrec_args, secs, sockrec_first):
+    """Both recorders on one workload process; per-program (runs, ns) over
+    `secs`.  The program attached first to a hook runs first and pays the
+    cold caches of the stack walks for both: the order alternates."""
     before = set(progs())
-    floor = subprocess.Popen([os.path.join(build, "bench", "floor"), "--"] + wl_argv,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    rec = None
+    out = os.path.join("/tmp", "bpf_cost.%d.srec" % os.getpid())
+    floor_bin = os.path.join(build, "bench", "floor")
+    sockrec = [os.path.join(build, "sockrec"), "-f", "-o", out] + sockrec_args
+    procs = []
     try:
-        # The floor forks the workload stopped on a pipe: find it by parent.
-        wl_pid = None
-        for _ in range(200):
-            r = subprocess.run(["pgrep", "-P", str(floor.pid)], capture_output=True, text=True)
-            if r.stdout.strip():
-                wl_pid = int(r.stdout.split()[0])
-                break
-            time.sleep(0.01)
-        if wl_pid is None:
-            raise RuntimeError("workload did not start")
-        out = os.path.join("/tmp", "bpf_cost.%d.srec" % os.getpid())
-        rec = subprocess.Popen([os.path.join(build, "sockrec"), "-f", "-p", str(wl_pid), "-d", str(secs + 2.0), "-o", out] + sockrec_args,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if sockrec_first:
+            first = subprocess.Popen(sockrec + ["--"] + wl_argv, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+            procs.append(first)
+            wl_pid = child_of(first.pid)
+            time.sleep(0.5)  # sockrec attaches before it starts the command
+            procs.append(subprocess.Popen([floor_bin, "--pid", str(wl_pid)], stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, text=True))
+        else:
+            first = subprocess.Popen([floor_bin, "--"] + wl_argv, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+            procs.append(first)
+            wl_pid = child_of(first.pid)
+            procs.append(subprocess.Popen(sockrec[:1] + ["-p", str(wl_pid), "-d", str(secs + 2.0)]
+                                          + sockrec[1:], stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, text=True))
         time.sleep(1.5)  # both attached and past their start-up
         a = progs()
         time.sleep(secs)
         b = progs()
     finally:
-        if rec:
-            rec.communicate()
-        floor.communicate()
+        for p in procs:
+            p.communicate()
         try:
-            os.unlink(os.path.join("/tmp", "bpf_cost.%d.srec" % os.getpid()))
+            os.unlink(out)
         except OSError:
             pass
     rows = {}
@@ -84,7 +100,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=os.path.join(os.path.dirname(HERE), "build"))
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=4)
     ap.add_argument("--secs", type=float, default=3.0)
     ap.add_argument("--workloads", default="churn1,churn2,tcp,mixed")
     ap.add_argument("sockrec_args", nargs="*", help="after --: extra sockrec options")
@@ -104,7 +120,7 @@ def main():
             argv = wls[wl] + ["-t", str(a.secs + 6.0)]
             fl, sr, per = [], [], {}
             for r in range(a.runs):
-                rows = one_run(a.build, argv, a.sockrec_args, a.secs)
+                rows = one_run(a.build, argv, a.sockrec_args, a.secs, r % 2 == 1)
                 ops = rows.get("floor_close", (0, 0))[0]
                 if not ops:
                     print("%s run %d: no close() seen" % (wl, r + 1))
@@ -115,8 +131,8 @@ def main():
                 sr.append(s)
                 for n, (c, t) in rows.items():
                     per.setdefault(n, []).append(t / ops)
-                print("%s run %d: per close(): floor %.0f ns, sockrec %.0f ns, difference %.0f ns"
-                      % (wl, r + 1, f, s, s - f))
+                print("%s run %d (%s first): per close(): floor %.0f ns, sockrec %.0f ns, "
+                      "difference %.0f ns" % (wl, r + 1, "sockrec" if r % 2 else "floor", f, s, s - f))
             if not fl:
                 continue
             summary.append((wl, statistics.median(fl), statistics.median(sr),
