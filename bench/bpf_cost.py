@@ -23,6 +23,7 @@ kernel.bpf_stats_enabled is restored to its previous value.
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -55,6 +56,7 @@ def one_run(build, wl_argv, sockrec_args, secs, sockrec_first):
     floor_bin = os.path.join(build, "bench", "floor")
     sockrec = [os.path.join(build, "sockrec"), "-f", "-o", out] + sockrec_args
     procs = []
+    wl_pid = None
     try:
         if sockrec_first:
             first = subprocess.Popen(sockrec + ["--"] + wl_argv, stdout=subprocess.PIPE,
@@ -69,14 +71,28 @@ def one_run(build, wl_argv, sockrec_args, secs, sockrec_first):
                                      stderr=subprocess.PIPE, text=True)
             procs.append(first)
             wl_pid = child_of(first.pid)
-            procs.append(subprocess.Popen(sockrec[:1] + ["-p", str(wl_pid), "-d", str(secs + 2.0)]
-                                          + sockrec[1:], stdout=subprocess.PIPE,
-                                          stderr=subprocess.PIPE, text=True))
-        time.sleep(1.5)  # both attached and past their start-up
+            procs.append(subprocess.Popen(sockrec[:1] + ["-p", str(wl_pid)] + sockrec[1:],
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                          text=True))
+        # both attached (a loaded machine may take seconds), then settle
+        for _ in range(300):
+            names = {p.get("name") for i, p in progs().items() if i not in before}
+            if "floor_close" in names and "tp_enter_close" in names:
+                break
+            time.sleep(0.05)
+        time.sleep(0.5)
         a = progs()
         time.sleep(secs)
         b = progs()
     finally:
+        # The workload runs long enough for any load: end it, then both.
+        if wl_pid:
+            try:
+                os.kill(wl_pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if len(procs) == 2 and not sockrec_first:
+            procs[1].send_signal(signal.SIGINT)  # sockrec -p: stop cleanly
         for p in procs:
             p.communicate()
         try:
@@ -117,7 +133,7 @@ def main():
     summary = []
     try:
         for wl in a.workloads.split(","):
-            argv = wls[wl] + ["-t", str(a.secs + 6.0)]
+            argv = wls[wl] + ["-t", "120"]  # ended once measured
             fl, sr, per = [], [], {}
             for r in range(a.runs):
                 rows = one_run(a.build, argv, a.sockrec_args, a.secs, r % 2 == 1)

@@ -36,6 +36,27 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* A process we did not start: gone once it no longer exists or is a
+ * zombie waiting for its parent. */
+static int gone(pid_t pid)
+{
+	char path[64], buf[512];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = 0;
+	const char *rp = strrchr(buf, ')'); /* comm may hold spaces and ')' */
+	return !rp || rp[1] != ' ' || rp[2] == 'Z' || rp[2] == 'X';
+}
+
 static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
@@ -121,8 +142,7 @@ int main(int argc, char **argv)
 
 	for (;;) {
 		/* not our child with --pid: poll for it to be gone */
-		pid_t r = attach_only ? (kill(pid, 0) && errno == ESRCH ? pid : 0)
-				      : waitpid(pid, &status, WNOHANG);
+		pid_t r = attach_only ? (gone(pid) ? pid : 0) : waitpid(pid, &status, WNOHANG);
 		if (rb) {
 			ring_buffer__poll(rb, 50);
 			ring_buffer__consume(rb);
