@@ -113,9 +113,11 @@ int floor_alloc(__u64 *ctx)
 		return 0;
 	bump(C_ALLOC);
 	if (want_stacks) {
+		/* the user stack pointer read as sockrec reads it (a plain
+		 * load through the BTF pt_regs pointer) */
 		struct task_struct *t = bpf_get_current_task_btf();
 		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
-		unsigned long sp = BPF_CORE_READ(regs, sp);
+		unsigned long sp = regs->sp;
 
 		ks = bpf_get_stackid(ctx, &stacks, 0);
 		us = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);

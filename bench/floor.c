@@ -1,8 +1,10 @@
 /* floor.c - loader of floor.bpf.c: run a command under the capture floor.
  *
  * usage: floor [--no-stacks] [--emit] -- COMMAND [ARGS...]
+ *        floor [--no-stacks] [--emit] --pid PID
  * Starts COMMAND stopped on a pipe, attaches the programs filtered to its
- * pid, lets it run, waits for it, and prints one JSON line on stderr:
+ * pid, lets it run, waits for it (with --pid: attaches to a running
+ * process and runs until it is gone), and prints one JSON line on stderr:
  *   {"floor": {"alloc": N, "close": N, "stack_fail": N, "rb_fail": N,
  *              "drained": N}}
  * --emit also sends every event through a ring buffer that this loader
@@ -13,6 +15,7 @@
 #include <bpf/bpf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +36,27 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* A process we did not start: gone once it no longer exists or is a
+ * zombie waiting for its parent. */
+static int gone(pid_t pid)
+{
+	char path[64], buf[512];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = 0;
+	const char *rp = strrchr(buf, ')'); /* comm may hold spaces and ')' */
+	return !rp || rp[1] != ' ' || rp[2] == 'Z' || rp[2] == 'X';
+}
+
 static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
@@ -40,27 +64,39 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 
 int main(int argc, char **argv)
 {
-	int stacks = 1, emit = 0, i, p[2], status = 0;
+	int stacks = 1, emit = 0, i, p[2] = { -1, -1 }, status = 0;
+	pid_t pid = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--no-stacks"))
 			stacks = 0;
 		else if (!strcmp(argv[i], "--emit"))
 			emit = 1;
-		else if (!strcmp(argv[i], "--")) {
+		else if (!strcmp(argv[i], "--pid") && i + 1 < argc) {
+			char *end;
+			long v = strtol(argv[++i], &end, 10);
+			if (*end || v <= 0 || v > INT_MAX) {
+				fprintf(stderr, "floor: invalid pid '%s'\n", argv[i]);
+				return 2;
+			}
+			pid = (pid_t)v;
+		} else if (!strcmp(argv[i], "--")) {
 			i++;
 			break;
 		} else
 			break;
 	}
-	if (i >= argc) {
-		fprintf(stderr, "usage: floor [--no-stacks] [--emit] -- COMMAND [ARGS...]\n");
+	if (pid ? i < argc : i >= argc) {
+		fprintf(stderr, "usage: floor [--no-stacks] [--emit] -- COMMAND [ARGS...]\n"
+				"       floor [--no-stacks] [--emit] --pid PID\n");
 		return 2;
 	}
 	libbpf_set_print(quiet);
-	if (pipe2(p, O_CLOEXEC))
+	int attach_only = pid != 0;
+	if (!attach_only && pipe2(p, O_CLOEXEC))
 		return perror("pipe"), 1;
-	pid_t pid = fork();
+	if (!attach_only)
+		pid = fork();
 	if (pid < 0)
 		return perror("fork"), 1;
 	if (pid == 0) {
@@ -72,7 +108,8 @@ int main(int argc, char **argv)
 		perror(argv[i]);
 		_exit(127);
 	}
-	close(p[0]);
+	if (!attach_only)
+		close(p[0]);
 
 	struct floor_bpf *skel = floor_bpf__open();
 	if (!skel)
@@ -87,7 +124,8 @@ int main(int argc, char **argv)
 		err = floor_bpf__attach(skel);
 	if (err) {
 		fprintf(stderr, "floor: load/attach: %s\n", strerror(-err));
-		kill(pid, SIGKILL);
+		if (!attach_only)
+			kill(pid, SIGKILL);
 		return 1;
 	}
 	struct ring_buffer *rb = NULL;
@@ -96,12 +134,15 @@ int main(int argc, char **argv)
 		if (!rb)
 			return perror("floor: ring buffer"), 1;
 	}
-	if (write(p[1], "g", 1) != 1)
-		return perror("floor: start"), 1;
-	close(p[1]);
+	if (!attach_only) {
+		if (write(p[1], "g", 1) != 1)
+			return perror("floor: start"), 1;
+		close(p[1]);
+	}
 
 	for (;;) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
+		/* not our child with --pid: poll for it to be gone */
+		pid_t r = attach_only ? (gone(pid) ? pid : 0) : waitpid(pid, &status, WNOHANG);
 		if (rb) {
 			ring_buffer__poll(rb, 50);
 			ring_buffer__consume(rb);
@@ -133,5 +174,7 @@ int main(int argc, char **argv)
 		(unsigned long long)tot[3], (unsigned long long)g_drained);
 	ring_buffer__free(rb);
 	floor_bpf__destroy(skel);
+	if (attach_only)
+		return 0;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }

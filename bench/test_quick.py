@@ -106,6 +106,38 @@ def test_floor_counts(bins):
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="BPF needs root")
+def test_floor_attaches_to_a_running_process(bins):
+    w = subprocess.Popen([os.path.join(bins, "churn"), "-t", "1.5"], stdout=subprocess.PIPE,
+                         text=True)
+    p = subprocess.run([os.path.join(bins, "floor"), "--pid", str(w.pid)], capture_output=True,
+                       text=True, timeout=120)
+    w.communicate(timeout=60)
+    assert p.returncode == 0, p.stderr
+    fl = [json.loads(l) for l in p.stderr.splitlines() if l.startswith('{"floor"')]
+    assert fl and fl[0]["floor"]["alloc"] > 0 and fl[0]["floor"]["close"] > 0, p.stderr
+    bad = subprocess.run([os.path.join(bins, "floor"), "--pid", "x1"], capture_output=True,
+                         text=True, timeout=60)
+    assert bad.returncode == 2
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="BPF needs root")
+def test_bpf_cost_quick(bins):
+    with open("/proc/sys/kernel/bpf_stats_enabled") as f:
+        before = f.read()
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "bpf_cost.py"), "--build",
+                        BUILD, "--runs", "2", "--secs", "0.3", "--workloads", "churn1"],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    rows = [l.split("|") for l in p.stdout.splitlines() if l.startswith("| churn1 |")]
+    assert len(rows) == 1, p.stdout
+    floor_ns, sockrec_ns = float(rows[0][2]), float(rows[0][3])
+    assert floor_ns > 0 and sockrec_ns > 0, p.stdout
+    assert "(floor first)" in p.stdout and "(sockrec first)" in p.stdout
+    with open("/proc/sys/kernel/bpf_stats_enabled") as f:
+        assert f.read() == before  # restored
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="BPF needs root")
 def test_run_py_quick(bins, tmp_path):
     out, js = tmp_path / "RESULTS.md", tmp_path / "results.json"
     p = subprocess.run([sys.executable, RUN_PY, "--build", BUILD, "--quick", "--runs", "1",

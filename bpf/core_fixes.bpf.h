@@ -59,14 +59,15 @@ static __always_inline __u16 sk_type_of(struct sock *sk)
 	return (__u16)BPF_CORE_READ_BITFIELD_PROBED(sk, sk_type);
 }
 
-/* The syscall a task is in, from its user pt_regs.  Per-architecture. */
+/* The syscall a task is in, from its user pt_regs.  Per-architecture.
+ * bpf_task_pt_regs() returns a BTF pointer: plain loads, no helper call. */
 static __always_inline long task_syscall_nr(struct task_struct *task)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 #if defined(__TARGET_ARCH_x86)
-	return BPF_CORE_READ(regs, orig_ax);
+	return regs->orig_ax;
 #elif defined(__TARGET_ARCH_arm64)
-	return BPF_CORE_READ(regs, syscallno);
+	return regs->syscallno;
 #else
 	return -1;
 #endif
@@ -76,9 +77,9 @@ static __always_inline unsigned long task_user_sp(struct task_struct *task)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 #if defined(__TARGET_ARCH_x86)
-	return BPF_CORE_READ(regs, sp);
+	return regs->sp;
 #elif defined(__TARGET_ARCH_arm64)
-	return BPF_CORE_READ(regs, sp);
+	return regs->sp;
 #else
 	return 0;
 #endif

@@ -62,12 +62,22 @@ const volatile __s32 nr_socketpair = -1;
 __u64 next_serial = 0;          /* serials for struct socket and struct sock */
 __u32 stack_epoch = 0;          /* which stack map is current (user space flips it) */
 __u64 sock_cache = 0;           /* learned struct kmem_cache * of sock_inode_cache */
+/* A tgid known to be in `tracked` (the command sockrec started, or the one
+ * -p pid): the filter's hot path is one comparison instead of a hash
+ * lookup.  Cleared when that process exits (its pid may be reused). */
+__u32 fast_tgid = 0;
 
 struct sock_val {
 	__u64 serial;
 	__u64 sk;                /* struct sock *, once known */
+	/* The TCP sock's serial while it has no `sks` entry: a TCP sock gets
+	 * one only once it changes state (most never do: socket() + close()
+	 * of an unconnected socket), which saves a hash insert and delete. */
+	__u64 sk_serial;
 	__u32 owner;             /* tgid that allocated (or accepted) it */
-	__u32 released;          /* release already reported */
+	__u8 released;           /* release already reported */
+	__u8 sk_mapped;          /* sk has an `sks` entry (forget_sk must look) */
+	__u8 _pad0[2];
 	/* An allocation not emitted yet (pending): what its event needs. */
 	__u32 pending;
 	__u32 alloc_tid;
@@ -192,13 +202,13 @@ static __always_inline bool comm_matches(void)
 
 /* Does the current task pass the filters?  Used by events in process
  * context; softirq-context events are filtered by socket membership. */
-static __always_inline bool task_wanted(void)
+static __always_inline bool task_wanted_id(__u64 id)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 tgid = id >> 32;
 
 	if (tgid == self_tgid)
 		return false;
-	if (filter_pids && !bpf_map_lookup_elem(&tracked, &tgid))
+	if (filter_pids && tgid != fast_tgid && !bpf_map_lookup_elem(&tracked, &tgid))
 		return false;
 	if (filter_comm_on && !comm_matches())
 		return false;
@@ -210,6 +220,11 @@ static __always_inline bool task_wanted(void)
 			return false;
 	}
 	return true;
+}
+
+static __always_inline bool task_wanted(void)
+{
+	return task_wanted_id(bpf_get_current_pid_tgid());
 }
 
 /* ---- event helpers ---- */
@@ -284,7 +299,7 @@ static __always_inline __s32 current_sysnr(__u8 *flags)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 
-	if (BPF_CORE_READ(t, flags) & PF_KTHREAD) {
+	if (t->flags & PF_KTHREAD) {
 		*flags |= SR_F_KTHREAD;
 		return -1;
 	}
@@ -295,14 +310,16 @@ static __always_inline __s32 current_sysnr(__u8 *flags)
 
 static __always_inline struct file *fd_file(int fd)
 {
+	/* Direct loads through the BTF task pointer (the verifier turns them
+	 * into inline fault-safe loads): no helper call per field. */
 	struct task_struct *t = bpf_get_current_task_btf();
-	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	struct fdtable *fdt = t->files->fdt;
 	struct file **fds;
 	struct file *f = NULL;
 
-	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+	if (!fdt || fd < 0 || (unsigned int)fd >= fdt->max_fds)
 		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
+	fds = fdt->fd; /* a pointer to pointers: a scalar to the verifier */
 	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
 	return f;
 }
@@ -335,7 +352,14 @@ static __always_inline void flush_alloc(struct sock_val *v, struct sr_sockinfo *
 	e = reserve(sizeof(*e));
 	if (!e)
 		return;
-	fill_hdr(&e->h, SR_EV_ALLOC);
+	if (info) {
+		/* Same task, same moment: reuse its header (pid, comm, cpu)
+		 * rather than calling the helpers again. */
+		e->h = info->h;
+		e->h.kind = SR_EV_ALLOC;
+	} else {
+		fill_hdr(&e->h, SR_EV_ALLOC);
+	}
 	e->h.ts = v->alloc_ts;
 	e->h.tid = v->alloc_tid;
 	e->h.flags = v->alloc_flags;
@@ -359,17 +383,18 @@ static __always_inline int on_alloc(void *ctx, __u64 sock)
 	struct sock_val v = {};
 	struct sr_alloc *e;
 	__u8 flags = (stack_epoch & 1) ? SR_F_STACK_EPOCH1 : 0;
+	__u64 id = bpf_get_current_pid_tgid();
 	__s32 nr;
 
-	if (!sock || !task_wanted())
+	if (!sock || !task_wanted_id(id))
 		return 0;
 	v.serial = new_serial();
-	v.owner = bpf_get_current_pid_tgid() >> 32;
+	v.owner = id >> 32;
 	nr = current_sysnr(&flags);
 	if (nr >= 0 && (nr == nr_socket || nr == nr_socketpair)) {
 		/* Completed at the syscall's return (tp_exit_socket*). */
 		v.pending = 1;
-		v.alloc_tid = (__u32)bpf_get_current_pid_tgid();
+		v.alloc_tid = (__u32)id;
 		v.alloc_ts = bpf_ktime_get_ns();
 		v.alloc_flags = flags;
 		v.sysnr = nr;
@@ -445,10 +470,12 @@ int tp_kmem_cache_alloc(__u64 *ctx)
 /* The socket of sk is gone.  A TCP sock lives on after close()
  * (FIN_WAIT, LAST_ACK, ...) and its later states must keep their serial:
  * keep it until it reaches CLOSE (inet_sock_set_state removes it then). */
-static __always_inline void forget_sk(__u64 sk)
+static __always_inline void forget_sk(struct sock_val *v)
 {
-	if (!sk)
-		return;
+	__u64 sk = v->sk;
+
+	if (!sk || !v->sk_mapped)
+		return; /* no `sks` entry was made through this socket */
 	if (BPF_CORE_READ((struct sock *)sk, __sk_common.skc_state) != TCP_CLOSE &&
 	    BPF_CORE_READ((struct sock *)sk, __sk_common.skc_family) != AF_UNIX &&
 	    sk_protocol_of((struct sock *)sk) == IPPROTO_TCP)
@@ -492,13 +519,13 @@ static __always_inline int on_sock_release(void *ctx, __u64 sock)
 
 	if (!v)
 		return 0;
-	if (BPF_CORE_READ(t, flags) & PF_EXITING)
+	if (t->flags & PF_EXITING)
 		how = SR_HOW_EXIT;
-	else if (BPF_CORE_READ(t, flags) & PF_KTHREAD)
+	else if (t->flags & PF_KTHREAD)
 		how = SR_HOW_OTHER;
 	if (!v->released)
 		emit_release(ctx, sock, v, how, -1, true);
-	forget_sk(v->sk);
+	forget_sk(v);
 	bpf_map_delete_elem(&socks, &sock);
 	return 0;
 }
@@ -567,14 +594,15 @@ int tp_kmem_cache_free(__u64 *ctx)
 		return 0;
 	if (!v->released)
 		emit_release(ctx, sock, v, SR_HOW_FREED, -1, false);
-	forget_sk(v->sk);
+	forget_sk(v);
 	bpf_map_delete_elem(&socks, &sock);
 	return 0;
 }
 
 /* ---- socket info at syscall exit ---- */
 
-static __always_inline struct sk_val *sk_track(__u64 sk, __u64 sock_serial, __u32 owner)
+static __always_inline struct sk_val *sk_track(__u64 sk, __u64 sock_serial, __u32 owner,
+					       __u64 serial)
 {
 	struct sk_val *kv = bpf_map_lookup_elem(&sks, &sk);
 	struct sk_val nv = {};
@@ -586,7 +614,7 @@ static __always_inline struct sk_val *sk_track(__u64 sk, __u64 sock_serial, __u3
 			kv->owner = owner;
 		return kv;
 	}
-	nv.serial = new_serial();
+	nv.serial = serial ? serial : new_serial();
 	nv.sock_serial = sock_serial;
 	nv.owner = owner;
 	if (bpf_map_update_elem(&sks, &sk, &nv, BPF_ANY)) {
@@ -596,8 +624,36 @@ static __always_inline struct sk_val *sk_track(__u64 sk, __u64 sock_serial, __u3
 	return bpf_map_lookup_elem(&sks, &sk);
 }
 
+/* The serial of v's TCP sock sk: its `sks` entry's when it has one (it has
+ * changed state, or was made by a listener), else the one kept in v until
+ * the sock first changes state (tp_inet_sock_set_state then moves it). */
+static __always_inline __u64 sock_sk_serial(struct sock_val *v, __u64 sk, bool fresh)
+{
+	struct sk_val *kv;
+
+	/* A sock made by socket()/socketpair() is new: no entry can be its
+	 * own yet (one at its address belongs to a freed sock, see
+	 * tp_inet_sock_set_state), so there is nothing to look up. */
+	if (fresh && !v->sk_mapped)
+		goto unmapped;
+	kv = bpf_map_lookup_elem(&sks, &sk);
+	if (kv) {
+		if (!v->sk_mapped && v->sk_serial)
+			kv->serial = v->sk_serial; /* a freed sock's stale entry */
+		kv->sock_serial = v->serial;
+		if (v->owner)
+			kv->owner = v->owner;
+		v->sk_mapped = 1;
+		return kv->serial;
+	}
+unmapped:
+	if (!v->sk_serial)
+		v->sk_serial = new_serial();
+	return v->sk_serial;
+}
+
 static __always_inline int emit_sockinfo(int fd, __u16 origin, __u64 *sk_serial_out,
-					 __u64 *serial_out)
+					 __u64 *serial_out, __u64 *sk_out)
 {
 	struct file *f = NULL;
 	__u64 sockp = 0;
@@ -605,7 +661,8 @@ static __always_inline int emit_sockinfo(int fd, __u16 origin, __u64 *sk_serial_
 	struct socket *sock = (struct socket *)sockp;
 	struct sr_sockinfo *e;
 	struct sock *sk;
-	struct sk_val *kv;
+	__u64 sk_serial = 0;
+	__u16 protocol;
 
 	if (!v)
 		return -1;
@@ -613,22 +670,26 @@ static __always_inline int emit_sockinfo(int fd, __u16 origin, __u64 *sk_serial_
 	v->sk = (__u64)sk;
 	if (origin == SREC_ORIGIN_ACCEPT || origin == SREC_ORIGIN_ACCEPT4)
 		v->owner = bpf_get_current_pid_tgid() >> 32;
-	/* Only TCP socks have states to join: no sk serial for the others
-	 * (saves a hash insert and delete per UDP/UNIX socket). */
-	kv = sk && sk_protocol_of(sk) == IPPROTO_TCP ? sk_track((__u64)sk, v->serial, v->owner) : NULL;
+	protocol = sk ? sk_protocol_of(sk) : 0;
+	/* Only TCP socks have states to join: no sk serial for the others. */
+	if (protocol == IPPROTO_TCP)
+		sk_serial = sock_sk_serial(v, (__u64)sk, origin == SREC_ORIGIN_SOCKET ||
+							   origin == SREC_ORIGIN_SOCKETPAIR);
 	if (serial_out)
 		*serial_out = v->serial;
+	if (sk_out)
+		*sk_out = (__u64)sk;
 	if (sk_serial_out)
-		*sk_serial_out = kv ? kv->serial : 0;
+		*sk_serial_out = sk_serial;
 	struct sr_sockinfo info;
 	fill_hdr(&info.h, SR_EV_SOCKINFO);
 	info.serial = v->serial;
-	info.sk_serial = kv ? kv->serial : 0;
+	info.sk_serial = sk_serial;
 	info.fd = fd;
 	info.ino = (__u32)BPF_CORE_READ((struct socket_alloc *)sock, vfs_inode.i_ino);
 	info.family = sk ? BPF_CORE_READ(sk, __sk_common.skc_family) : 0;
 	info.type = (__u16)BPF_CORE_READ(sock, type);
-	info.protocol = sk ? sk_protocol_of(sk) : 0;
+	info.protocol = protocol;
 	info.origin = origin;
 	if (v->pending) {
 		flush_alloc(v, &info); /* one event for both */
@@ -647,7 +708,7 @@ int tp_exit_socket(struct trace_event_raw_sys_exit *ctx)
 {
 	if (ctx->ret < 0 || !task_wanted())
 		return 0;
-	emit_sockinfo((int)ctx->ret, SREC_ORIGIN_SOCKET, NULL, NULL);
+	emit_sockinfo((int)ctx->ret, SREC_ORIGIN_SOCKET, NULL, NULL, NULL);
 	return 0;
 }
 
@@ -690,8 +751,8 @@ int tp_exit_socketpair(struct trace_event_raw_sys_exit *ctx)
 		return 0;
 	if (bpf_probe_read_user(sv, sizeof(sv), (void *)a.arg1))
 		return 0;
-	emit_sockinfo(sv[0], SREC_ORIGIN_SOCKETPAIR, NULL, NULL);
-	emit_sockinfo(sv[1], SREC_ORIGIN_SOCKETPAIR, NULL, NULL);
+	emit_sockinfo(sv[0], SREC_ORIGIN_SOCKETPAIR, NULL, NULL, NULL);
+	emit_sockinfo(sv[1], SREC_ORIGIN_SOCKETPAIR, NULL, NULL, NULL);
 	return 0;
 }
 
@@ -764,10 +825,9 @@ int tp_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	e->ret = (__s32)ctx->ret;
 	if (v) {
 		struct sock *sk = BPF_CORE_READ((struct socket *)sockp, sk);
-		struct sk_val *kv = sk ? sk_track((__u64)sk, v->serial, v->owner) : NULL;
 
 		e->serial = v->serial;
-		e->sk_serial = kv ? kv->serial : 0;
+		e->sk_serial = sk ? sock_sk_serial(v, (__u64)sk, false) : 0;
 		v->sk = (__u64)sk;
 	}
 	if (f && (BPF_CORE_READ(f, f_flags) & O_NONBLOCK))
@@ -797,13 +857,14 @@ static __always_inline int on_accept_exit(void *ctx, long ret)
 	struct sock_val *lv;
 	struct sr_accept *e;
 	struct sys_args a;
-	__u64 lsock = 0, serial = 0, sk_serial = 0;
+	__u64 lsock = 0, serial = 0, sk_serial = 0, skp = 0;
 
 	if (take_args(&a))
 		return 0;
+	/* skp stays 0 unless the new socket is one we track */
 	if (ret >= 0)
 		emit_sockinfo((int)ret, a.arg1 ? SREC_ORIGIN_ACCEPT4 : SREC_ORIGIN_ACCEPT, &sk_serial,
-			      &serial);
+			      &serial, &skp);
 	lv = fd_sock(a.fd, &lsock, NULL);
 	e = reserve(sizeof(*e));
 	if (!e)
@@ -815,23 +876,17 @@ static __always_inline int on_accept_exit(void *ctx, long ret)
 	e->serial = serial;
 	e->sk_serial = sk_serial;
 	e->fd = (__s32)ret;
-	if (ret >= 0) {
-		__u64 sockp = 0;
-		struct sock_val *v = fd_sock((int)ret, &sockp, NULL);
-		struct sock *sk = sockp ? BPF_CORE_READ((struct socket *)sockp, sk) : NULL;
+	if (skp) {
+		struct sock *sk = (struct sock *)skp;
+		__u64 *ts = bpf_map_lookup_elem(&estab, &skp);
 
-		if (v && sk) {
-			__u64 skp = (__u64)sk;
-			__u64 *ts = bpf_map_lookup_elem(&estab, &skp);
-
-			if (ts) {
-				e->estab_ts = *ts;
-				bpf_map_delete_elem(&estab, &skp);
-			}
-			e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
-			e->pport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-			read_sk_addrs(sk, e->family, NULL, e->paddr);
+		if (ts) {
+			e->estab_ts = *ts;
+			bpf_map_delete_elem(&estab, &skp);
 		}
+		e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+		e->pport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+		read_sk_addrs(sk, e->family, NULL, e->paddr);
 	}
 	take_stacks(ctx, &e->st, SR_STK_ACCEPT_K, SR_STK_ACCEPT_U);
 	submit(e);
@@ -856,25 +911,35 @@ SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tp_inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
 {
 	__u64 skp = (__u64)sk;
-	struct socket *sock = BPF_CORE_READ(sk, sk_socket);
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	/* sk is a BTF pointer: plain loads, no helper call per field. */
+	struct socket *sock = sk->sk_socket;
+	__u16 family = sk->__sk_common.skc_family;
 	/* inet_sport, not skc_num: the latter is already 0 when a socket
-	 * that released its port reaches TCP_CLOSE (tcpstates agrees). */
+	 * that released its port reaches TCP_CLOSE (tcpstates agrees).  It
+	 * lies past struct sock, where the verifier allows no plain load. */
 	__u16 sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
 	__u32 lkey = (__u32)family << 16 | sport;
 	struct sk_val *kv = bpf_map_lookup_elem(&sks, &skp);
 	__u64 sock_serial = 0;
 	__u32 owner = 0;
+	struct sock_val *v = NULL;
 	struct sr_state *e;
 
 	if (sock) {
 		__u64 sockp = (__u64)sock;
-		struct sock_val *v = bpf_map_lookup_elem(&socks, &sockp);
+
+		v = bpf_map_lookup_elem(&socks, &sockp);
 
 		if (v) {
 			sock_serial = v->serial;
 			owner = v->owner;
 			v->sk = skp;
+			/* An entry this socket never made or met, while the
+			 * socket holds the serial of its new sock: a freed
+			 * sock's entry left at the same address.  Take it over. */
+			if (kv && !v->sk_mapped && v->sk_serial)
+				kv->serial = v->sk_serial;
+			v->sk_mapped = 1; /* sk_track below, if not yet */
 		}
 	}
 	if (!kv) {
@@ -887,7 +952,9 @@ int BPF_PROG(tp_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 			else if (filter_pids || filter_comm_on || filter_cgroup || filter_netns)
 				return 0; /* not ours */
 		}
-		kv = sk_track(skp, sock_serial, owner);
+		/* The first state change of a sock made through a socket:
+		 * it keeps the serial its socket's events already carry. */
+		kv = sk_track(skp, sock_serial, owner, v ? v->sk_serial : 0);
 		if (!kv)
 			return 0;
 	} else {
@@ -918,11 +985,18 @@ int BPF_PROG(tp_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 	e->newstate = (__u8)newstate;
 	e->family = family;
 	e->sport = sport;
-	e->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	e->dport = bpf_ntohs(sk->__sk_common.skc_dport);
 	e->_pad = 0;
 	__builtin_memset(e->saddr, 0, sizeof(e->saddr));
 	__builtin_memset(e->daddr, 0, sizeof(e->daddr));
-	read_sk_addrs(sk, family, e->saddr, e->daddr);
+	if (family == AF_INET) {
+		__u32 l = sk->__sk_common.skc_rcv_saddr, r = sk->__sk_common.skc_daddr;
+
+		__builtin_memcpy(e->saddr, &l, 4);
+		__builtin_memcpy(e->daddr, &r, 4);
+	} else if (family == AF_INET6) {
+		read_sk_addrs(sk, family, e->saddr, e->daddr);
+	}
 	submit(e);
 	/* A closed sock without a socket is gone for good. */
 	if (newstate == TCP_CLOSE && !sock)
@@ -1031,11 +1105,12 @@ int iter_preexisting(struct bpf_iter__task_file *ctx)
 	v.owner = BPF_CORE_READ(t, tgid);
 	sk = BPF_CORE_READ(sock, sk);
 	v.sk = (__u64)sk;
+	v.sk_mapped = sk ? 1 : 0; /* sk_track below */
 	if (bpf_map_update_elem(&socks, &sockp, &v, BPF_NOEXIST)) {
 		count_loss(SR_LOSS_SOCKMAP);
 		return 0;
 	}
-	kv = sk ? sk_track((__u64)sk, v.serial, v.owner) : NULL;
+	kv = sk ? sk_track((__u64)sk, v.serial, v.owner, 0) : NULL;
 	e = reserve(sizeof(*e));
 	if (!e)
 		return 0;
@@ -1123,6 +1198,8 @@ int BPF_PROG(tp_sched_process_exit, struct task_struct *p)
 	/* signal->live is decremented before this tracepoint in every kernel
 	 * sockrec supports; 0 means the last thread is leaving. */
 	group_dead = BPF_CORE_READ(p, signal, live.counter) == 0;
+	if (group_dead && tgid == fast_tgid)
+		fast_tgid = 0; /* before any return: its pid may be reused */
 	if (!group_dead || !task_wanted())
 		return 0;
 	if (release_at_exit)

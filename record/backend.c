@@ -195,6 +195,9 @@ static int try_backend(const struct bpf_config *cfg, enum backend b, bool with_i
 			return err;
 		}
 	}
+	/* The first pid needs no hash lookup on the hot path (fast_tgid). */
+	if (cfg->npids > 0)
+		s->bss->fast_tgid = cfg->pids[0];
 	err = sockrec_bpf__attach(s);
 	if (err) {
 		if (v)

@@ -566,7 +566,10 @@ int main(int argc, char **argv)
 	cfg.npids = s.o.npids;
 	cfg.filter_pids = s.o.npids > 0;
 
-	struct srec_writer_opts wo = { .zstd_level = 3, .block_bytes = 1u << 20 };
+	/* zstd level 1: on these records it is both cheaper and smaller than 3
+	 * (measured on churn -j2, tcp and mixed: ~20% less recorder CPU per
+	 * event and 10-15% fewer bytes per event). */
+	struct srec_writer_opts wo = { .zstd_level = 1, .block_bytes = 1u << 20 };
 	if ((err = srec_writer_open(&s.w, fd, &wo)))
 		die("cannot write %s: %s", s.o.out, srec_strerror(err));
 	s.in = srec_intern_new();

@@ -98,6 +98,40 @@ def test_event_kinds(bpf, tmp_path, mode, family, stype, proto):
         assert all(a["estab_ts"] and a["ts"] >= a["estab_ts"] for a in accs)
 
 
+def test_tcp_sk_serials_stable_and_unique(bpf, tmp_path):
+    """A TCP sock gets its sk serial when its socket is made and keeps it
+    through every later record, whether or not it ever changes state (the
+    BPF side keeps it with the socket until the first state change); sk
+    serials never collide with socket serials or with each other."""
+    script = ("import socket\n"
+              "for _ in range(4): socket.socket().close()\n"  # never connected
+              "l = socket.socket(); l.bind(('127.0.0.1', 0)); l.listen(4)\n"
+              "for _ in range(3):\n"
+              "    c = socket.create_connection(l.getsockname()); a, _ = l.accept()\n"
+              "    c.close(); a.close()\n"
+              "l.close()\n")
+    out, _, _ = record(tmp_path, ["python3", "-c", script], duration=20)
+    recs, _ = records(out)
+    info = {r["serial"]: r for r in recs if r["record"] == "sockinfo" and r["protocol"] == 6}
+    assert len(info) == 4 + 1 + 3 + 3, info  # unconnected, listener, clients, accepted
+    assert all(i["sk"] for i in info.values())
+    sks = [i["sk"] for i in info.values()]
+    assert len(set(sks)) == len(sks)
+    sock_serials = {r["serial"] for r in recs if r["record"] == "alloc"}
+    assert not set(sks) & sock_serials
+    for kind in ("state", "connect", "accept"):
+        for r in recs:
+            if r["record"] == kind and r["serial"] in info:
+                assert r["sk"] == info[r["serial"]]["sk"], (kind, r, info[r["serial"]])
+    # every client went CLOSE -> SYN_SENT -> ESTABLISHED under its sk serial
+    conns = [r for r in recs if r["record"] == "connect"]
+    assert len(conns) == 3
+    for c in conns:
+        moves = {(s["oldstate"], s["newstate"]) for s in recs
+                 if s["record"] == "state" and s["sk"] == c["sk"]}
+        assert (7, 2) in moves and (2, 1) in moves, moves
+
+
 def test_dup2_release_cause(bpf, tmp_path):
     out, text, _ = record(tmp_path, [fixture_path("netfix"), "dup2"], duration=20)
     pid = pid_of(text, "netfix")
