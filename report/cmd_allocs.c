@@ -179,9 +179,8 @@ int sites_collapse(struct sites *ss, struct stacks *st, int lines)
 		y->exit_released += x->exit_released;
 		y->closewait += x->closewait;
 		y->possible += x->possible;
-		for (size_t q = 0; q < x->life.n; q++)
-			if (vals_add(&y->life, x->life.v[q]))
-				return -1;
+		if (vals_merge(&y->life, &x->life))
+			return -1;
 		if (x->nmin > y->nmin) {
 			int64_t *n = realloc(y->net_min, x->nmin * sizeof(*n));
 			if (!n)

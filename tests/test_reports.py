@@ -270,6 +270,36 @@ def test_latency_accept_queue_and_connect(http_rec):
         run_sockreport("latency", "--by", key, str(srec))
 
 
+def test_latency_percentiles_match_pairs(bpf, tmp_path):
+    """latency keeps a bounded histogram per metric, not the values: on a
+    real recording (40 requests, 5 ms in the accept queue each) its counts,
+    min and max equal the exact ones computed from `pairs` (one row per
+    socket), and p50/p90/p99 are within the documented 1/256."""
+    srec, f, _ = record(tmp_path, "http40", 3, ["http_pair", "40", "5", "0", "0"])
+    pid = f["pid"]
+    rows = [s for s in sockreport_json("pairs", "-p", str(pid), str(srec))["sockets"]
+            if s["pid"] == pid]
+    g = sockreport_json("latency", "-p", str(pid), str(srec))["groups"][0]
+    exact = {
+        "accept_queue_wait": [s["accept"]["queue_wait_ns"] for s in rows if s["accept"]],
+        "connect_established": [s["connect"]["latency_ns"] for s in rows
+                                if s["connect"] and s["connect"]["established"]],
+        "lifetime": [s["lifetime_ns"] for s in rows if not s["open"] and s["alloc_s"] is not None],
+    }
+    assert len(exact["accept_queue_wait"]) == 40 and len(exact["connect_established"]) == 40
+    for metric, vals in exact.items():
+        vals.sort()
+        h = g[metric]
+        assert h["count"] == len(vals), metric
+        assert h["min_ns"] == vals[0] and h["max_ns"] == vals[-1], metric
+        for p in (50, 90, 99):
+            r = min(max(int(p / 100 * len(vals) + 0.999999), 1), len(vals))
+            want, got = vals[r - 1], h["p%d_ns" % p]
+            assert abs(got - want) <= want / 256, (metric, p, want, got)
+        assert sum(b["count"] for b in h["log2_us"]) == len(vals)
+    assert 4e6 <= g["accept_queue_wait"]["p50_ns"] <= 50e6
+
+
 def test_latency_nonblocking_failed_connect(bpf, tmp_path):
     """A non-blocking connect to a closed port: EINPROGRESS, then the sk
     leaves SYN_SENT for CLOSE: a failed connect with its latency."""
