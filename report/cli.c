@@ -218,23 +218,54 @@ void cli_json_status(FILE *f, const struct model *m)
 
 double cli_rel(const struct model *m, uint64_t ts)
 {
-	const char *v = model_meta(m, "recording.start_ns");
-	uint64_t start = v ? strtoull(v, NULL, 10) : m->ts_first;
+	/* as model_meta(m, "recording.start_ns"), without the search */
+	uint64_t start = m->has_start_meta ? m->start_meta_ns : m->ts_first;
 	return ts >= start ? (double)(ts - start) / 1e9 : -(double)(start - ts) / 1e9;
+}
+
+/* q / 10^dec with dec decimals, then suffix, into buf (truncated to cap). */
+static void fixed(char *buf, size_t cap, uint64_t q, int dec, const char *suffix)
+{
+	char t[32];
+	int i = 32;
+	for (int d = 0; d < dec; d++) {
+		t[--i] = (char)('0' + q % 10);
+		q /= 10;
+	}
+	if (dec)
+		t[--i] = '.';
+	do {
+		t[--i] = (char)('0' + q % 10);
+		q /= 10;
+	} while (q);
+	size_t n = 0;
+	for (; i < 32 && n + 1 < cap; i++)
+		buf[n++] = t[i];
+	for (const char *p = suffix; *p && n + 1 < cap; p++)
+		buf[n++] = *p;
+	if (cap)
+		buf[n] = 0;
+}
+
+/* n / d rounded half up, without overflow */
+static uint64_t div_round(uint64_t n, uint64_t d)
+{
+	return n / d + (n % d >= d - d / 2);
 }
 
 void cli_dur(char *buf, size_t cap, uint64_t ns)
 {
+	/* as printf("%.1fmin"/"%.2fs"/"%.1fms"/"%.1fus"), in integers */
 	if (ns >= 60000000000ull)
-		snprintf(buf, cap, "%.1fmin", (double)ns / 6e10);
+		fixed(buf, cap, div_round(ns, 6000000000ull), 1, "min");
 	else if (ns >= 1000000000ull)
-		snprintf(buf, cap, "%.2fs", (double)ns / 1e9);
+		fixed(buf, cap, div_round(ns, 10000000ull), 2, "s");
 	else if (ns >= 1000000ull)
-		snprintf(buf, cap, "%.1fms", (double)ns / 1e6);
+		fixed(buf, cap, div_round(ns, 100000ull), 1, "ms");
 	else if (ns >= 1000ull)
-		snprintf(buf, cap, "%.1fus", (double)ns / 1e3);
+		fixed(buf, cap, div_round(ns, 100ull), 1, "us");
 	else
-		snprintf(buf, cap, "%" PRIu64 "ns", ns);
+		fixed(buf, cap, ns, 0, "ns");
 }
 
 /* ---- shared helpers ---- */

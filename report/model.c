@@ -717,8 +717,10 @@ static int on_record(struct model *m, const struct srec_record *r)
 		m->nmeta++;
 		if (!strcmp(k, "recording.complete") && !strcmp(v, "1"))
 			m->complete = 1;
-		if (!strcmp(k, "recording.start_ns"))
-			m->start_ns = strtoull(v, NULL, 10);
+		if (!strcmp(k, "recording.start_ns")) {
+			m->start_ns = m->start_meta_ns = strtoull(v, NULL, 10);
+			m->has_start_meta = 1;
+		}
 		break;
 	}
 	case SREC_R_STRING: {
@@ -1082,15 +1084,39 @@ int model_load_ev(struct model *m, const char *path, const struct mfilter *f, mo
 	return 0;
 }
 
+static int by_alloc(const void *a, const void *b)
+{
+	const struct msock *x = *(const struct msock *const *)a, *y = *(const struct msock *const *)b;
+	if (x->alloc_ts != y->alloc_ts)
+		return x->alloc_ts < y->alloc_ts ? -1 : 1;
+	return x->serial < y->serial ? -1 : x->serial > y->serial;
+}
+
 void model_finish(struct model *m)
 {
 	if (!m->live)
 		return;
+	/* by allocation time (then serial); in table order if that much
+	 * memory is not to be had */
+	struct msock **order = m->live->n ? malloc(m->live->n * sizeof(*order)) : NULL;
+	size_t n = 0;
+	if (order) {
+		for (size_t i = 0; i < m->live->cap; i++)
+			if (m->live->slot[i])
+				order[n++] = m->live->slot[i];
+		qsort(order, n, sizeof(*order), by_alloc);
+		for (size_t i = 0; i < n; i++) {
+			struct msock *s = order[i];
+			if (m->done && wanted(m, s->pid, s->comm, s->alloc_ts))
+				m->done(m, s, m->done_arg);
+		}
+		free(order);
+	}
 	for (size_t i = 0; i < m->live->cap; i++) {
 		struct msock *s = m->live->slot[i];
 		if (!s)
 			continue;
-		if (m->done && wanted(m, s->pid, s->comm, s->alloc_ts))
+		if (!order && m->done && wanted(m, s->pid, s->comm, s->alloc_ts))
 			m->done(m, s, m->done_arg);
 		free(s);
 		m->live->slot[i] = NULL;
