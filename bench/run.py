@@ -110,6 +110,25 @@ class Run:
         return None
 
 
+def run_rss(argv, timeout, workdir):
+    """run() with stdout to /dev/null, and the peak RSS of argv itself.
+
+    wait4's ru_maxrss of a child this Python forks starts at Python's own
+    RSS (the high-water mark survives fork and exec), ~18 MB, which hides
+    smaller peaks; /usr/bin/time forks from a small process and reports
+    its child's.  Returns (Run, peak RSS in KiB)."""
+    tb = "/usr/bin/time"
+    if not os.access(tb, os.X_OK):
+        r = run(argv, timeout, stdout_path="/dev/null")
+        return r, r.maxrss_kb
+    out = os.path.join(workdir, "maxrss.txt")
+    r = run([tb, "-f", "%M", "-o", out] + argv, timeout, stdout_path="/dev/null")
+    with open(out) as f:
+        last = f.read().strip().splitlines()[-1:]
+    os.unlink(out)
+    return r, int(last[0]) if last and last[0].isdigit() else r.maxrss_kb
+
+
 def run(argv, timeout, stdout_path=None, env=None, cwd=None, stdin_path=None):
     """Run argv, wait with wait4 for its rusage; raise on timeout."""
     out_f = open(stdout_path, "wb") if stdout_path else tempfile.TemporaryFile()
@@ -378,12 +397,12 @@ class Bench:
                 argv = [self.sockreport] + name.split() + [f]
                 walls, cpus, rss = [], [], []
                 for _ in range(reps if n < 5000000 or name != "dump --json" else 1):
-                    r = run(argv, 3600, stdout_path="/dev/null")
+                    r, maxrss = run_rss(argv, 3600, self.work)
                     if r.rc != 0:
                         raise RuntimeError("%s failed (rc %d): %s" % (argv, r.rc, r.stderr[-400:]))
                     walls.append(r.wall)
                     cpus.append(r.cpu)
-                    rss.append(r.maxrss_kb)
+                    rss.append(maxrss)
                 entry["cmds"][name] = {"walls": walls, "cpus": cpus, "maxrss_kb": rss,
                                        "events_per_s": gen["events"] / med(walls),
                                        "events_per_cpu_s": gen["events"] / max(med(cpus), 1e-6)}
