@@ -157,6 +157,8 @@ struct model {
 	uint64_t start_meta_ns; /* the last recording.start_ns META value ... */
 	int has_start_meta;     /* ... if there was one */
 	uint64_t sockets_seen, sockets_done;
+	struct msock **spare;   /* freed sockets kept for reuse (bounded) */
+	size_t nspare;
 	/* counts */
 	uint64_t by_type[SREC_R__MAX];
 	uint64_t events;
