@@ -112,26 +112,32 @@ static void fb_rel(struct fbuf *b, const struct model *m, uint64_t ts, int dec)
 /* As cli_addr(); returns 0 for "-" (nothing written). */
 static int fb_addr(struct fbuf *b, uint32_t family, const uint8_t a[16], uint16_t port)
 {
-	int zero = 1;
-	for (int i = 0; i < 16; i++)
-		zero &= !a[i];
-	if (zero && !port)
+	uint64_t w[2];
+	memcpy(w, a, 16);
+	if (!(w[0] | w[1]) && !port)
 		return 0;
+	char t[INET6_ADDRSTRLEN + 8];
+	size_t n = 0;
 	if (family == 10) {
-		char t[INET6_ADDRSTRLEN];
-		if (!inet_ntop(AF_INET6, a, t, sizeof(t)))
-			snprintf(t, sizeof(t), "?");
-		fb_c(b, '[');
-		fb_s(b, t);
-		fb_c(b, ']');
+		t[n++] = '[';
+		if (!inet_ntop(AF_INET6, a, t + 1, INET6_ADDRSTRLEN))
+			snprintf(t + 1, INET6_ADDRSTRLEN, "?");
+		n = strlen(t);
+		t[n++] = ']';
 	} else {
 		for (int i = 0; i < 4; i++) {
+			unsigned v = a[i];
 			if (i)
-				fb_c(b, '.');
-			fb_u64(b, a[i]);
+				t[n++] = '.';
+			if (v >= 100)
+				t[n++] = (char)('0' + v / 100);
+			if (v >= 10)
+				t[n++] = (char)('0' + v / 10 % 10);
+			t[n++] = (char)('0' + v % 10);
 		}
 	}
-	fb_c(b, ':');
+	t[n++] = ':';
+	fb_mem(b, t, n);
 	fb_u64(b, port);
 	return 1;
 }
