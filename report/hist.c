@@ -40,7 +40,8 @@ static int cover(struct vals *a, uint32_t i, uint32_t j)
 		hi = j;
 	if (a->len && lo == a->lo && hi == a->lo + a->len)
 		return 0;
-	uint32_t slack = a->len / 2 > 32 ? a->len / 2 : 32;
+	/* grow by an octave's worth at a time: few reallocations, little waste */
+	uint32_t slack = 1u << VALS_SUB_BITS;
 	if (a->len && lo < a->lo)
 		lo = lo > slack ? lo - slack : 0;
 	if (a->len && hi > a->lo + a->len)
