@@ -17,6 +17,8 @@ uint64_t vals_bucket_lo(uint32_t i)
 {
 	if (i < (2u << VALS_SUB_BITS))
 		return i;
+	if (i >= VALS_NBUCKETS) /* no such bucket: the last one */
+		i = VALS_NBUCKETS - 1;
 	unsigned shift = (i >> VALS_SUB_BITS) - 1;
 	uint64_t m = (i & ((1u << VALS_SUB_BITS) - 1)) + (1u << VALS_SUB_BITS);
 	return m << shift;
@@ -26,6 +28,8 @@ uint64_t vals_bucket_hi(uint32_t i)
 {
 	if (i < (2u << VALS_SUB_BITS))
 		return i;
+	if (i >= VALS_NBUCKETS)
+		i = VALS_NBUCKETS - 1;
 	unsigned shift = (i >> VALS_SUB_BITS) - 1;
 	return vals_bucket_lo(i) + ((1ull << shift) - 1);
 }
