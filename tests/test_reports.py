@@ -106,8 +106,21 @@ def test_pairs_leaker(leaker_rec):
         assert s["comm"] == "leaker" and not s["preexisting"] and not s["possible"]
     kinds = sorted((s["family"], s["protocol"]) for s in mine)
     assert kinds.count(("INET", "TCP")) == 5 and kinds.count(("UNIX", "")) == 10
+    # streamed rows, in the documented order: lifetimes in the order they
+    # ended, then the sockets still open by allocation time; totals last
+    opened = [i for i, s in enumerate(d["sockets"]) if s["open"]]
+    assert opened == list(range(len(d["sockets"]) - len(opened), len(d["sockets"])))
+    # (one thread's releases: file order is time order; across CPUs only nearly)
+    ended = [s["release_s"] for s in mine if not s["open"]]
+    assert ended == sorted(ended)
+    still = [(s["alloc_s"], s["serial"]) for s in d["sockets"] if s["open"]]
+    assert still == sorted(still)
+    assert d["count"] == len(d["sockets"]) and d["open"] == len(opened)
+    assert list(d).index("sockets") < list(d).index("count")
     text = run_sockreport("pairs", str(srec)).stdout
     assert "OPEN" in text and "leaker" in text
+    assert "%d sockets, %d still open at the end" % (d["count"], d["open"]) in text
+    assert text.index("SERIAL") < text.index("#") < text.index(" sockets, ")
     assert_80_columns(text, srec)
 
 
