@@ -178,13 +178,6 @@ static void print_stack(struct pairs *P, uint64_t ref, const char *label)
 	}
 }
 
-static void fb_dur(struct fbuf *b, uint64_t ns)
-{
-	char d[32];
-	cli_dur(d, sizeof(d), ns);
-	fb_s(b, d);
-}
-
 /* The first `max` bytes of s. */
 static void fb_cut(struct fbuf *b, const char *s, size_t max)
 {
@@ -210,9 +203,16 @@ static void text_row(struct pairs *P, const struct model *m, const struct msock 
 	fb_u64(b, s->serial);
 	fb_pad_right(b, f, 5);
 	fb_c(b, ' ');
-	f = b->n;
-	fb_u64(b, s->pid);
-	fb_pad_left(b, f, 7);
+	char num[24];
+	size_t nl = 0;
+	for (uint32_t v = s->pid;; v /= 10) {
+		num[sizeof(num) - 1 - nl++] = (char)('0' + v % 10);
+		if (v < 10)
+			break;
+	}
+	for (; nl < 7; nl++)
+		num[sizeof(num) - 1 - nl] = ' ';
+	fb_mem(b, num + sizeof(num) - nl, nl);
 	fb_c(b, ' ');
 	f = b->n;
 	fb_cut(b, comm, 15);
@@ -239,11 +239,11 @@ static void text_row(struct pairs *P, const struct model *m, const struct msock 
 	}
 	fb_pad_left(b, f, 8);
 	fb_c(b, ' ');
-	f = b->n;
 	int by = 0;
+	char d[40];
 	if (s->released) {
-		fb_dur(b, s->release_ts > from ? s->release_ts - from : 0);
-		fb_pad_left(b, f, 8);
+		cli_dur(d, sizeof(d), s->release_ts > from ? s->release_ts - from : 0);
+		fb_s_right(b, d, 8);
 		fb_c(b, ' ');
 		fb_s(b, how_name(s->how));
 		if (s->rel_pid && s->rel_pid != s->pid) {
@@ -252,9 +252,9 @@ static void text_row(struct pairs *P, const struct model *m, const struct msock 
 			by = 1;
 		}
 	} else {
-		fb_c(b, '>');
-		fb_dur(b, end > from ? end - from : 0);
-		fb_pad_left(b, f, 8);
+		d[0] = '>';
+		cli_dur(d + 1, sizeof(d) - 1, end > from ? end - from : 0);
+		fb_s_right(b, d, 8);
 		FB_LIT(b, " OPEN");
 	}
 	if (is_possible(m, s, end))

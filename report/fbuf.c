@@ -80,15 +80,6 @@ void fb_sec(struct fbuf *b, int neg, uint64_t ns, int dec)
 	fb_mem(b, t, (size_t)dec);
 }
 
-void fb_pad_right(struct fbuf *b, size_t start, size_t width)
-{
-	size_t have = b->n - start;
-	if (have >= width || fb_reserve(b, width - have))
-		return;
-	memset(b->p + b->n, ' ', width - have);
-	b->n += width - have;
-}
-
 void fb_pad_left(struct fbuf *b, size_t start, size_t width)
 {
 	size_t have = b->n - start;

@@ -76,7 +76,28 @@ void fb_i64(struct fbuf *b, int64_t v);
 void fb_sec(struct fbuf *b, int neg, uint64_t ns, int dec);
 /* Pads what was appended since `start` with spaces to `width` bytes, on
  * the right (left-aligned, "%-*s") or on the left (right-aligned, "%*s"). */
-void fb_pad_right(struct fbuf *b, size_t start, size_t width);
 void fb_pad_left(struct fbuf *b, size_t start, size_t width);
+
+static inline void fb_pad_right(struct fbuf *b, size_t start, size_t width)
+{
+	static const char sp[32] = "                               ";
+	size_t have = b->n - start;
+	while (have < width) {
+		size_t k = width - have < sizeof(sp) ? width - have : sizeof(sp);
+		fb_mem(b, sp, k);
+		if (b->err)
+			return;
+		have += k;
+	}
+}
+
+/* s right-aligned in `width` bytes ("%*s"). */
+static inline void fb_s_right(struct fbuf *b, const char *s, size_t width)
+{
+	size_t l = strlen(s), at = b->n;
+	if (l < width)
+		fb_pad_right(b, at, width - l);
+	fb_mem(b, s, l);
+}
 
 #endif
