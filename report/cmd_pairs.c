@@ -498,7 +498,7 @@ static void start(struct pairs *P, struct model *m)
 		printf(", \"sockets\": [");
 		return;
 	}
-	/* the duration and completeness are known at the end: see finish() */
+	/* the duration and completeness are known at the end: printed there */
 	const char *host = model_meta(m, "host.name"), *kern = model_meta(m, "host.kernel");
 	printf("sockreport %s: ", c->cmd);
 	out_text_z(stdout, P->path);
@@ -524,12 +524,18 @@ static void row(struct pairs *P, struct model *m, const struct msock *s, uint64_
 	P->nopen += !s->released;
 	P->npre += s->preexisting;
 	P->nposs += (uint64_t)is_possible(m, s, end);
+	size_t at = P->b.n;
 	if (P->c->json)
 		json_row(P, m, s, end);
 	else
 		text_row(P, m, s, end);
+	if (P->err || P->b.err) { /* no half rows: the output stays well-formed */
+		P->b.n = at;
+		P->err = 1;
+		return;
+	}
 	/* written in 64 KiB pieces: one fwrite per row was 5% of a run */
-	if (P->b.err || (P->b.n >= 65536 && fb_flush(&P->b, stdout)))
+	if (P->b.n >= 65536 && fb_flush(&P->b, stdout))
 		P->err = 1;
 }
 
