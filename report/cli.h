@@ -116,6 +116,8 @@ struct site {
 struct sites {
 	struct agg by_id;      /* "kstack/ustack/origin" -> struct site */
 	struct agg by_key;     /* after sites_collapse: key -> struct site */
+	struct site **idx;     /* by_id by (kstack, ustack, origin), open addressing */
+	size_t idx_cap;
 };
 void sites_init(struct sites *s);
 /* Account socket s (done callback): end = recording end, older_ns as leaks. */
