@@ -72,8 +72,35 @@ static inline void fb_u64(struct fbuf *b, uint64_t v)
 
 void fb_i64(struct fbuf *b, int64_t v);
 /* ns as seconds with `dec` (0..9) decimals, rounded half up, like
- * printf("%.*f", dec, ns / 1e9) ("-" first when neg). */
-void fb_sec(struct fbuf *b, int neg, uint64_t ns, int dec);
+ * printf("%.*f", dec, ns / 1e9) ("-" first when neg).  Inline: callers
+ * pass a constant dec and the divisions become multiplications. */
+static inline void fb_sec(struct fbuf *b, int neg, uint64_t ns, int dec)
+{
+	static const uint64_t p10[10] = { 1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
+					   100000000, 1000000000 };
+	if (dec < 0)
+		dec = 0;
+	if (dec > 9)
+		dec = 9;
+	uint64_t unit = p10[9 - dec]; /* ns per last printed digit */
+	uint64_t q = ns / unit, r = ns % unit;
+	if (unit > 1 && r >= unit / 2)
+		q++;
+	if (neg)
+		fb_c(b, '-');
+	fb_u64(b, q / p10[dec]);
+	if (!dec)
+		return;
+	char t[10];
+	uint64_t f = q % p10[dec];
+	for (int i = dec - 1; i >= 0; i--) {
+		t[i] = (char)('0' + f % 10);
+		f /= 10;
+	}
+	fb_c(b, '.');
+	fb_mem(b, t, (size_t)dec);
+}
+
 /* Pads what was appended since `start` with spaces to `width` bytes, on
  * the right (left-aligned, "%-*s") or on the left (right-aligned, "%*s"). */
 void fb_pad_left(struct fbuf *b, size_t start, size_t width);
