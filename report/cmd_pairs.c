@@ -80,10 +80,12 @@ static const char *sc_get(struct pairs *P, const struct model *m, uint64_t id, i
 		FILE *f = open_memstream(&buf, &len);
 		if (!f)
 			return NULL;
+		/* strlen, not string_len: the model's copy stops at a NUL inside */
+		const char *str = m->strings[id];
 		if (json)
-			out_json_str(f, m->strings[id], m->string_len[id]);
+			out_json_str(f, str, strlen(str));
 		else
-			out_text(f, m->strings[id], m->string_len[id]);
+			out_text(f, str, strlen(str));
 		if (fclose(f)) {
 			free(buf);
 			return NULL;

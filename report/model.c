@@ -794,7 +794,7 @@ static int on_record(struct model *m, const struct srec_record *r)
 		m->strings[id] = strndup((const char *)r->u.string.str.p, r->u.string.str.len);
 		if (!m->strings[id])
 			return -1;
-		m->string_len[id] = r->u.string.str.len;
+		m->string_len[id] = (uint32_t)strlen(m->strings[id]); /* the copy ends at a NUL */
 		break;
 	}
 	case SREC_R_MODULE: {
