@@ -93,7 +93,7 @@ $(BUILD)/sockreport: $(REPORT_OBJ) $(FORMAT_OBJ)
 # Test fixtures: built with frame pointers so that user stacks unwind.
 FIXTURE_SRC := $(wildcard tests/fixtures/*.c)
 FIXTURE_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -fno-omit-frame-pointer -pthread
-FIXTURES := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(filter-out tests/fixtures/sym%.c tests/fixtures/srec_gen.c tests/fixtures/srec_hostile.c,$(FIXTURE_SRC))) \
+FIXTURES := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(filter-out tests/fixtures/sym%.c tests/fixtures/srec_gen.c tests/fixtures/srec_hostile.c tests/fixtures/hist_check.c,$(FIXTURE_SRC))) \
 	$(BUILD)/fixtures/libsockfix.so
 $(BUILD)/fixtures/%: tests/fixtures/%.c
 	$(call msg,FIXTURE,$@)
@@ -114,7 +114,13 @@ $(BUILD)/srec_gen: tests/fixtures/srec_gen.c $(FORMAT_OBJ)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $^ -lzstd -o $@
 
-fixtures: $(FIXTURES)
+# The report's duration histogram alone, for tests/test_hist.py.
+$(BUILD)/fixtures/hist_check: tests/fixtures/hist_check.c report/hist.c report/hist.h
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) -Ireport $(CFLAGS) $(LDFLAGS) tests/fixtures/hist_check.c report/hist.c -o $@
+
+fixtures: $(FIXTURES) $(BUILD)/fixtures/hist_check
 
 PYTEST ?= /usr/bin/python3 -m pytest
 # The tests use the binaries of this build (plain or SANITIZE=1).

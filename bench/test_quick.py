@@ -166,7 +166,9 @@ def test_run_py_quick(bins, tmp_path):
     rep = r["report"]
     assert len(rep) == 2
     for e in rep.values():
-        assert set(e["cmds"]) == {"info", "leaks", "dump --json"}
+        assert set(e["cmds"]) == {"info", "leaks", "pairs", "latency", "dump --json"}
+        for c in e["cmds"].values():
+            assert c["events_per_s"] > 0 and c["events_per_cpu_s"] > 0 and max(c["maxrss_kb"]) > 0
         assert e["decode"]["events"] == e["events"]
     text = out.read_text()
     for head in ("## Goals", "### 1.", "### 2.", "### 3.", "### 4.", "### 5.", "### 6.",

@@ -229,131 +229,57 @@ void cli_json_status(FILE *f, const struct model *m)
 
 double cli_rel(const struct model *m, uint64_t ts)
 {
-	const char *v = model_meta(m, "recording.start_ns");
-	uint64_t start = v ? strtoull(v, NULL, 10) : m->ts_first;
+	/* as model_meta(m, "recording.start_ns"), without the search */
+	uint64_t start = m->has_start_meta ? m->start_meta_ns : m->ts_first;
 	return ts >= start ? (double)(ts - start) / 1e9 : -(double)(start - ts) / 1e9;
+}
+
+/* q / 10^dec with dec decimals, then suffix, into buf (truncated to cap). */
+static void fixed(char *buf, size_t cap, uint64_t q, int dec, const char *suffix)
+{
+	char t[32];
+	int i = 32;
+	for (int d = 0; d < dec; d++) {
+		t[--i] = (char)('0' + q % 10);
+		q /= 10;
+	}
+	if (dec)
+		t[--i] = '.';
+	do {
+		t[--i] = (char)('0' + q % 10);
+		q /= 10;
+	} while (q);
+	size_t n = 0;
+	for (; i < 32 && n + 1 < cap; i++)
+		buf[n++] = t[i];
+	for (const char *p = suffix; *p && n + 1 < cap; p++)
+		buf[n++] = *p;
+	if (cap)
+		buf[n] = 0;
+}
+
+/* n / d rounded half up, without overflow */
+static uint64_t div_round(uint64_t n, uint64_t d)
+{
+	return n / d + (n % d >= d - d / 2);
 }
 
 void cli_dur(char *buf, size_t cap, uint64_t ns)
 {
+	/* as printf("%.1fmin"/"%.2fs"/"%.1fms"/"%.1fus"), in integers */
 	if (ns >= 60000000000ull)
-		snprintf(buf, cap, "%.1fmin", (double)ns / 6e10);
+		fixed(buf, cap, div_round(ns, 6000000000ull), 1, "min");
 	else if (ns >= 1000000000ull)
-		snprintf(buf, cap, "%.2fs", (double)ns / 1e9);
+		fixed(buf, cap, div_round(ns, 10000000ull), 2, "s");
 	else if (ns >= 1000000ull)
-		snprintf(buf, cap, "%.1fms", (double)ns / 1e6);
+		fixed(buf, cap, div_round(ns, 100000ull), 1, "ms");
 	else if (ns >= 1000ull)
-		snprintf(buf, cap, "%.1fus", (double)ns / 1e3);
+		fixed(buf, cap, div_round(ns, 100ull), 1, "us");
 	else
-		snprintf(buf, cap, "%" PRIu64 "ns", ns);
+		fixed(buf, cap, ns, 0, "ns");
 }
 
 /* ---- shared helpers ---- */
-
-int vals_add(struct vals *a, uint64_t x)
-{
-	if (a->n == a->cap) {
-		size_t nc = a->cap ? a->cap * 2 : 64;
-		uint64_t *nv = realloc(a->v, nc * sizeof(*nv));
-		if (!nv)
-			return -1;
-		a->v = nv;
-		a->cap = nc;
-	}
-	a->v[a->n++] = x;
-	a->sorted = 0;
-	return 0;
-}
-
-static int cmp_u64(const void *x, const void *y)
-{
-	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-	return a < b ? -1 : a > b;
-}
-
-uint64_t vals_pct(struct vals *a, double p)
-{
-	if (!a->n)
-		return 0;
-	if (!a->sorted) {
-		qsort(a->v, a->n, sizeof(uint64_t), cmp_u64);
-		a->sorted = 1;
-	}
-	/* nearest rank */
-	size_t r = (size_t)(p / 100.0 * (double)a->n + 0.999999);
-	if (r < 1)
-		r = 1;
-	if (r > a->n)
-		r = a->n;
-	return a->v[r - 1];
-}
-
-void vals_free(struct vals *a)
-{
-	free(a->v);
-	memset(a, 0, sizeof(*a));
-}
-
-static int log2_slot(uint64_t v)
-{
-	int s = 0;
-	while (v) {
-		v >>= 1;
-		s++;
-	}
-	return s; /* 0 for 0, k for [2^(k-1), 2^k) */
-}
-
-void vals_hist_text(FILE *f, struct vals *a, uint64_t unit, const char *unitname)
-{
-	uint64_t slots[65] = { 0 }, maxc = 0;
-	int lo = 65, hi = -1;
-	for (size_t i = 0; i < a->n; i++) {
-		int k = log2_slot(a->v[i] / unit);
-		slots[k]++;
-		if (k < lo)
-			lo = k;
-		if (k > hi)
-			hi = k;
-	}
-	if (hi < 0)
-		return;
-	for (int k = lo; k <= hi; k++)
-		if (slots[k] > maxc)
-			maxc = slots[k];
-	fprintf(f, "     %-19s : count    distribution\n", unitname);
-	for (int k = lo; k <= hi && k <= 64; k++) {
-		uint64_t l = k ? 1ull << (k - 1) : 0, h = !k ? 0 : k >= 64 ? UINT64_MAX : (1ull << k) - 1;
-		char stars[41];
-		int w = maxc ? (int)((slots[k] * 30 + maxc - 1) / maxc) : 0;
-		memset(stars, '*', (size_t)w);
-		stars[w] = 0;
-		fprintf(f, "%10" PRIu64 " -> %-10" PRIu64 " : %-8" PRIu64 " |%-30s|\n", l, h, slots[k],
-			stars);
-	}
-}
-
-void vals_json(FILE *f, struct vals *a)
-{
-	fprintf(f, "{\"count\": %zu, \"min_ns\": %" PRIu64 ", \"p50_ns\": %" PRIu64
-		   ", \"p90_ns\": %" PRIu64 ", \"p99_ns\": %" PRIu64 ", \"max_ns\": %" PRIu64
-		   ", \"log2_us\": [",
-		a->n, vals_pct(a, 0), vals_pct(a, 50), vals_pct(a, 90), vals_pct(a, 99),
-		vals_pct(a, 100));
-	uint64_t slots[65] = { 0 };
-	for (size_t i = 0; i < a->n; i++)
-		slots[log2_slot(a->v[i] / 1000)]++;
-	int first = 1;
-	for (int k = 0; k < 65; k++) {
-		if (!slots[k])
-			continue;
-		uint64_t l = k ? 1ull << (k - 1) : 0, h = !k ? 0 : k >= 64 ? UINT64_MAX : (1ull << k) - 1;
-		fprintf(f, "%s{\"lo\": %" PRIu64 ", \"hi\": %" PRIu64 ", \"count\": %" PRIu64 "}",
-			first ? "" : ", ", l, h, slots[k]);
-		first = 0;
-	}
-	fputs("]}", f);
-}
 
 static size_t str_hash(const char *s)
 {

@@ -4,6 +4,7 @@
 #define SOCKREPORT_CLI_H
 #include <stdint.h>
 #include <stdio.h>
+#include "hist.h"
 #include "model.h"
 #include "symbolize.h"
 
@@ -44,21 +45,7 @@ struct cli {
 /* "valid", "invalid" or "absent", for srec_read_status.index. */
 const char *cli_index_state(int state);
 
-/* A sorted-on-demand array of u64 values (durations). */
-struct vals {
-	uint64_t *v;
-	size_t n, cap;
-	int sorted;
-};
-int vals_add(struct vals *a, uint64_t x);
-/* p in 0..100 (nearest rank); 0 for an empty set. */
-uint64_t vals_pct(struct vals *a, double p);
-void vals_free(struct vals *a);
-/* bcc-style log2 histogram of the values, in `unit` (1000 = us). */
-void vals_hist_text(FILE *f, struct vals *a, uint64_t unit, const char *unitname);
-/* {"count":..,"p50_ns":..,"p90_ns":..,"p99_ns":..,"max_ns":..,"min_ns":..,
- *  "log2_us":[{"lo":..,"hi":..,"count":..},..]} */
-void vals_json(FILE *f, struct vals *a);
+/* struct vals: bounded histograms of durations, see hist.h */
 
 /* String-keyed table of fixed-size records (zeroed on creation). */
 struct agg {
@@ -135,6 +122,8 @@ struct site {
 struct sites {
 	struct agg by_id;      /* "kstack/ustack/origin" -> struct site */
 	struct agg by_key;     /* after sites_collapse: key -> struct site */
+	struct site **idx;     /* by_id by (kstack, ustack, origin), open addressing */
+	size_t idx_cap;
 };
 void sites_init(struct sites *s);
 /* Account socket s (done callback): end = recording end, older_ns as leaks. */

@@ -27,6 +27,7 @@ struct lgroup {
 struct latency {
 	struct cli *c;
 	struct agg groups;
+	struct lgroup *all; /* the one group without --by */
 	int err;
 };
 
@@ -44,11 +45,13 @@ static void add(struct latency *L, struct lgroup *g, int metric, uint64_t v)
 		L->err = 1;
 }
 
-static void on_done(struct model *m, const struct msock *s, void *arg)
+/* The group of s: its --by key (the one group "all" without --by). */
+static struct lgroup *group_of(struct latency *L, struct model *m, const struct msock *s)
 {
-	struct latency *L = arg;
 	char key[128];
 	const char *by = L->c->by;
+	if (!by && L->all)
+		return L->all;
 	if (!by)
 		snprintf(key, sizeof(key), "all");
 	else if (!strcmp(by, "comm"))
@@ -69,6 +72,15 @@ static void on_done(struct model *m, const struct msock *s, void *arg)
 			*colon = 0;
 	}
 	struct lgroup *g = agg_get(&L->groups, key);
+	if (g && !by)
+		L->all = g;
+	return g;
+}
+
+static void on_done(struct model *m, const struct msock *s, void *arg)
+{
+	struct latency *L = arg;
+	struct lgroup *g = group_of(L, m, s);
 	if (!g) {
 		L->err = 1;
 		return;

@@ -74,6 +74,8 @@ struct u64ent {
 struct u64map {
 	struct u64ent **b;
 	size_t cap, n;
+	struct u64ent *spare; /* freed entries for reuse, chained by next */
+	size_t nspare;
 };
 
 static size_t um_idx(size_t cap, uint64_t k)
@@ -115,9 +117,13 @@ static int um_put(struct u64map *u, uint64_t k, void *v)
 			e->val = v;
 			return 0;
 		}
-	struct u64ent *e = malloc(sizeof(*e));
-	if (!e)
+	struct u64ent *e = u->spare;
+	if (e) {
+		u->spare = e->next;
+		u->nspare--;
+	} else if (!(e = malloc(sizeof(*e)))) {
 		return -1;
+	}
 	e->key = k;
 	e->val = v;
 	e->next = u->b[i];
@@ -135,8 +141,14 @@ static void *um_del(struct u64map *u, uint64_t k)
 			struct u64ent *e = *pp;
 			void *v = e->val;
 			*pp = e->next;
-			free(e);
 			u->n--;
+			if (u->nspare < 4096) {
+				e->next = u->spare;
+				u->spare = e;
+				u->nspare++;
+			} else {
+				free(e);
+			}
 			return v;
 		}
 	return NULL;
@@ -153,6 +165,10 @@ static void um_free(struct u64map *u, int free_vals)
 				free(e->val);
 			free(e);
 		}
+	for (struct u64ent *e = u->spare, *nx; e; e = nx) {
+		nx = e->next;
+		free(e);
+	}
 	free(u->b);
 	free(u);
 }
@@ -474,9 +490,11 @@ static struct msock *sock_new(struct model *m, uint64_t serial)
 	struct msock **pos = hs_find(m->live, serial);
 	if (*pos) /* duplicate ALLOC for a serial: keep the first */
 		return *pos; // cppcheck-suppress identicalInnerCondition ; returns the pointee
-	s = calloc(1, sizeof(*s));
+	/* freed sockets are reused: calloc/free were a tenth of the pass */
+	s = m->nspare ? m->spare[--m->nspare] : malloc(sizeof(*s));
 	if (!s)
 		return NULL;
+	memset(s, 0, sizeof(*s));
 	s->serial = serial;
 	s->fd = -1;
 	s->rel_fd = -1;
@@ -484,6 +502,22 @@ static struct msock *sock_new(struct model *m, uint64_t serial)
 	m->live->n++;
 	m->sockets_seen++;
 	return s;
+}
+
+/* Keeps up to MAX_SPARE freed sockets for sock_new(). */
+#define MAX_SPARE 4096
+
+static void sock_release(struct model *m, struct msock *s)
+{
+	if (m->nspare < MAX_SPARE) {
+		if (!m->spare)
+			m->spare = malloc(MAX_SPARE * sizeof(*m->spare));
+		if (m->spare) {
+			m->spare[m->nspare++] = s;
+			return;
+		}
+	}
+	free(s);
 }
 
 static void sock_done(struct model *m, struct msock *s)
@@ -500,7 +534,7 @@ static void sock_done(struct model *m, struct msock *s)
 		if (um_get(m->bysk, s->sk_alias[i]) == s)
 			um_del(m->bysk, s->sk_alias[i]);
 	m->sockets_done++;
-	free(s);
+	sock_release(m, s);
 }
 
 static void add_state(struct msock *s, uint32_t st, uint64_t ts)
@@ -518,9 +552,13 @@ static void add_state(struct msock *s, uint32_t st, uint64_t ts)
 
 static void copy_addr(uint8_t dst[16], srec_bytes b)
 {
-	memset(dst, 0, 16);
-	if (b.len == 4 || b.len == 16)
-		memcpy(dst, b.p, b.len);
+	if (b.len == 16) {
+		memcpy(dst, b.p, 16);
+	} else {
+		memset(dst, 0, 16);
+		if (b.len == 4)
+			memcpy(dst, b.p, 4);
+	}
 }
 
 /* Links sk to s, and moves the states seen on sk before the link in
@@ -625,6 +663,16 @@ static int link_by_tuple(struct model *m, struct msock *s, const struct srec_rec
 
 static int addr_zero(srec_bytes b)
 {
+	if (b.len == 4) {
+		uint32_t w;
+		memcpy(&w, b.p, 4);
+		return !w;
+	}
+	if (b.len == 16) {
+		uint64_t w[2];
+		memcpy(w, b.p, 16);
+		return !(w[0] | w[1]);
+	}
 	for (uint32_t i = 0; i < b.len; i++)
 		if (b.p[i])
 			return 0;
@@ -646,14 +694,11 @@ static void state_addrs(uint8_t la[16], uint8_t ra[16], uint16_t *lp, uint16_t *
 		copy_addr(ra, r->u.state.daddr);
 }
 
-static void emit_event(struct model *m, const struct srec_record *r, const struct msock *s,
-		       uint64_t prev_ts)
+static void emit_event(struct model *m, const struct srec_record *r, const struct srec_ev *ev,
+		       const struct msock *s, uint64_t prev_ts)
 {
 	if (!m->event)
 		return;
-	static const struct srec_ev no_ev;
-	/* Non-event records have no srec_ev; event cases use ev freely. */
-	const struct srec_ev *ev = srec_record_ev(r) ? srec_record_ev(r) : &no_ev;
 	uint32_t pid = s ? s->pid : r->type == SREC_R_STATE && r->u.state.owner ? r->u.state.owner :
 		       ev->pid;
 	uint64_t comm = s ? s->comm : ev->comm;
@@ -681,7 +726,8 @@ static int on_record(struct model *m, const struct srec_record *r)
 	static const struct srec_ev no_ev;
 	/* Non-event records have no srec_ev; the event cases below use ev
 	 * without checking (never the placeholder for them). */
-	const struct srec_ev *ev = srec_record_ev(r) ? srec_record_ev(r) : &no_ev;
+	const struct srec_ev *rev = srec_record_ev(r);
+	const struct srec_ev *ev = rev ? rev : &no_ev;
 	struct msock *s = NULL, *finish = NULL;
 	uint64_t prev_ts = 0;
 
@@ -717,8 +763,10 @@ static int on_record(struct model *m, const struct srec_record *r)
 		m->nmeta++;
 		if (!strcmp(k, "recording.complete") && !strcmp(v, "1"))
 			m->complete = 1;
-		if (!strcmp(k, "recording.start_ns"))
-			m->start_ns = strtoull(v, NULL, 10);
+		if (!strcmp(k, "recording.start_ns")) {
+			m->start_ns = m->start_meta_ns = strtoull(v, NULL, 10);
+			m->has_start_meta = 1;
+		}
 		break;
 	}
 	case SREC_R_STRING: {
@@ -746,7 +794,7 @@ static int on_record(struct model *m, const struct srec_record *r)
 		m->strings[id] = strndup((const char *)r->u.string.str.p, r->u.string.str.len);
 		if (!m->strings[id])
 			return -1;
-		m->string_len[id] = r->u.string.str.len;
+		m->string_len[id] = (uint32_t)strlen(m->strings[id]); /* the copy ends at a NUL */
 		break;
 	}
 	case SREC_R_MODULE: {
@@ -930,7 +978,7 @@ static int on_record(struct model *m, const struct srec_record *r)
 				p->family = r->u.state.family;
 			state_addrs(p->laddr, p->raddr, &p->lport, &p->rport, r);
 			if (r->u.state.newstate == 7) {
-				emit_event(m, r, NULL, prev_ts);
+				emit_event(m, r, ev, NULL, prev_ts);
 				free(um_del(m->pending, sk));
 				return 0;
 			}
@@ -1023,8 +1071,8 @@ static int on_record(struct model *m, const struct srec_record *r)
 	default:
 		break;
 	}
-	if (ev != &no_ev) /* events only: ev is never NULL here */
-		emit_event(m, r, s, prev_ts);
+	if (ev != &no_ev && m->event) /* events only */
+		emit_event(m, r, ev, s, prev_ts);
 	if (finish)
 		sock_done(m, finish);
 	return 0;
@@ -1150,15 +1198,39 @@ int model_load_ev(struct model *m, const char *path, const struct mfilter *f, mo
 	return 0;
 }
 
+static int by_alloc(const void *a, const void *b)
+{
+	const struct msock *x = *(const struct msock *const *)a, *y = *(const struct msock *const *)b;
+	if (x->alloc_ts != y->alloc_ts)
+		return x->alloc_ts < y->alloc_ts ? -1 : 1;
+	return x->serial < y->serial ? -1 : x->serial > y->serial;
+}
+
 void model_finish(struct model *m)
 {
 	if (!m->live)
 		return;
+	/* by allocation time (then serial); in table order if that much
+	 * memory is not to be had */
+	struct msock **order = m->live->n ? malloc(m->live->n * sizeof(*order)) : NULL;
+	size_t n = 0;
+	if (order) {
+		for (size_t i = 0; i < m->live->cap; i++)
+			if (m->live->slot[i])
+				order[n++] = m->live->slot[i];
+		qsort(order, n, sizeof(*order), by_alloc);
+		for (size_t i = 0; i < n; i++) {
+			struct msock *s = order[i];
+			if (m->done && wanted(m, s->pid, s->comm, s->alloc_ts))
+				m->done(m, s, m->done_arg);
+		}
+		free(order);
+	}
 	for (size_t i = 0; i < m->live->cap; i++) {
 		struct msock *s = m->live->slot[i];
 		if (!s)
 			continue;
-		if (m->done && wanted(m, s->pid, s->comm, s->alloc_ts))
+		if (!order && m->done && wanted(m, s->pid, s->comm, s->alloc_ts))
 			m->done(m, s, m->done_arg);
 		free(s);
 		m->live->slot[i] = NULL;
@@ -1172,6 +1244,9 @@ void model_finish(struct model *m)
 
 void model_free(struct model *m)
 {
+	for (size_t i = 0; i < m->nspare; i++)
+		free(m->spare[i]);
+	free(m->spare);
 	if (m->live) {
 		for (size_t i = 0; i < m->live->cap; i++)
 			free(m->live->slot[i]);

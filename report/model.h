@@ -162,7 +162,11 @@ struct model {
 	struct u64map *bysk;    /* sk serial -> struct msock * (linked) */
 	struct u64map *pending; /* sk serial -> states of a sock with no socket yet */
 	uint64_t start_ns;      /* recording.start_ns, or the first timestamp */
+	uint64_t start_meta_ns; /* the last recording.start_ns META value ... */
+	int has_start_meta;     /* ... if there was one */
 	uint64_t sockets_seen, sockets_done;
+	struct msock **spare;   /* freed sockets kept for reuse (bounded) */
+	size_t nspare;
 	/* counts */
 	uint64_t by_type[SREC_R__MAX];
 	uint64_t events;
@@ -195,7 +199,8 @@ int model_load(struct model *m, const char *path, const struct mfilter *f, model
 /* model_load with an event callback as well (either may be NULL). */
 int model_load_ev(struct model *m, const char *path, const struct mfilter *f, model_done_fn done,
 		  model_event_fn event, void *arg, char *why, size_t whylen);
-/* Hands every socket still open to `done` (released == 0), then frees them. */
+/* Hands every socket still open to `done` (released == 0, or 1 for a
+ * lingering one), by allocation time then serial, then frees them. */
 void model_finish(struct model *m);
 void model_free(struct model *m);
 

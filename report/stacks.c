@@ -21,6 +21,7 @@ struct stacks {
 	int kernel_ok;         /* --vmlinux matches that build-id */
 	struct cached *by_id; /* index: stack id - SREC_STACK_FIRST_ID */
 	size_t cap;
+	size_t nsyms;         /* embedded symbols of the model handed over */
 	struct cached errs[SREC_STACK_FIRST_ID];
 };
 
@@ -43,6 +44,31 @@ static size_t unhex(const char *t, uint8_t *out, size_t cap)
 			out[i / 2] = (uint8_t)(v << 4);
 	}
 	return n / 2;
+}
+
+int stacks_sync(struct stacks *s)
+{
+	struct model *m = s->m;
+	/* Symbols embedded in the file answer when no binary does. */
+	for (; s->sym && s->nsyms < m->nsyms; s->nsyms++) {
+		const struct msym *e = &m->syms[s->nsyms];
+		const struct mmodule *md = model_module(m, e->module);
+		const char *name = model_str(m, e->name);
+		if (!md || !e->size || !name[0])
+			continue;
+		if (sym_add_embedded(s->sym, md->build_id, md->build_id_len, model_str(m, md->path),
+				     e->off, e->size, name) == -ENOMEM)
+			return -1;
+	}
+	if (m->nstacks > s->cap) {
+		struct cached *nb = realloc(s->by_id, m->nstacks * sizeof(*nb));
+		if (!nb)
+			return -1;
+		memset(nb + s->cap, 0, (m->nstacks - s->cap) * sizeof(*nb));
+		s->by_id = nb;
+		s->cap = m->nstacks;
+	}
+	return 0;
 }
 
 struct stacks *stacks_new(struct model *m, struct sym_ctx *sym)
@@ -68,23 +94,9 @@ struct stacks *stacks_new(struct model *m, struct sym_ctx *sym)
 			fprintf(stderr, "sockreport: WARNING: --vmlinux %s; kernel frames show the "
 				"recorded symbols only\n", why);
 	}
-	/* Symbols embedded in the file answer when no binary does. */
-	for (size_t i = 0; sym && i < m->nsyms; i++) {
-		const struct msym *e = &m->syms[i];
-		const struct mmodule *md = model_module(m, e->module);
-		const char *name = model_str(m, e->name);
-		if (!md || !e->size || !name[0])
-			continue;
-		if (sym_add_embedded(sym, md->build_id, md->build_id_len, model_str(m, md->path),
-				     e->off, e->size, name) == -ENOMEM) {
-			free(s);
-			return NULL;
-		}
-	}
-	s->cap = m->nstacks;
-	s->by_id = calloc(s->cap ? s->cap : 1, sizeof(*s->by_id));
-	if (!s->by_id) {
-		free(s);
+	s->by_id = calloc(1, sizeof(*s->by_id));
+	if (!s->by_id || stacks_sync(s)) {
+		stacks_free(s);
 		return NULL;
 	}
 	return s;

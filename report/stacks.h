@@ -18,6 +18,11 @@ struct stacks;
 
 struct stacks *stacks_new(struct model *m, struct sym_ctx *sym);
 void stacks_free(struct stacks *s);
+/* Catches up with the model after stacks_new() while it is still loading
+ * (the stacks and embedded symbols read since); 0 or -1 on ENOMEM.  A
+ * definition comes before its first use in the file, so a stack named by
+ * a socket handed over by the model is known after a sync. */
+int stacks_sync(struct stacks *s);
 
 /* Lines of the stack `ref` (innermost frame first).  For error refs a
  * single line "[stack lost: ...]"; for SREC_STACK_NONE zero lines.

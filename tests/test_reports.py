@@ -106,8 +106,21 @@ def test_pairs_leaker(leaker_rec):
         assert s["comm"] == "leaker" and not s["preexisting"] and not s["possible"]
     kinds = sorted((s["family"], s["protocol"]) for s in mine)
     assert kinds.count(("INET", "TCP")) == 5 and kinds.count(("UNIX", "")) == 10
+    # streamed rows, in the documented order: lifetimes in the order they
+    # ended, then the sockets still open by allocation time; totals last
+    opened = [i for i, s in enumerate(d["sockets"]) if s["open"]]
+    assert opened == list(range(len(d["sockets"]) - len(opened), len(d["sockets"])))
+    # (one thread's releases: file order is time order; across CPUs only nearly)
+    ended = [s["release_s"] for s in mine if not s["open"]]
+    assert ended == sorted(ended)
+    still = [(s["alloc_s"], s["serial"]) for s in d["sockets"] if s["open"]]
+    assert still == sorted(still)
+    assert d["count"] == len(d["sockets"]) and d["open"] == len(opened)
+    assert list(d).index("sockets") < list(d).index("count")
     text = run_sockreport("pairs", str(srec)).stdout
     assert "OPEN" in text and "leaker" in text
+    assert "%d sockets, %d still open at the end" % (d["count"], d["open"]) in text
+    assert text.index("SERIAL") < text.index("#") < text.index(" sockets, ")
     assert_80_columns(text, srec)
 
 
@@ -268,6 +281,36 @@ def test_latency_accept_queue_and_connect(http_rec):
     assert_80_columns(text, srec)
     for key in ("comm", "pid", "stack", "raddr"):
         run_sockreport("latency", "--by", key, str(srec))
+
+
+def test_latency_percentiles_match_pairs(bpf, tmp_path):
+    """latency keeps a bounded histogram per metric, not the values: on a
+    real recording (40 requests, 5 ms in the accept queue each) its counts,
+    min and max equal the exact ones computed from `pairs` (one row per
+    socket), and p50/p90/p99 are within the documented 1/128."""
+    srec, f, _ = record(tmp_path, "http40", 3, ["http_pair", "40", "5", "0", "0"])
+    pid = f["pid"]
+    rows = [s for s in sockreport_json("pairs", "-p", str(pid), str(srec))["sockets"]
+            if s["pid"] == pid]
+    g = sockreport_json("latency", "-p", str(pid), str(srec))["groups"][0]
+    exact = {
+        "accept_queue_wait": [s["accept"]["queue_wait_ns"] for s in rows if s["accept"]],
+        "connect_established": [s["connect"]["latency_ns"] for s in rows
+                                if s["connect"] and s["connect"]["established"]],
+        "lifetime": [s["lifetime_ns"] for s in rows if not s["open"] and s["alloc_s"] is not None],
+    }
+    assert len(exact["accept_queue_wait"]) == 40 and len(exact["connect_established"]) == 40
+    for metric, vals in exact.items():
+        vals.sort()
+        h = g[metric]
+        assert h["count"] == len(vals), metric
+        assert h["min_ns"] == vals[0] and h["max_ns"] == vals[-1], metric
+        for p in (50, 90, 99):
+            r = min(max(int(p / 100 * len(vals) + 0.999999), 1), len(vals))
+            want, got = vals[r - 1], h["p%d_ns" % p]
+            assert abs(got - want) <= want / 128, (metric, p, want, got)
+        assert sum(b["count"] for b in h["log2_us"]) == len(vals)
+    assert 4e6 <= g["accept_queue_wait"]["p50_ns"] <= 50e6
 
 
 def test_latency_nonblocking_failed_connect(bpf, tmp_path):
