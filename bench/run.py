@@ -210,7 +210,7 @@ class Bench:
         self.perf = shutil.which("perf")
         self.bpftrace = shutil.which("bpftrace")
         self.valgrind = shutil.which("valgrind")
-        self.results = {"meta": {}, "overhead": {}, "report": {}, "profile": {}, "symbolize": {},
+        self.results = {"meta": {}, "overhead": {}, "report": {}, "report_real": {}, "profile": {}, "symbolize": {},
                         "notes": []}
         self.seq = 0
         self.commands = {}
@@ -414,6 +414,50 @@ class Bench:
             res[str(n)] = entry
             if not self.a.keep:
                 os.unlink(f)
+
+    def report_real(self):
+        """The same measures on a REAL recording rather than gen_big's
+        synthetic mix: sockrec with its default stacks records the
+        benchmark workloads (churn -j2 and tcp at once, the size goal's
+        workload); full mode aims at >= 10M records.  gen_big's default mix
+        has more entropy per record than real recordings (11.7 vs ~3-7 B),
+        so both are reported."""
+        churn_n, tcp_n = (20000, 2000) if self.a.quick else (3600000, 250000)
+        reps = 1 if self.a.quick else 3
+        f = os.path.join(self.work, "real.srec")
+        if os.path.exists(f):
+            os.unlink(f)
+        sh = "%s -n %d -j2 >/dev/null & %s -n %d >/dev/null; wait" % (
+            self.bdir + "/churn", churn_n, self.bdir + "/tcp", tcp_n)
+        r = run([self.sockrec, "-o", f, "--", "/bin/sh", "-c", sh], 3600)
+        if r.rc != 0:
+            raise RuntimeError("sockrec (real recording) failed: " + r.stderr[-400:])
+        d = run([self.bdir + "/decode_speed", f, str(reps)], 1800)
+        if d.rc != 0:
+            raise RuntimeError("decode_speed failed: " + d.stderr[-400:])
+        dec = json.loads(d.stdout)
+        entry = {"cmd": "sockrec -o real.srec -- sh -c 'churn -n %d -j2 & tcp -n %d; wait'" % (churn_n, tcp_n),
+                 "bytes": os.path.getsize(f), "records": dec["records"], "events": dec["events"],
+                 "record_wall": r.wall, "decode": dec, "cmds": {}}
+        log("  real recording: %d records, %.1f MB, recorded in %.0f s; decode %.1fM records/s" % (
+            dec["records"], entry["bytes"] / 1e6, r.wall, dec["records_per_s"] / 1e6))
+        for name in REPORT_GOAL_CMDS:
+            argv = [self.sockreport] + name.split() + [f]
+            walls, cpus, rss = [], [], []
+            for _ in range(reps):
+                rr, maxrss = run_rss(argv, 3600, self.work)
+                if rr.rc != 0:
+                    raise RuntimeError("%s failed (rc %d): %s" % (argv, rr.rc, rr.stderr[-400:]))
+                walls.append(rr.wall)
+                cpus.append(rr.cpu)
+                rss.append(maxrss)
+            entry["cmds"][name] = {"walls": walls, "cpus": cpus, "maxrss_kb": rss,
+                                   "events_per_s": dec["events"] / med(walls),
+                                   "events_per_cpu_s": dec["events"] / max(med(cpus), 1e-6)}
+            log("  real recording: sockreport %s %.2fs, %.0f MB" % (name, med(walls), max(rss) / 1024))
+        self.results["report_real"] = entry
+        if not self.a.keep:
+            os.unlink(f)
 
     # ---------------------------------------------------------- symbolize
     def sym_modules(self):
@@ -929,7 +973,33 @@ def summarise(b):
                              "%s wall, %s per CPU-s (slowest file)" % (fmt_num(w), fmt_num(cpu)),
                              "MET" if w >= goal else "NOT MET"))
         dec = min(e["decode"]["records_per_s"] for e in rp.values())
-        verdicts.append(("report", "decode ≥ 20M records/s", fmt_num(dec), "MET" if dec >= GOALS["decode_records_per_s"] else "NOT MET"))
+        verdicts.append(("report", "decode ≥ 20M records/s (gen_big, default mix)", fmt_num(dec),
+                         "MET" if dec >= GOALS["decode_records_per_s"] else "NOT MET"))
+    rr = R.get("report_real")
+    if rr:
+        d = rr["decode"]
+        lines.append("### 5b. A real recording (`%s`, default stacks)\n" % rr["cmd"])
+        lines.append("%s records (%s events), %.1f MB (%.1f B/record), recorded in %.0f s.\n" % (
+            fmt_num(rr["records"]), fmt_num(rr["events"]), rr["bytes"] / 1e6,
+            rr["bytes"] / max(rr["records"], 1), rr["record_wall"]))
+        lines.append("| command | wall | events/s | CPU | events/CPU-s | peak RSS |")
+        lines.append("|---|---|---|---|---|---|")
+        lines.append("| decode_speed (srec_reader_next) | %.3f s | %s records/s | %.3f s | %s records/CPU-s | – |" % (
+            d["secs"], fmt_num(d["records_per_s"]), d["cpu_secs"], fmt_num(d["records_per_cpu_s"])))
+        for name, c in rr["cmds"].items():
+            lines.append("| sockreport %s | %.2f s | %s | %.2f s | %s | %.0f MB |" % (
+                name, med(c["walls"]), fmt_num(c["events_per_s"]), med(c["cpus"]),
+                fmt_num(c["events_per_cpu_s"]), max(c["maxrss_kb"]) / 1024))
+        lines.append("")
+        big = rr["records"] >= 10000000
+        verdicts.append(("report", "decode ≥ 20M records/s (real recording, %s records%s)" % (
+            fmt_num(rr["records"]), "" if big else ": fewer than the 10M the goal asks"),
+            fmt_num(d["records_per_s"]),
+            "MET" if big and d["records_per_s"] >= GOALS["decode_records_per_s"] else "NOT MET"))
+        for name, c in rr["cmds"].items():
+            verdicts.append(("report", "sockreport %s ≥ %s events/s (real recording)" % (
+                name, fmt_num(GOALS["report_events_per_s"])), fmt_num(c["events_per_s"]),
+                "MET" if c["events_per_s"] >= GOALS["report_events_per_s"] else "NOT MET"))
 
     lines.extend(symbolize_lines(R.get("symbolize")))
 
@@ -1083,6 +1153,7 @@ def main():
     if "report" in sections:
         log("== report speed")
         b.report()
+        b.report_real()
     if "symbolize" in sections:
         log("== symbolization")
         b.symbolize()
