@@ -394,26 +394,32 @@ class Bench:
             entry = {"events": gen["events"], "gen": gen, "bytes": os.path.getsize(f),
                      "gen_wall": g.wall, "cmds": {}}
             for name in REPORT_CMDS:
-                argv = [self.sockreport] + name.split() + [f]
-                walls, cpus, rss = [], [], []
-                for _ in range(reps if n < 5000000 or name != "dump --json" else 1):
-                    r, maxrss = run_rss(argv, 3600, self.work)
-                    if r.rc != 0:
-                        raise RuntimeError("%s failed (rc %d): %s" % (argv, r.rc, r.stderr[-400:]))
-                    walls.append(r.wall)
-                    cpus.append(r.cpu)
-                    rss.append(maxrss)
-                entry["cmds"][name] = {"walls": walls, "cpus": cpus, "maxrss_kb": rss,
-                                       "events_per_s": gen["events"] / med(walls),
-                                       "events_per_cpu_s": gen["events"] / max(med(cpus), 1e-6)}
+                c = entry["cmds"][name] = self.time_report(
+                    name, f, reps if n < 5000000 or name != "dump --json" else 1, gen["events"])
                 log("  %d events: sockreport %s %.2fs (CPU %.2fs), %.0f MB" %
-                    (n, name, med(walls), med(cpus), max(rss) / 1024))
+                    (n, name, med(c["walls"]), med(c["cpus"]), max(c["maxrss_kb"]) / 1024))
             d = run([self.bdir + "/decode_speed", f, str(reps)], 1800)
             entry["decode"] = json.loads(d.stdout)
             log("  %d events: decode %.1fM records/s" % (n, entry["decode"]["records_per_s"] / 1e6))
             res[str(n)] = entry
             if not self.a.keep:
                 os.unlink(f)
+
+    def time_report(self, name, f, reps, events):
+        """`sockreport NAME F` reps times, output to /dev/null: walls, CPU,
+        peak RSS and events/s."""
+        argv = [self.sockreport] + name.split() + [f]
+        walls, cpus, rss = [], [], []
+        for _ in range(reps):
+            r, maxrss = run_rss(argv, 3600, self.work)
+            if r.rc != 0:
+                raise RuntimeError("%s failed (rc %d): %s" % (argv, r.rc, r.stderr[-400:]))
+            walls.append(r.wall)
+            cpus.append(r.cpu)
+            rss.append(maxrss)
+        return {"walls": walls, "cpus": cpus, "maxrss_kb": rss,
+                "events_per_s": events / med(walls),
+                "events_per_cpu_s": events / max(med(cpus), 1e-6)}
 
     def report_real(self):
         """The same measures on a REAL recording rather than gen_big's
@@ -442,19 +448,9 @@ class Bench:
         log("  real recording: %d records, %.1f MB, recorded in %.0f s; decode %.1fM records/s" % (
             dec["records"], entry["bytes"] / 1e6, r.wall, dec["records_per_s"] / 1e6))
         for name in REPORT_GOAL_CMDS:
-            argv = [self.sockreport] + name.split() + [f]
-            walls, cpus, rss = [], [], []
-            for _ in range(reps):
-                rr, maxrss = run_rss(argv, 3600, self.work)
-                if rr.rc != 0:
-                    raise RuntimeError("%s failed (rc %d): %s" % (argv, rr.rc, rr.stderr[-400:]))
-                walls.append(rr.wall)
-                cpus.append(rr.cpu)
-                rss.append(maxrss)
-            entry["cmds"][name] = {"walls": walls, "cpus": cpus, "maxrss_kb": rss,
-                                   "events_per_s": dec["events"] / med(walls),
-                                   "events_per_cpu_s": dec["events"] / max(med(cpus), 1e-6)}
-            log("  real recording: sockreport %s %.2fs, %.0f MB" % (name, med(walls), max(rss) / 1024))
+            c = entry["cmds"][name] = self.time_report(name, f, reps, dec["events"])
+            log("  real recording: sockreport %s %.2fs, %.0f MB" % (
+                name, med(c["walls"]), max(c["maxrss_kb"]) / 1024))
         self.results["report_real"] = entry
         if not self.a.keep:
             os.unlink(f)

@@ -144,6 +144,29 @@ static const char *base(const char *p)
 	return b ? b + 1 : p;
 }
 
+/* One line per frame of a symbolized address, innermost (inlined) first:
+ * "func (inlined) (MODULE) FILE:LINE" ... "func+0xOFF (MODULE) FILE:LINE",
+ * each followed by tag. */
+static int push_frames(struct cached *c, const struct sym_result *r, const char *module,
+		       const char *tag)
+{
+	char buf[1024];
+	for (unsigned i = 0; i < r->nframes; i++) {
+		const struct sym_frame *f = &r->frames[i];
+		char loc[600] = "";
+		if (f->file)
+			snprintf(loc, sizeof(loc), " %s:%u", f->file, f->line);
+		if (f->inlined)
+			snprintf(buf, sizeof(buf), "%s (inlined) (%s)%s%s", f->func, module, loc, tag);
+		else
+			snprintf(buf, sizeof(buf), "%s+0x%" PRIx64 " (%s)%s%s", f->func, f->func_off,
+				 module, loc, tag);
+		if (push(c, buf))
+			return -1;
+	}
+	return 0;
+}
+
 static int user_frame(struct stacks *s, struct cached *c, uint64_t modid, int64_t val, int ret,
 		      int recovered)
 {
@@ -168,20 +191,7 @@ static int user_frame(struct stacks *s, struct cached *c, uint64_t modid, int64_
 			 tag);
 		return push(c, buf);
 	}
-	for (unsigned i = 0; i < r.nframes; i++) {
-		const struct sym_frame *f = &r.frames[i];
-		char loc[600] = "";
-		if (f->file)
-			snprintf(loc, sizeof(loc), " %s:%u", f->file, f->line);
-		if (f->inlined)
-			snprintf(buf, sizeof(buf), "%s (inlined) (%s)%s%s", f->func, r.module, loc, tag);
-		else
-			snprintf(buf, sizeof(buf), "%s+0x%" PRIx64 " (%s)%s%s", f->func, f->func_off,
-				 r.module, loc, tag);
-		if (push(c, buf))
-			return -1;
-	}
-	return 0;
+	return push_frames(c, &r, r.module, tag);
 }
 
 /* A kernel frame: "func+0xOFF [kernel]" from the recorded symbols
@@ -217,20 +227,7 @@ static int kernel_frame(struct stacks *s, struct cached *c, int64_t off, int ret
 				last->func = model_str(s->m, k->name);
 				last->func_off = koff;
 			}
-			for (unsigned i = 0; i < r.nframes; i++) {
-				const struct sym_frame *f = &r.frames[i];
-				char loc[600] = "";
-				if (f->file)
-					snprintf(loc, sizeof(loc), " %s:%u", f->file, f->line);
-				if (f->inlined)
-					snprintf(buf, sizeof(buf), "%s (inlined) (kernel)%s", f->func, loc);
-				else
-					snprintf(buf, sizeof(buf), "%s+0x%" PRIx64 " (kernel)%s", f->func,
-						 f->func_off, loc);
-				if (push(c, buf))
-					return -1;
-			}
-			return 0;
+			return push_frames(c, &r, "kernel", "");
 		}
 	}
 	if (!k) {
