@@ -175,14 +175,19 @@ def sym_batch(symtest, queries, opts=()):
     """queries: [(path, bid, off, ret)] -> [[Frame]]"""
     inp = "".join("%s %s %x%s\n" % (p, b or "-", o, " ret" if r else "") for p, b, o, r in queries)
     p = run([symtest] + list(opts) + ["--stdin"], input=inp)
+    return split_batch(p.stdout, len(queries))
+
+
+def split_batch(out, n):
+    """symtest --stdin answers: each query's frame lines, then "."."""
     res, cur = [], []
-    for line in p.stdout.splitlines():
+    for line in out.splitlines():
         if line == ".":
             res.append(parse_frames(cur)[0])
             cur = []
         else:
             cur.append(line)
-    assert len(res) == len(queries)
+    assert len(res) == n
     return res
 
 
@@ -987,15 +992,7 @@ def kernel_batch(symtest, vmlinux, queries, bid=KBID, opts=()):
     # damaged files give damaged names: bytes as they are
     p = run([symtest, "--vmlinux", vmlinux] + list(opts) + ["--stdin"], input=inp,
             errors="replace")
-    res, cur = [], []
-    for line in p.stdout.splitlines():
-        if line == ".":
-            res.append(parse_frames(cur)[0])
-            cur = []
-        else:
-            cur.append(line)
-    assert len(res) == len(queries)
-    return res
+    return split_batch(p.stdout, len(queries))
 
 
 def check_kernel_against_addr2line(symtest, vmlinux, funcs):
