@@ -1497,6 +1497,84 @@ static int dw_index_aranges(struct sym_ctx *c, struct dwmod *dm, int *found)
 	return rc;
 }
 
+static uint64_t le_get(const unsigned char *p, unsigned n)
+{
+	uint64_t v = 0;
+	for (unsigned i = n; i-- > 0;)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Checks the unit headers of a DWARF 5 .debug_rnglists/.debug_loclists
+ * section (DWARF 5, 7.28 and 7.29): the units tile the section, each has
+ * version 5, an address size of 4 or 8, no segment selector and an offset
+ * table that fits.  Why: libdwarf 20210528 loads these headers as soon as
+ * it reads any unit, and on some malformed headers its error path frees
+ * the same context twice (seen with ASan in dwarf_load_rnglists, called
+ * from dwarf_get_aranges and dwarf_next_cu_header_d), which aborts the
+ * process.  A file that fails here is used without its DWARF.  Little
+ * endian only, like everything this symbolizer reads.  NULL when sane,
+ * else the reason. */
+static const char *dw_lists_damaged(Elf_Data *d)
+{
+	const unsigned char *p = d && d->d_buf ? d->d_buf : NULL;
+	size_t n = p ? d->d_size : 0, at = 0;
+	while (at < n) {
+		size_t left = n - at;
+		unsigned osz = 4;
+		if (left < 4)
+			return "a unit header is cut";
+		uint64_t len = le_get(p + at, 4);
+		at += 4;
+		if (len == 0xffffffffu) {
+			if (n - at < 8)
+				return "a unit header is cut";
+			len = le_get(p + at, 8);
+			at += 8;
+			osz = 8;
+		} else if (len >= 0xfffffff0u) {
+			return "a reserved unit length";
+		}
+		if (len > n - at || len < 8)
+			return "a unit length beyond the section";
+		const unsigned char *u = p + at;
+		if (le_get(u, 2) != 5 || (u[2] != 4 && u[2] != 8) || u[3] != 0)
+			return "a unit header with a bad version or sizes";
+		uint64_t count = le_get(u + 4, 4);
+		if (count > (len - 8) / osz)
+			return "an offset table beyond its unit";
+		uint64_t body = len - 8 - count * osz;
+		for (uint64_t i = 0; i < count; i++)
+			if (le_get(u + 8 + i * osz, osz) >= body)
+				return "an offset beyond its unit";
+		at += (size_t)len;
+	}
+	return NULL;
+}
+
+/* The first damaged .debug_rnglists/.debug_loclists of e, as a message
+ * ("SECTION: reason"), or NULL. */
+static const char *dw_sections_damaged(Elf *e, char *buf, size_t cap)
+{
+	size_t shstrndx;
+	if (elf_getshdrstrndx(e, &shstrndx) != 0)
+		return NULL;
+	for (Elf_Scn *scn = elf_nextscn(e, NULL); scn; scn = elf_nextscn(e, scn)) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		const char *name = elf_strptr(e, shstrndx, sh.sh_name);
+		if (!name || (strcmp(name, ".debug_rnglists") && strcmp(name, ".debug_loclists")))
+			continue;
+		const char *why = dw_lists_damaged(section_data(scn));
+		if (why) {
+			snprintf(buf, cap, "%s: %s", name, why);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
 /* Takes ownership of e (also on failure).  *out NULL when there is no
  * usable DWARF.  With use_aranges the units are indexed by .debug_aranges
  * when it has entries (see dw_index_aranges), else by reading every unit's
@@ -1510,6 +1588,12 @@ static int dw_open(struct sym_ctx *c, Elf *e, int use_aranges, struct dwmod **ou
 		return -ENOMEM;
 	}
 	dm->elf = e;
+	char why[128];
+	if (dw_sections_damaged(e, why, sizeof(why))) {
+		vlog(c, "  DWARF unusable: %s", why);
+		dw_free(dm);
+		return 0;
+	}
 	Dwarf_Error err = NULL;
 	int r = dwarf_elf_init_b(e, DW_DLC_READ, DW_GROUPNUMBER_ANY, NULL, NULL, &dm->dbg, &err);
 	if (r != DW_DLV_OK) {
