@@ -18,8 +18,8 @@
  * what sockrec records.  --mix real is closer to real recordings (3-7
  * B/event): a process opens and closes sockets in bursts, from one thread on
  * one CPU, few sockets are open at once and fds are the lowest free ones.
- * --level and --block-kib set the writer's zstd level (default 3) and block
- * size (default 1024 KiB), as sockrec's defaults are.
+ * --level and --block-kib set the writer's zstd level (default 1) and block
+ * size (default 1024 KiB): sockrec's own settings (record/sockrec.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -240,7 +240,7 @@ int main(int argc, char **argv)
 	static struct live live[LIVE_MAX];
 	struct srec_record *r = &g_rec;
 	uint64_t target, serial = 1, leaked = 0, released = 0, sockets = 0;
-	int nlive = 0, level = 3, cur_proc = 0;
+	int nlive = 0, level = 1, cur_proc = 0;
 	unsigned long block_kib = 1024;
 	const char *pos[3] = { NULL, NULL, NULL };
 	int npos = 0;
