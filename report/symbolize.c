@@ -1543,9 +1543,9 @@ static const char *dw_lists_damaged(Elf_Data *d)
 		uint64_t count = le_get(u + 4, 4);
 		if (count > (len - 8) / osz)
 			return "an offset table beyond its unit";
-		uint64_t body = len - 8 - count * osz;
+		/* offsets count from the start of the offset table itself */
 		for (uint64_t i = 0; i < count; i++)
-			if (le_get(u + 8 + i * osz, osz) >= body)
+			if (le_get(u + 8 + i * osz, osz) >= len - 8)
 				return "an offset beyond its unit";
 		at += (size_t)len;
 	}
