@@ -789,11 +789,15 @@ static __always_inline void read_sockaddr(void *uaddr, __u16 *family, __u16 *por
 		if (!uaddr || bpf_probe_read_user(&sa, sizeof(struct sockaddr_in), uaddr))
 			return;
 	*family = sa.sin6_family;
-	*port = bpf_ntohs(sa.sin6_port);
-	if (sa.sin6_family == AF_INET)
+	/* Only the IP families have a port there: for AF_UNIX the same bytes are
+	 * the start of sun_path ("/v" of /var/run/... read as port 12150). */
+	if (sa.sin6_family == AF_INET) {
+		*port = bpf_ntohs(sa.sin6_port);
 		__builtin_memcpy(addr, &((struct sockaddr_in *)&sa)->sin_addr, 4);
-	else if (sa.sin6_family == AF_INET6)
+	} else if (sa.sin6_family == AF_INET6) {
+		*port = bpf_ntohs(sa.sin6_port);
 		__builtin_memcpy(addr, &sa.sin6_addr, 16);
+	}
 }
 
 SEC("tracepoint/syscalls/sys_enter_connect")

@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -110,7 +111,9 @@ def test_tcp_sk_serials_stable_and_unique(bpf, tmp_path):
               "    c = socket.create_connection(l.getsockname()); a, _ = l.accept()\n"
               "    c.close(); a.close()\n"
               "l.close()\n")
-    out, _, _ = record(tmp_path, ["python3", "-c", script], duration=20)
+    # sys.executable, not "python3": a PATH python3 may be a pyenv shim, a
+    # shell script whose helpers make AF_UNIX connects (nscd) of their own.
+    out, _, _ = record(tmp_path, [sys.executable, "-c", script], duration=20)
     recs, _ = records(out)
     info = {r["serial"]: r for r in recs if r["record"] == "sockinfo" and r["protocol"] == 6}
     assert len(info) == 4 + 1 + 3 + 3, info  # unconnected, listener, clients, accepted
@@ -124,12 +127,27 @@ def test_tcp_sk_serials_stable_and_unique(bpf, tmp_path):
             if r["record"] == kind and r["serial"] in info:
                 assert r["sk"] == info[r["serial"]]["sk"], (kind, r, info[r["serial"]])
     # every client went CLOSE -> SYN_SENT -> ESTABLISHED under its sk serial
-    conns = [r for r in recs if r["record"] == "connect"]
-    assert len(conns) == 3
+    conns = [r for r in recs if r["record"] == "connect" and r["family"] == 2]
+    assert len(conns) == 3, conns
+    assert all(r["serial"] in info for r in conns)
     for c in conns:
         moves = {(s["oldstate"], s["newstate"]) for s in recs
                  if s["record"] == "state" and s["sk"] == c["sk"]}
         assert (7, 2) in moves and (2, 1) in moves, moves
+
+
+def test_unix_connect_has_no_port(bpf, tmp_path):
+    """A connect() to an AF_UNIX path records family 1 and no port or
+    address: the bytes where an IP port would be are the path's start."""
+    path = str(tmp_path / "vsock")
+    script = ("import socket, sys\n"
+              "l = socket.socket(socket.AF_UNIX); l.bind(sys.argv[1]); l.listen(1)\n"
+              "c = socket.socket(socket.AF_UNIX); c.connect(sys.argv[1]); c.close(); l.close()\n")
+    out, _, _ = record(tmp_path, [sys.executable, "-c", script, path], duration=20)
+    recs, _ = records(out)
+    conns = [r for r in recs if r["record"] == "connect" and r["family"] == 1]
+    assert conns, [r for r in recs if r["record"] == "connect"]
+    assert all(r["dport"] == 0 and r["daddr"] == "" and r["ret"] == 0 for r in conns), conns
 
 
 def test_dup2_release_cause(bpf, tmp_path):
