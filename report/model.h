@@ -158,7 +158,7 @@ struct model {
 	struct mproc *procs;
 	size_t nprocs, procs_cap;
 	/* sockets */
-	struct hsock *live;
+	struct u64map *live;    /* serial -> struct msock * (open sockets) */
 	struct u64map *bysk;    /* sk serial -> struct msock * (linked) */
 	struct u64map *pending; /* sk serial -> states of a sock with no socket yet */
 	uint64_t start_ns;      /* recording.start_ns, or the first timestamp */
