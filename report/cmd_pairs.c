@@ -27,11 +27,30 @@ struct strcache {
 	size_t cap;
 };
 
+/* A short name with its length, stored 16 bytes wide so that it is
+ * copied with one fixed-size memcpy (names are cut to 15 bytes). */
+struct name16 {
+	char s[16];
+	uint8_t n;
+};
+
+/* The KIND column ("INET/STREAM/TCP") of recently seen (family, type,
+ * protocol), direct-mapped; the longest is 24 bytes ("NETLINK/SEQPACKET/proto?"). */
+#define KIND_SLOTS 16
+struct kindc {
+	uint32_t family, type, protocol, valid;
+	char txt[32];
+	uint8_t n;
+};
+
 struct pairs {
 	struct cli *c;
 	const char *path;
 	struct fbuf b;
 	struct strcache sc;
+	struct name16 state_names[16]; /* tcp_state_name() of 0..15 */
+	struct name16 how_names[8];    /* how_name() of 0..7 */
+	struct kindc kinds[KIND_SLOTS];
 	struct sym_ctx *sym;
 	struct stacks *st;
 	int started, err;
@@ -180,11 +199,172 @@ static void print_stack(struct pairs *P, uint64_t ref, const char *label)
 	}
 }
 
-/* The first `max` bytes of s. */
-static void fb_cut(struct fbuf *b, const char *s, size_t max)
+static void name16_set(struct name16 *d, const char *s)
 {
-	size_t l = strlen(s);
-	fb_mem(b, s, l < max ? l : max);
+	size_t n = strlen(s);
+	if (n > 15)
+		n = 15;
+	memset(d->s, 0, sizeof(d->s));
+	memcpy(d->s, s, n);
+	d->n = (uint8_t)n;
+}
+
+static void names_init(struct pairs *P)
+{
+	for (uint32_t i = 0; i < 16; i++)
+		name16_set(&P->state_names[i], tcp_state_name(i));
+	for (uint32_t i = 0; i < 8; i++)
+		name16_set(&P->how_names[i], how_name(i));
+}
+
+/* "FAMILY/TYPE[/PROTO]" of s, as the KIND column prints it. */
+static const struct kindc *kind_name(struct pairs *P, const struct msock *s)
+{
+	struct kindc *k = &P->kinds[(s->family * 7 + s->type * 3 + s->protocol) % KIND_SLOTS];
+	if (!k->valid || k->family != s->family || k->type != s->type ||
+	    k->protocol != s->protocol) {
+		const char *proto = proto_name(s->family, s->protocol);
+		memset(k->txt, 0, sizeof(k->txt));
+		int n = snprintf(k->txt, sizeof(k->txt), "%s/%s%s%s", family_name(s->family),
+				 socktype_name(s->type), proto[0] ? "/" : "", proto);
+		k->n = (uint8_t)(n < 0 ? 0 : n < (int)sizeof(k->txt) ? n : (int)sizeof(k->txt) - 1);
+		k->family = s->family;
+		k->type = s->type;
+		k->protocol = s->protocol;
+		k->valid = 1;
+	}
+	return k;
+}
+
+/* ---- the text row, written straight into the reserved buffer ----
+ *
+ * A row without its stacks has a bounded length (ROW_MAX, worked out
+ * below), so it is written with unchecked stores after one fb_reserve():
+ * the per-piece capacity checks, strlen and memcpy calls of the fbuf.h
+ * helpers were a third of a `pairs` run's formatting (callgrind). */
+
+/* Line 1: '#' serial (20) pad, pid (10), comm (15), kind (7+1+9+1+6),
+ * alloc ("+" 20 digits ".ddd" "s"), lifetime (">" and cli_dur's < 40),
+ * how (11), " by " pid, " ?": < 220.  Line 2: fd (11), inode (20),
+ * " released by " pid " (" 63 ")": < 140.  Line 3: two addresses
+ * ("[" 45 "]:" 5), 16 state names of <= 12 and '>', and when rewrapped a
+ * second line of those: < 600.  Newlines included. */
+#define ROW_MAX 1024
+
+static inline char *w_mem(char *o, const char *s, size_t n)
+{
+	memcpy(o, s, n);
+	return o + n;
+}
+
+/* All 16 bytes are stored (the row has the room); o moves by the length. */
+static inline char *w_name(char *o, const struct name16 *n)
+{
+	memcpy(o, n->s, 16);
+	return o + n->n;
+}
+
+/* s without its NUL, at most max bytes */
+static inline char *w_str(char *o, const char *s, size_t max)
+{
+	for (size_t i = 0; i < max && s[i]; i++)
+		*o++ = s[i];
+	return o;
+}
+
+static inline char *w_u64(char *o, uint64_t v)
+{
+	char t[20];
+	int i = 20;
+	while (v >= 100) {
+		unsigned r = (unsigned)(v % 100);
+		v /= 100;
+		t[--i] = fb_digits2[2 * r + 1];
+		t[--i] = fb_digits2[2 * r];
+	}
+	if (v >= 10) {
+		t[--i] = fb_digits2[2 * v + 1];
+		t[--i] = fb_digits2[2 * v];
+	} else {
+		t[--i] = (char)('0' + v);
+	}
+	return w_mem(o, t + i, (size_t)(20 - i));
+}
+
+/* Spaces after what was written since start, up to width ("%-*s"). */
+static inline char *w_pad(char *o, const char *start, size_t width)
+{
+	while ((size_t)(o - start) < width)
+		*o++ = ' ';
+	return o;
+}
+
+/* Moves what was written since start right, to end at start + width ("%*s"). */
+static inline char *w_right(char *o, char *start, size_t width)
+{
+	size_t have = (size_t)(o - start);
+	if (have >= width)
+		return o;
+	memmove(start + (width - have), start, have);
+	memset(start, ' ', width - have);
+	return start + width;
+}
+
+/* As fb_sec(b, neg, ns, 3): seconds with 3 decimals, rounded half up. */
+static inline char *w_sec3(char *o, int neg, uint64_t ns)
+{
+	uint64_t q = ns / 1000000, r = ns % 1000000;
+	if (r >= 500000)
+		q++;
+	if (neg)
+		*o++ = '-';
+	o = w_u64(o, q / 1000);
+	unsigned f = (unsigned)(q % 1000);
+	o[0] = '.';
+	o[1] = (char)('0' + f / 100);
+	o[2] = (char)('0' + f / 10 % 10);
+	o[3] = (char)('0' + f % 10);
+	return o + 4;
+}
+
+/* As fb_addr(); returns o unchanged for "-" (nothing written). */
+static char *w_addr(char *o, uint32_t family, const uint8_t a[16], uint16_t port)
+{
+	uint64_t w[2];
+	memcpy(w, a, 16);
+	if (!(w[0] | w[1]) && !port)
+		return o;
+	if (family == 10) {
+		*o++ = '[';
+		if (!inet_ntop(AF_INET6, a, o, INET6_ADDRSTRLEN))
+			strcpy(o, "?");
+		o += strlen(o);
+		*o++ = ']';
+	} else {
+		for (int i = 0; i < 4; i++) {
+			unsigned v = a[i];
+			if (i)
+				*o++ = '.';
+			if (v >= 100)
+				*o++ = (char)('0' + v / 100);
+			if (v >= 10)
+				*o++ = (char)('0' + v / 10 % 10);
+			*o++ = (char)('0' + v % 10);
+		}
+	}
+	*o++ = ':';
+	return w_u64(o, port);
+}
+
+/* Ends a line begun at `line` as end_line() does. */
+static inline char *w_eol(const struct cli *c, char *o, char *line)
+{
+	if (!c->wide && o - line > 80) {
+		o = line + 77;
+		o = w_mem(o, "...", 3);
+	}
+	*o++ = '\n';
+	return o;
 }
 
 static void text_row(struct pairs *P, const struct model *m, const struct msock *s, uint64_t end)
@@ -194,118 +374,117 @@ static void text_row(struct pairs *P, const struct model *m, const struct msock 
 	const char *comm = sc_get(P, m, s->comm, 0);
 	const char *rc = s->released && s->rel_pid && s->rel_pid != s->pid ?
 			 sc_get(P, m, s->rel_comm, 0) : "";
-	if (!comm || !rc) {
+	if (!comm || !rc || fb_reserve(b, ROW_MAX)) {
 		P->err = 1;
 		return;
 	}
 	uint64_t from = s->alloc_ts ? s->alloc_ts : start_of(m);
-	size_t line = b->n, f;
-	fb_c(b, '#');
-	f = b->n;
-	fb_u64(b, s->serial);
-	fb_pad_right(b, f, 5);
-	fb_c(b, ' ');
-	char num[24];
-	size_t nl = 0;
-	for (uint32_t v = s->pid;; v /= 10) {
-		num[sizeof(num) - 1 - nl++] = (char)('0' + v % 10);
-		if (v < 10)
-			break;
-	}
-	for (; nl < 7; nl++)
-		num[sizeof(num) - 1 - nl] = ' ';
-	fb_mem(b, num + sizeof(num) - nl, nl);
-	fb_c(b, ' ');
-	f = b->n;
-	fb_cut(b, comm, 15);
-	fb_pad_right(b, f, 15);
-	fb_c(b, ' ');
-	f = b->n;
-	const char *proto = proto_name(s->family, s->protocol);
-	fb_s(b, family_name(s->family));
-	fb_c(b, '/');
-	fb_s(b, socktype_name(s->type));
-	if (proto[0]) {
-		fb_c(b, '/');
-		fb_s(b, proto);
-	}
-	fb_pad_right(b, f, 16);
-	fb_c(b, ' ');
-	f = b->n;
+	char *const o0 = b->p + b->n, *o = o0, *line = o, *f;
+	*o++ = '#';
+	f = o;
+	o = w_pad(w_u64(o, s->serial), f, 5);
+	*o++ = ' ';
+	f = o;
+	o = w_right(w_u64(o, s->pid), f, 7);
+	*o++ = ' ';
+	f = o;
+	o = w_pad(w_str(o, comm, 15), f, 15);
+	*o++ = ' ';
+	f = o;
+	const struct kindc *kind = kind_name(P, s);
+	memcpy(o, kind->txt, sizeof(kind->txt));
+	o = w_pad(o + kind->n, f, 16);
+	*o++ = ' ';
+	f = o;
 	if (s->preexisting && !s->alloc_ts) {
-		FB_LIT(b, "pre");
+		o = w_mem(o, "pre", 3);
 	} else {
-		fb_c(b, '+');
-		fb_rel(b, m, s->alloc_ts, 3);
-		fb_c(b, 's');
+		uint64_t start = m->has_start_meta ? m->start_meta_ns : m->ts_first;
+		*o++ = '+';
+		o = s->alloc_ts >= start ? w_sec3(o, 0, s->alloc_ts - start)
+					 : w_sec3(o, 1, start - s->alloc_ts);
+		*o++ = 's';
 	}
-	fb_pad_left(b, f, 8);
-	fb_c(b, ' ');
+	o = w_right(o, f, 8);
+	*o++ = ' ';
 	int by = 0;
 	char d[40];
+	f = o;
 	if (s->released) {
 		cli_dur(d, sizeof(d), s->release_ts > from ? s->release_ts - from : 0);
-		fb_s_right(b, d, 8);
-		fb_c(b, ' ');
-		fb_s(b, how_name(s->how));
+		o = w_right(w_str(o, d, sizeof(d)), f, 8);
+		*o++ = ' ';
+		if (s->how < 8)
+			o = w_name(o, &P->how_names[s->how]);
+		else
+			o = w_str(o, how_name(s->how), 16);
 		if (s->rel_pid && s->rel_pid != s->pid) {
-			FB_LIT(b, " by ");
-			fb_u64(b, s->rel_pid);
+			o = w_mem(o, " by ", 4);
+			o = w_u64(o, s->rel_pid);
 			by = 1;
 		}
 	} else {
-		d[0] = '>';
-		cli_dur(d + 1, sizeof(d) - 1, end > from ? end - from : 0);
-		fb_s_right(b, d, 8);
-		FB_LIT(b, " OPEN");
+		*o++ = '>';
+		cli_dur(d, sizeof(d), end > from ? end - from : 0);
+		o = w_right(w_str(o, d, sizeof(d)), f, 8);
+		o = w_mem(o, " OPEN", 5);
 	}
 	if (is_possible(m, s, end))
-		FB_LIT(b, " ?");
-	end_line(c, b, line);
+		o = w_mem(o, " ?", 2);
+	o = w_eol(c, o, line);
 
-	line = b->n;
-	FB_LIT(b, "       fd ");
-	fb_i64(b, s->fd);
-	FB_LIT(b, " ino ");
-	fb_u64(b, s->ino);
-	if (by) {
-		FB_LIT(b, " released by ");
-		fb_u64(b, s->rel_pid);
-		FB_LIT(b, " (");
-		fb_cut(b, rc, 63);
-		fb_c(b, ')');
+	line = o;
+	o = w_mem(o, "       fd ", 10);
+	if (s->fd < 0) {
+		*o++ = '-';
+		o = w_u64(o, (uint64_t)0 - (uint64_t)(int64_t)s->fd);
+	} else {
+		o = w_u64(o, (uint64_t)s->fd);
 	}
-	end_line(c, b, line);
+	o = w_mem(o, " ino ", 5);
+	o = w_u64(o, s->ino);
+	if (by) {
+		o = w_mem(o, " released by ", 13);
+		o = w_u64(o, s->rel_pid);
+		o = w_mem(o, " (", 2);
+		o = w_str(o, rc, 63);
+		*o++ = ')';
+	}
+	o = w_eol(c, o, line);
 
 	if (s->lport || s->rport || s->nstates) {
 		uint32_t af = s->addr_family ? s->addr_family : s->family;
-		line = b->n;
-		FB_LIT(b, "       ");
-		if (!fb_addr(b, af, s->laddr, s->lport))
-			fb_c(b, '-');
-		FB_LIT(b, " -> ");
-		if (!fb_addr(b, af, s->raddr, s->rport))
-			fb_c(b, '-');
-		size_t addr_end = b->n;
-		FB_LIT(b, "  ");
-		for (int i = 0; i < s->nstates; i++) {
+		line = o;
+		o = w_mem(o, "       ", 7);
+		f = o;
+		if ((o = w_addr(o, af, s->laddr, s->lport)) == f)
+			*o++ = '-';
+		o = w_mem(o, " -> ", 4);
+		f = o;
+		if ((o = w_addr(o, af, s->raddr, s->rport)) == f)
+			*o++ = '-';
+		char *addr_end = o;
+		o = w_mem(o, "  ", 2);
+		for (int i = 0; i < s->nstates && i < MAX_STATES; i++) {
 			if (i)
-				fb_c(b, '>');
-			fb_s(b, tcp_state_name(s->states[i]));
+				*o++ = '>';
+			o = w_name(o, &P->state_names[s->states[i] < 16 ? s->states[i] : 0]);
 		}
-		if (!c->wide && b->n - line > 80 && !b->err) {
+		if (!c->wide && o - line > 80) {
 			/* addresses and the state path on lines of their own */
-			size_t plen = b->n - addr_end - 2;
 			char path[16 * 14];
-			memcpy(path, b->p + addr_end + 2, plen < sizeof(path) ? plen : sizeof(path));
-			b->n = addr_end;
-			end_line(c, b, line);
-			line = b->n;
-			FB_LIT(b, "       ");
-			fb_mem(b, path, plen < sizeof(path) ? plen : sizeof(path));
+			size_t plen = (size_t)(o - addr_end - 2);
+			if (plen > sizeof(path))
+				plen = sizeof(path);
+			memcpy(path, addr_end + 2, plen);
+			o = w_eol(c, addr_end, line);
+			line = o;
+			o = w_mem(o, "       ", 7);
+			o = w_mem(o, path, plen);
 		}
-		end_line(c, b, line);
+		o = w_eol(c, o, line);
 	}
+	b->n += (size_t)(o - o0);
 	if (c->stacks && P->st) {
 		print_stack(P, s->alloc_kstack, "alloc kernel stack");
 		print_stack(P, s->alloc_ustack, "alloc user stack");
@@ -488,6 +667,7 @@ static void start(struct pairs *P, struct model *m)
 {
 	const struct cli *c = P->c;
 	P->started = 1;
+	names_init(P);
 	if (c->stacks) {
 		P->sym = cli_symbolizer(c);
 		P->st = P->sym ? stacks_new(m, P->sym) : NULL;
