@@ -381,7 +381,9 @@ class Bench:
     # ---------------------------------------------------------- report speed
     def report(self):
         sizes = [20000, 100000] if self.a.quick else [1000000, 10000000]
-        reps = 1 if self.a.quick else 3
+        # 5 runs, as the issue asks of every measure: on this shared VM one
+        # run in three can be 1.5x slower than the others
+        reps = 1 if self.a.quick else 5
         res = self.results["report"]
         for n in sizes:
             f = os.path.join(self.work, "big-%d.srec" % n)
@@ -429,7 +431,9 @@ class Bench:
         has more entropy per record than real recordings (11.7 vs ~3-7 B),
         so both are reported."""
         churn_n, tcp_n = (20000, 2000) if self.a.quick else (3600000, 250000)
-        reps = 1 if self.a.quick else 3
+        # 5 runs, as the issue asks of every measure: on this shared VM one
+        # run in three can be 1.5x slower than the others
+        reps = 1 if self.a.quick else 5
         f = os.path.join(self.work, "real.srec")
         if os.path.exists(f):
             os.unlink(f)
@@ -921,14 +925,16 @@ def summarise(b):
     rp = R["report"]
     if rp:
         lines.append("### 5. Report speed (gen_big files; output to /dev/null; wall and CPU "
-                     "time medians, peak RSS max)\n")
-        lines.append("| events | file | command | wall | events/s | CPU | events/CPU-s | peak RSS |")
+                     "time medians of %d runs with the wall's min–max, peak RSS max)\n"
+                     % max(len(c["walls"]) for e in rp.values() for c in e["cmds"].values()))
+        lines.append("| events | file | command | wall (min–max) | events/s | CPU | events/CPU-s | peak RSS |")
         lines.append("|---|---|---|---|---|---|---|---|")
         for n, e in rp.items():
             for name, c in e["cmds"].items():
                 cpus = c.get("cpus") or c["walls"]
-                lines.append("| %s | %.1f MB | sockreport %s | %.2f s | %s | %.2f s | %s | %.0f MB |" % (
+                lines.append("| %s | %.1f MB | sockreport %s | %.2f s (%.2f–%.2f) | %s | %.2f s | %s | %.0f MB |" % (
                     fmt_num(e["events"]), e["bytes"] / 1e6, name, med(c["walls"]),
+                    min(c["walls"]), max(c["walls"]),
                     fmt_num(c["events_per_s"]), med(cpus),
                     fmt_num(c.get("events_per_cpu_s", c["events_per_s"])),
                     max(c["maxrss_kb"]) / 1024))
