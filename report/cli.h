@@ -124,6 +124,7 @@ struct sites {
 	struct agg by_key;     /* after sites_collapse: key -> struct site */
 	struct site **idx;     /* by_id by (kstack, ustack, origin), open addressing */
 	size_t idx_cap;
+	int no_life;           /* set by callers that print no lifetimes: site.life stays empty */
 };
 void sites_init(struct sites *s);
 /* Account socket s (done callback): end = recording end, older_ns as leaks. */

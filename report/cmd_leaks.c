@@ -365,6 +365,7 @@ int cmd_leaks(struct cli *c)
 	memset(&L, 0, sizeof(L));
 	L.c = c;
 	sites_init(&L.sites);
+	L.sites.no_life = 1; /* the growth section prints counts and rates only */
 	int rc = cli_load(c, path, &m, on_done, &L);
 	if (rc) {
 		sites_free(&L.sites);
