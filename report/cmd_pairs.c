@@ -272,25 +272,6 @@ static inline char *w_str(char *o, const char *s, size_t max)
 	return o;
 }
 
-static inline char *w_u64(char *o, uint64_t v)
-{
-	char t[20];
-	int i = 20;
-	while (v >= 100) {
-		unsigned r = (unsigned)(v % 100);
-		v /= 100;
-		t[--i] = fb_digits2[2 * r + 1];
-		t[--i] = fb_digits2[2 * r];
-	}
-	if (v >= 10) {
-		t[--i] = fb_digits2[2 * v + 1];
-		t[--i] = fb_digits2[2 * v];
-	} else {
-		t[--i] = (char)('0' + v);
-	}
-	return w_mem(o, t + i, (size_t)(20 - i));
-}
-
 /* Spaces after what was written since start, up to width ("%-*s"). */
 static inline char *w_pad(char *o, const char *start, size_t width)
 {
@@ -318,7 +299,7 @@ static inline char *w_sec3(char *o, int neg, uint64_t ns)
 		q++;
 	if (neg)
 		*o++ = '-';
-	o = w_u64(o, q / 1000);
+	o = fb_put_u64(o, q / 1000);
 	unsigned f = (unsigned)(q % 1000);
 	o[0] = '.';
 	o[1] = (char)('0' + f / 100);
@@ -353,7 +334,7 @@ static char *w_addr(char *o, uint32_t family, const uint8_t a[16], uint16_t port
 		}
 	}
 	*o++ = ':';
-	return w_u64(o, port);
+	return fb_put_u64(o, port);
 }
 
 /* Ends a line begun at `line` as end_line() does. */
@@ -382,10 +363,10 @@ static void text_row(struct pairs *P, const struct model *m, const struct msock 
 	char *const o0 = b->p + b->n, *o = o0, *line = o, *f;
 	*o++ = '#';
 	f = o;
-	o = w_pad(w_u64(o, s->serial), f, 5);
+	o = w_pad(fb_put_u64(o, s->serial), f, 5);
 	*o++ = ' ';
 	f = o;
-	o = w_right(w_u64(o, s->pid), f, 7);
+	o = w_right(fb_put_u64(o, s->pid), f, 7);
 	*o++ = ' ';
 	f = o;
 	o = w_pad(w_str(o, comm, 15), f, 15);
@@ -420,7 +401,7 @@ static void text_row(struct pairs *P, const struct model *m, const struct msock 
 			o = w_str(o, how_name(s->how), 16);
 		if (s->rel_pid && s->rel_pid != s->pid) {
 			o = w_mem(o, " by ", 4);
-			o = w_u64(o, s->rel_pid);
+			o = fb_put_u64(o, s->rel_pid);
 			by = 1;
 		}
 	} else {
@@ -437,15 +418,15 @@ static void text_row(struct pairs *P, const struct model *m, const struct msock 
 	o = w_mem(o, "       fd ", 10);
 	if (s->fd < 0) {
 		*o++ = '-';
-		o = w_u64(o, (uint64_t)0 - (uint64_t)(int64_t)s->fd);
+		o = fb_put_u64(o, (uint64_t)0 - (uint64_t)(int64_t)s->fd);
 	} else {
-		o = w_u64(o, (uint64_t)s->fd);
+		o = fb_put_u64(o, (uint64_t)s->fd);
 	}
 	o = w_mem(o, " ino ", 5);
-	o = w_u64(o, s->ino);
+	o = fb_put_u64(o, s->ino);
 	if (by) {
 		o = w_mem(o, " released by ", 13);
-		o = w_u64(o, s->rel_pid);
+		o = fb_put_u64(o, s->rel_pid);
 		o = w_mem(o, " (", 2);
 		o = w_str(o, rc, 63);
 		*o++ = ')';

@@ -51,7 +51,8 @@ static inline void fb_c(struct fbuf *b, char c)
 
 extern const char fb_digits2[201];
 
-static inline void fb_u64(struct fbuf *b, uint64_t v)
+/* The decimal digits of v at o, which has room for 20; returns their end. */
+static inline char *fb_put_u64(char *o, uint64_t v)
 {
 	char t[20];
 	int i = 20;
@@ -67,7 +68,15 @@ static inline void fb_u64(struct fbuf *b, uint64_t v)
 	} else {
 		t[--i] = (char)('0' + v);
 	}
-	fb_mem(b, t + i, (size_t)(20 - i));
+	memcpy(o, t + i, (size_t)(20 - i));
+	return o + (20 - i);
+}
+
+static inline void fb_u64(struct fbuf *b, uint64_t v)
+{
+	if (b->cap - b->n < 20 && fb_reserve(b, 20))
+		return;
+	b->n = (size_t)(fb_put_u64(b->p + b->n, v) - b->p);
 }
 
 void fb_i64(struct fbuf *b, int64_t v);
