@@ -11,8 +11,9 @@
  * a probe touches only the table, never the socket it points to.  With the
  * key inside struct msock, each probe was a cache miss on a ~450-byte
  * socket: sock_get was 18% of a `leaks` run on a 10M-event file (perf).
- * Key 0 marks an empty slot; a record may still carry key 0 (a hostile
- * file), so that one key lives beside the table. */
+ * Key 0 marks an empty slot: serials start at 1 (spec), and every caller
+ * that stores a key from a record checks it is not 0 (a hostile file may
+ * carry one); lookups and deletes of key 0 find nothing. */
 
 struct u64slot {
 	uint64_t key;
@@ -21,9 +22,7 @@ struct u64slot {
 
 struct u64map {
 	struct u64slot *s;
-	size_t cap, n;   /* cap a power of two (or 0); n excludes key 0 */
-	int has_zero;
-	void *zero_val;
+	size_t cap, n;   /* cap a power of two (or 0) */
 };
 
 /* Fibonacci hashing.  (Keeping runs of consecutive serials together for
@@ -45,11 +44,7 @@ static struct u64slot *um_slot(const struct u64map *u, uint64_t k)
 
 static void *um_get(const struct u64map *u, uint64_t k)
 {
-	if (!u)
-		return NULL;
-	if (!k)
-		return u->has_zero ? u->zero_val : NULL;
-	if (!u->cap)
+	if (!u || !k || !u->cap)
 		return NULL;
 	const struct u64slot *e = um_slot(u, k);
 	return e->key ? e->val : NULL;
@@ -61,7 +56,7 @@ static int um_grow(struct u64map *u)
 	struct u64slot *ns = calloc(nc, sizeof(*ns));
 	if (!ns)
 		return -1;
-	struct u64map nu = { ns, nc, 0, u->has_zero, u->zero_val };
+	struct u64map nu = { ns, nc, 0 };
 	for (size_t i = 0; i < u->cap; i++)
 		if (u->s[i].key) {
 			*um_slot(&nu, u->s[i].key) = u->s[i];
@@ -89,14 +84,10 @@ static struct u64slot *um_claim(struct u64map *u, uint64_t k)
 	return e;
 }
 
-/* Sets k -> v (replacing).  0, or -1 out of memory (the map is unchanged). */
+/* Sets k -> v (k != 0; replacing).  0, or -1 out of memory (the map is
+ * unchanged). */
 static int um_put(struct u64map *u, uint64_t k, void *v)
 {
-	if (!k) {
-		u->has_zero = 1;
-		u->zero_val = v;
-		return 0;
-	}
 	struct u64slot *e = um_claim(u, k);
 	if (!e)
 		return -1;
@@ -131,15 +122,7 @@ static void um_erase(struct u64map *u, struct u64slot *e)
 /* Removes k; returns its value (NULL when absent). */
 static void *um_del(struct u64map *u, uint64_t k)
 {
-	if (!u)
-		return NULL;
-	if (!k) {
-		void *v = u->has_zero ? u->zero_val : NULL;
-		u->has_zero = 0;
-		u->zero_val = NULL;
-		return v;
-	}
-	if (!u->cap)
+	if (!u || !k || !u->cap)
 		return NULL;
 	struct u64slot *e = um_slot(u, k);
 	if (!e->key)
@@ -152,16 +135,7 @@ static void *um_del(struct u64map *u, uint64_t k)
 /* Removes k only while it maps to v (one probe for um_get() == v, um_del()). */
 static void um_del_if(struct u64map *u, uint64_t k, const void *v)
 {
-	if (!u)
-		return;
-	if (!k) {
-		if (u->has_zero && u->zero_val == v) {
-			u->has_zero = 0;
-			u->zero_val = NULL;
-		}
-		return;
-	}
-	if (!u->cap)
+	if (!u || !k || !u->cap)
 		return;
 	struct u64slot *e = um_slot(u, k);
 	if (e->key && e->val == v)
@@ -172,13 +146,10 @@ static void um_free(struct u64map *u, int free_vals)
 {
 	if (!u)
 		return;
-	if (free_vals) {
+	if (free_vals)
 		for (size_t i = 0; i < u->cap; i++)
 			if (u->s[i].key)
 				free(u->s[i].val);
-		if (u->has_zero)
-			free(u->zero_val);
-	}
 	free(u->s);
 	free(u);
 }
@@ -644,11 +615,9 @@ static int link_by_tuple(struct model *m, struct msock *s, const struct srec_rec
 	srec_bytes pa = r->u.accept.paddr;
 	if (!m->pending || !pport || (pa.len != 4 && pa.len != 16))
 		return 0;
-	/* slot cap is the entry of key 0 (kept beside the table) */
-	for (size_t i = 0; i <= m->pending->cap; i++) {
-		const struct u64slot z = { 0, m->pending->zero_val };
-		const struct u64slot *e = i < m->pending->cap ? &m->pending->s[i] : &z;
-		if (i < m->pending->cap ? !e->key : !m->pending->has_zero)
+	for (size_t i = 0; i < m->pending->cap; i++) {
+		const struct u64slot *e = &m->pending->s[i];
+		if (!e->key)
 			continue;
 		struct psk *p = e->val;
 		if (p->rport != pport || memcmp(p->raddr, pa.p, pa.len) ||
