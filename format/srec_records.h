@@ -90,6 +90,11 @@ enum srec_loss_kind {
 	SREC_LOSS_STACK = 3,     /* stack capture failed (event kept, stack ref says why) */
 	SREC_LOSS_PROCMAP = 4,   /* process maps could not be read */
 	SREC_LOSS_OTHER = 5,
+	/* The kernel skipped runs of a hook program because the same program
+	 * was already running on that CPU (its recursion guard): a hook that
+	 * fired in an interrupt during a run.  An upper bound on missed
+	 * events: most such runs are for objects that are not sockets. */
+	SREC_LOSS_HOOK_SKIPPED = 6,
 };
 
 /* ALLOC/SOCKINFO origin: which syscall created the socket. */

@@ -108,8 +108,9 @@ int cmd_info(struct cli *c)
 		for (uint32_t t = 1; t < SREC_R__MAX; t++)
 			if (srec_record_name(t) && m.by_type[t])
 				printf(" %s=%" PRIu64, srec_record_name(t), m.by_type[t]);
-		printf("\nlost:        %" PRIu64 " events, %" PRIu64 " stack captures\n", m.lost_events,
-		       m.lost_stacks);
+		printf("\nlost:        %" PRIu64 " events, %" PRIu64 " stack captures, %" PRIu64
+		       " hook runs skipped by the kernel\n", m.lost_events, m.lost_stacks,
+		       m.hook_skips);
 		printf("processes:   %zu\n", m.nprocs);
 		for (size_t i = 0; i < m.nprocs && i < 20; i++) {
 			printf("  %7u ", m.procs[i].pid);

@@ -861,6 +861,8 @@ static int on_record(struct model *m, const struct srec_record *r)
 			m->lost_events += r->u.loss.count;
 		else if (r->u.loss.kind == SREC_LOSS_STACK)
 			m->lost_stacks += r->u.loss.count;
+		else if (r->u.loss.kind == SREC_LOSS_HOOK_SKIPPED)
+			m->hook_skips += r->u.loss.count;
 		break;
 	case SREC_R_ALLOC:
 		s = sock_new(m, r->u.alloc.serial);

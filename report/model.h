@@ -174,6 +174,7 @@ struct model {
 	struct mloss *losses;
 	size_t nlosses, losses_cap;
 	uint64_t lost_events, lost_stacks;
+	uint64_t hook_skips;       /* LOSS kind HOOK_SKIPPED: shown, not "possible" */
 	/* reading */
 	struct srec_read_status status;
 	int complete; /* recording.complete seen */
