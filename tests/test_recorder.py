@@ -1,8 +1,8 @@
 """The recorder, end to end: every event kind, owners, stacks of short-lived
 and dlopen()ing processes, filters, pre-existing sockets, signals, loss,
-and a cross-check against libbpf-tools' tcpstates.  Each test starts its own
-workload (tests/fixtures/*.c) and reads the recording back with sockreport
-and with the spec-only Python reader."""
+and a cross-check against libbpf-tools' tcpstates and tcplife.  Each test
+starts its own workload (tests/fixtures/*.c) and reads the recording back
+with sockreport and with the spec-only Python reader."""
 import json
 import os
 import shutil
@@ -487,6 +487,65 @@ def test_tcpstates_transitions_are_all_recorded(bpf, tmp_path):
     missing = theirs - ours
     assert not missing, missing
     assert any(r["record"] == "state" and r["owner"] == pid for r in recs)
+
+
+def _tcplife_sessions(lines, pairs):
+    """tcplife's sessions (pid, local port, remote port, ms) whose port pair
+    is in pairs."""
+    out = {}
+    for line in lines:
+        f = line.split()
+        if len(f) != 9 or not f[0].isdigit() or not f[3].isdigit() or not f[5].isdigit():
+            continue  # the header line
+        key = (int(f[3]), int(f[5]))
+        if key in pairs:
+            out[key] = (int(f[0]), float(f[8]))
+    return out
+
+
+def test_tcplife_sessions_are_all_recorded(bpf, tmp_path):
+    """Every TCP session libbpf-tools' tcplife reports for the workload is in
+    the recording: its port pair, its owner (tcplife's PID) and its end in
+    CLOSE, with the same lifetime."""
+    if not os.path.exists("/usr/sbin/tcplife"):
+        pytest.fail("libbpf-tools' tcplife is missing (make deps installs libbpf-tools)")
+    tl = subprocess.Popen(["stdbuf", "-oL", "/usr/sbin/tcplife", "-4"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    header = tl.stdout.readline()  # printed once it has attached
+    assert "LPORT" in header, header + tl.stderr.read()
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(tl.stdout), daemon=True)
+    reader.start()
+    try:
+        out, text, _ = record(tmp_path, [fixture_path("netfix"), "tcp4", "3"], duration=20)
+        recs, _ = records(out)
+        states = [r for r in recs if r["record"] == "state" and r["sport"] and r["dport"]]
+        pairs = {(r["sport"], r["dport"]) for r in states}
+        assert pairs, "sockrec recorded no TCP state change of netfix"
+        seen, deadline = -1, time.monotonic() + 15
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            n = len(_tcplife_sessions(list(lines), pairs))
+            if n and n == seen:
+                break
+            seen = n
+    finally:
+        tl.send_signal(signal.SIGINT)
+        try:
+            tl.wait(timeout=30)
+        finally:
+            reader.join(timeout=10)
+    pid = pid_of(text, "netfix")
+    theirs = _tcplife_sessions(list(lines), pairs)
+    # netfix tcp4 3: three connections, a client and a server end each
+    assert len(theirs) == 6, (theirs, tl.stderr.read())
+    for (lport, rport), (tpid, ms) in theirs.items():
+        mine = [r for r in states if (r["sport"], r["dport"]) == (lport, rport)]
+        assert mine[-1]["newstate"] == 7, (lport, rport, mine)  # ended in CLOSE
+        assert all(r["owner"] == pid for r in mine), (lport, rport, mine)
+        assert tpid == pid
+        span_ms = (mine[-1]["ts"] - mine[0]["ts"]) / 1e6
+        assert abs(span_ms - ms) <= 1 + ms / 2, (lport, rport, span_ms, ms)
 
 
 # ---- a non-blocking connect whose completion comes ~1 s later ----
