@@ -322,19 +322,48 @@ def test_preexisting_sockets_pair_with_their_release(bpf, tmp_path):
 
 def test_sigint_midway_leaves_complete_file(bpf, tmp_path):
     out = tmp_path / "int.srec"
-    p = subprocess.Popen([SOCKREC, "-d", "30", "-o", str(out), "--",
-                          fixture_path("leaker"), "3", "1", "20"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)
-    p.send_signal(signal.SIGINT)
-    _, err = p.communicate(timeout=30)
-    assert p.returncode == 0, err
+    # stderr to a file: through a pipe, reading it to EOF would wait for the
+    # leaker, which inherits it and sleeps 20 s
+    with open(tmp_path / "int.err", "w") as ef:
+        p = subprocess.Popen([SOCKREC, "-d", "30", "-o", str(out), "--",
+                              fixture_path("leaker"), "3", "1", "20"],
+                             stdout=subprocess.DEVNULL, stderr=ef)
+        time.sleep(1.5)
+        p.send_signal(signal.SIGINT)
+        p.wait(timeout=30)
+    assert p.returncode == 0, (tmp_path / "int.err").read_text()
     info = sockreport_json("info", str(out))
     assert info["complete"] is True
     assert info["meta"]["recording.stop_reason"] == "signal"
     assert info["records"]["alloc"] == 12
     leaker = int(info["meta"]["filter.command_pid"])
     kill_quietly(leaker)
+
+
+def test_second_sigint_exits_at_once_file_readable(bpf, tmp_path):
+    """A second SIGINT during the orderly stop (detaching the programs takes
+    ~0.7 s here) exits at once, with 128+SIGINT; the file holds every block
+    flushed before, reads without error and says it is incomplete."""
+    out = tmp_path / "int2.srec"
+    with open(tmp_path / "int2.err", "w") as ef:  # not a pipe: the fixture inherits it
+        p = subprocess.Popen([SOCKREC, "-d", "30", "-o", str(out), "--",
+                              fixture_path("leaker"), "3", "1", "20"],
+                             stdout=subprocess.DEVNULL, stderr=ef)
+        try:
+            time.sleep(2.5)  # past the first 1 s flush: the leaker's sockets are on disk
+            p.send_signal(signal.SIGINT)
+            time.sleep(0.05)
+            p.send_signal(signal.SIGINT)
+            assert p.wait(timeout=30) == 128 + signal.SIGINT
+        finally:
+            for pid in subprocess.run(["pgrep", "-f", fixture_path("leaker")],
+                                      capture_output=True, text=True).stdout.split():
+                kill_quietly(int(pid))
+    info = sockreport_json("info", str(out))
+    assert info["complete"] is False and info["salvaged"] is False, info
+    assert info["records"]["alloc"] == 12
+    r = run_sockreport("leaks", str(out))
+    assert "incomplete" in r.stderr
 
 
 def test_tiny_ring_buffer_counts_losses(bpf, tmp_path):
