@@ -318,6 +318,49 @@ def test_preexisting_sockets_pair_with_their_release(bpf, tmp_path):
     assert not [r for r in recs if r["record"] == "alloc"]
 
 
+# ---- backends and stack options ----
+
+ORDER = ("fentry", "kprobe", "tracepoint")
+
+
+def test_auto_backend_says_why_and_forced_ones_fail_cleanly(bpf, tmp_path):
+    """-v names every candidate tried before the one used, with the reason it
+    was rejected; the file records the one used; forcing a rejected one fails
+    with a one-line reason, a non-zero exit and no file left behind."""
+    out, _, err = record(tmp_path, None, duration=0.5, extra=["-v"])
+    used = [l.split()[-1] for l in err.splitlines() if l.startswith("backend: using ")]
+    assert len(used) == 1 and used[0] in ORDER, err
+    assert sockreport_json("info", str(out))["meta"]["backend"] == used[0]
+    rejected = ORDER[:ORDER.index(used[0])]
+    for b in rejected:
+        assert any(l.startswith("backend: %s rejected: " % b) for l in err.splitlines()), err
+    for b in rejected:
+        bad = tmp_path / ("forced-%s.srec" % b)
+        p = subprocess.run([SOCKREC, "--backend", b, "-d", "0.5", "-o", str(bad)],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode != 0
+        last = p.stderr.strip().splitlines()[-1]
+        assert last.startswith("sockrec: backend %s cannot be used on this kernel: " % b), p.stderr
+        assert not bad.exists()
+    if not rejected:
+        pytest.skip("every backend works on this kernel: nothing to refuse")
+
+
+@pytest.mark.parametrize("opt,kernel,user", [
+    ("--user-stacks-only", False, True), ("--kernel-stacks-only", True, False),
+    ("--no-stacks", False, False), (None, True, True)])
+def test_stack_options(bpf, tmp_path, opt, kernel, user):
+    """Which stacks an ALLOC carries follows the option (default: both)."""
+    out, _, _ = record(tmp_path, [fixture_path("netfix"), "tcp4", "1"], duration=20,
+                       extra=[opt] if opt else [])
+    recs, _ = records(out)
+    allocs = [r for r in recs if r["record"] == "alloc"]
+    assert allocs
+    assert all(bool(r["kstack"]) == kernel for r in allocs), allocs
+    assert all(bool(r["ustack"]) == user for r in allocs), allocs
+    assert any(r["record"] == "stack" for r in recs) == (kernel or user)
+
+
 # ---- signals, loss ----
 
 def test_sigint_midway_leaves_complete_file(bpf, tmp_path):
