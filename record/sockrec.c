@@ -671,6 +671,9 @@ int main(int argc, char **argv)
 		srec_writer_close(s.w);
 		close(fd);
 		unlink(s.o.out);
+		procs_free(s.procs);
+		ksyms_free(s.ks);
+		srec_intern_free(s.in);
 		return 1;
 	}
 	if (rec_init(&s.rec, s.w, s.in, s.procs, s.ks, bpf_map__fd(s.skel->maps.stacks0),

@@ -518,43 +518,57 @@ def _tcpstates_transitions(lines, pairs):
     return theirs
 
 
-def test_tcpstates_transitions_are_all_recorded(bpf, tmp_path):
-    if not os.path.exists("/usr/sbin/tcpstates"):
-        pytest.fail("libbpf-tools' tcpstates is missing (make deps installs libbpf-tools)")
-    ts = subprocess.Popen(["stdbuf", "-oL", "/usr/sbin/tcpstates", "-4"],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    header = ts.stdout.readline()  # printed once it has attached
-    assert "LPORT" in header, header + ts.stderr.read()
-    # tcpstates prints from a perf buffer it polls: read its lines as they
-    # come, so the test can wait for them instead of guessing a delay.
+def _record_beside(tool, tmp_path, pairs_of, count):
+    """Record `netfix tcp4 3` while libbpf-tools' `tool` (tcpstates or
+    tcplife, -4) runs beside sockrec.  The tool prints from a perf buffer it
+    polls: its lines are read as they come, and the test waits (bounded)
+    until the ones about the workload's port pairs stop growing, instead of
+    guessing a delay.  Returns (records, sockrec's stdout, port pairs, the
+    tool's lines, the tool's stderr)."""
+    path = "/usr/sbin/" + tool
+    if not os.path.exists(path):
+        pytest.fail("libbpf-tools' %s is missing (make deps installs libbpf-tools)" % tool)
+    t = subprocess.Popen(["stdbuf", "-oL", path, "-4"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    header = t.stdout.readline()  # printed once it has attached
+    assert "LPORT" in header, header + t.stderr.read()
     lines = []
-    reader = threading.Thread(target=lambda: lines.extend(ts.stdout), daemon=True)
+    reader = threading.Thread(target=lambda: lines.extend(t.stdout), daemon=True)
     reader.start()
     try:
         out, text, _ = record(tmp_path, [fixture_path("netfix"), "tcp4", "3"], duration=20)
         recs, _ = records(out)
-        ours = {(r["sport"], r["dport"], r["oldstate"], r["newstate"])
-                for r in recs if r["record"] == "state"}
-        pairs = {(a, b) for (a, b, _, _) in ours if a and b}
-        assert ours and pairs, "sockrec recorded no TCP state change of netfix"
-        # Wait (bounded) until tcpstates has printed the workload's
-        # transitions and stopped adding to them.
+        pairs = pairs_of(recs)
+        assert pairs, "sockrec recorded no TCP state change of netfix"
         seen, deadline = -1, time.monotonic() + 15
         while time.monotonic() < deadline:
             time.sleep(0.5)
-            n = len(_tcpstates_transitions(list(lines), pairs))
+            n = count(list(lines), pairs)
             if n and n == seen:
                 break
             seen = n
     finally:
-        ts.send_signal(signal.SIGINT)
+        t.send_signal(signal.SIGINT)
         try:
-            ts.wait(timeout=30)
+            t.wait(timeout=30)
         finally:
             reader.join(timeout=10)
-    tserr = ts.stderr.read()
+    return recs, text, pairs, list(lines), t.stderr.read()
+
+
+def _port_pairs(recs):
+    return {(r["sport"], r["dport"]) for r in recs
+            if r["record"] == "state" and r["sport"] and r["dport"]}
+
+
+def test_tcpstates_transitions_are_all_recorded(bpf, tmp_path):
+    recs, text, pairs, lines, tserr = _record_beside(
+        "tcpstates", tmp_path, _port_pairs,
+        lambda lines, pairs: len(_tcpstates_transitions(lines, pairs)))
+    ours = {(r["sport"], r["dport"], r["oldstate"], r["newstate"])
+            for r in recs if r["record"] == "state"}
     pid = pid_of(text, "netfix")
-    theirs = _tcpstates_transitions(list(lines), pairs)
+    theirs = _tcpstates_transitions(lines, pairs)
     assert theirs, "tcpstates saw none of the connections %s: %s" % (sorted(pairs), tserr)
     missing = theirs - ours
     assert not missing, missing
@@ -579,44 +593,23 @@ def test_tcplife_sessions_are_all_recorded(bpf, tmp_path):
     """Every TCP session libbpf-tools' tcplife reports for the workload is in
     the recording: its port pair, its owner (tcplife's PID) and its end in
     CLOSE, with the same lifetime."""
-    if not os.path.exists("/usr/sbin/tcplife"):
-        pytest.fail("libbpf-tools' tcplife is missing (make deps installs libbpf-tools)")
-    tl = subprocess.Popen(["stdbuf", "-oL", "/usr/sbin/tcplife", "-4"],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    header = tl.stdout.readline()  # printed once it has attached
-    assert "LPORT" in header, header + tl.stderr.read()
-    lines = []
-    reader = threading.Thread(target=lambda: lines.extend(tl.stdout), daemon=True)
-    reader.start()
-    try:
-        out, text, _ = record(tmp_path, [fixture_path("netfix"), "tcp4", "3"], duration=20)
-        recs, _ = records(out)
-        states = [r for r in recs if r["record"] == "state" and r["sport"] and r["dport"]]
-        pairs = {(r["sport"], r["dport"]) for r in states}
-        assert pairs, "sockrec recorded no TCP state change of netfix"
-        seen, deadline = -1, time.monotonic() + 15
-        while time.monotonic() < deadline:
-            time.sleep(0.5)
-            n = len(_tcplife_sessions(list(lines), pairs))
-            if n and n == seen:
-                break
-            seen = n
-    finally:
-        tl.send_signal(signal.SIGINT)
-        try:
-            tl.wait(timeout=30)
-        finally:
-            reader.join(timeout=10)
+    recs, text, pairs, lines, tlerr = _record_beside(
+        "tcplife", tmp_path, _port_pairs,
+        lambda lines, pairs: len(_tcplife_sessions(lines, pairs)))
+    states = [r for r in recs if r["record"] == "state" and r["sport"] and r["dport"]]
     pid = pid_of(text, "netfix")
-    theirs = _tcplife_sessions(list(lines), pairs)
+    theirs = _tcplife_sessions(lines, pairs)
     # netfix tcp4 3: three connections, a client and a server end each
-    assert len(theirs) == 6, (theirs, tl.stderr.read())
+    assert len(theirs) == 6, (theirs, tlerr)
     for (lport, rport), (tpid, ms) in theirs.items():
         mine = [r for r in states if (r["sport"], r["dport"]) == (lport, rport)]
         assert mine[-1]["newstate"] == 7, (lport, rport, mine)  # ended in CLOSE
         assert all(r["owner"] == pid for r in mine), (lport, rport, mine)
         assert tpid == pid
-        span_ms = (mine[-1]["ts"] - mine[0]["ts"]) / 1e6
+        # tcplife's start: the last change into a state before FIN_WAIT1
+        # (ESTABLISHED, SYN_SENT, SYN_RECV), so the handshake is not counted
+        born = max(r["ts"] for r in mine if r["newstate"] in (1, 2, 3))
+        span_ms = (mine[-1]["ts"] - born) / 1e6
         assert abs(span_ms - ms) <= 1 + ms / 2, (lport, rport, span_ms, ms)
 
 
