@@ -453,10 +453,10 @@ static int poll_losses(struct session *s, uint64_t now)
 			}
 		}
 	}
-	/* Side-band records the kernel dropped, and processes whose maps could
-	 * not be read: stacks of those processes may stay unsymbolized. */
 	if (!err)
 		err = poll_hook_skips(s, now);
+	/* Side-band records the kernel dropped, and processes whose maps could
+	 * not be read: stacks of those processes may stay unsymbolized. */
 	uint64_t unread = procs_unreadable(s->procs) + mmapw_lost(s->mw);
 	if (unread > s->procs_unreadable_prev && !err) {
 		err = write_loss(s, now, 0xFFFFFFFFu, SREC_LOSS_PROCMAP,
