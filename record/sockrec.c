@@ -337,10 +337,9 @@ struct session {
 	uint64_t *loss_cur;
 	uint64_t lost_total[SR_LOSS__MAX];
 	uint64_t procs_unreadable_prev;
-	/* Hook runs the kernel skipped (bpf_prog_info.recursion_misses), per
-	 * program in object order: already written / in total. */
+	/* Hook runs the kernel skipped (bpf_prog_info.recursion_misses) and
+	 * written as LOSS so far, per program in object order. */
 	uint64_t skip_prev[MAX_PROGS];
-	uint64_t skips_total;
 	uint64_t last_loss_ts;
 	uint32_t epoch;
 	pid_t child;
@@ -402,14 +401,15 @@ static int poll_hook_skips(struct session *s, uint64_t now)
 	}
 	if (!grew)
 		return 0;
-	s->skips_total += grew;
 	return write_loss(s, now, 0xFFFFFFFFu, SREC_LOSS_HOOK_SKIPPED, grew);
 }
 
-/* "kmem_cache_free 158, kmem_cache_alloc 3": the programs that were skipped. */
-static void hook_skips_by_program(struct session *s, char *buf, size_t len)
+/* The skipped runs written so far; in buf "kmem_cache_free 158,
+ * kmem_cache_alloc 3": the programs they were of. */
+static uint64_t hook_skips_by_program(struct session *s, char *buf, size_t len)
 {
 	struct bpf_program *p;
+	uint64_t total = 0;
 	size_t off = 0;
 	int i = 0;
 
@@ -417,6 +417,7 @@ static void hook_skips_by_program(struct session *s, char *buf, size_t len)
 	bpf_object__for_each_program(p, s->skel->obj) {
 		if (i >= MAX_PROGS)
 			break;
+		total += s->skip_prev[i];
 		if (s->skip_prev[i] && off < len) {
 			const char *name = bpf_program__name(p);
 			int n;
@@ -430,6 +431,7 @@ static void hook_skips_by_program(struct session *s, char *buf, size_t len)
 		}
 		i++;
 	}
+	return total;
 }
 
 /* Read the per-CPU loss counters and write LOSS records for what grew. */
@@ -805,6 +807,8 @@ int main(int argc, char **argv)
 		s.rec.err = poll_losses(&s, end);
 	uint64_t lost = s.lost_total[SR_LOSS_RINGBUF] + s.lost_total[SR_LOSS_SOCKMAP] +
 			s.lost_total[SR_LOSS_SKMAP];
+	char by[512];
+	uint64_t skips = hook_skips_by_program(&s, by, sizeof(by));
 	/* Data first, so that recording.complete is the last thing written. */
 	if (!s.rec.err)
 		s.rec.err = srec_writer_flush(s.w);
@@ -814,11 +818,9 @@ int main(int argc, char **argv)
 		srec_writer_meta_u64(s.w, "stats.events", s.rec.events);
 		srec_writer_meta_u64(s.w, "stats.lost", lost);
 		srec_writer_meta_u64(s.w, "stats.stack_failures", s.rec.stack_fail);
-		srec_writer_meta_u64(s.w, "stats.hook_skips", s.skips_total);
+		srec_writer_meta_u64(s.w, "stats.hook_skips", skips);
 		s.rec.err = srec_writer_meta_str(s.w, "recording.complete", "1");
 	}
-	char by[512]; /* the programs' names go with the skeleton */
-	hook_skips_by_program(&s, by, sizeof(by));
 	ring_buffer__free(s.rb);
 	backend_stop(s.skel);
 	err = srec_writer_close(s.w);
@@ -849,11 +851,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sockrec: WARNING: %llu events were lost (ring buffer or maps full); "
 				"try --ringbuf-size or fewer stacks. Reports will flag this.\n",
 			(unsigned long long)lost);
-	if (s.skips_total) {
+	if (skips) {
 		fprintf(stderr, "sockrec: note: the kernel skipped %llu hook runs (%s): a hook fired in "
 				"an interrupt while its program ran on that CPU; nearly all are for other "
 				"objects than sockets, and the file counts them as loss (kind 6)\n",
-			(unsigned long long)s.skips_total, by);
+			(unsigned long long)skips, by);
 	}
 	if (s.child > 0 && !s.child_done)
 		fprintf(stderr, "sockrec: command (pid %d) is still running; it was not stopped\n",

@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from conftest import FIXTURES, SOCKREC, fixture_path, run_sockreport, sockreport_json
+from conftest import BUILD, FIXTURES, SOCKREC, fixture_path, run_sockreport, sockreport_json
 import srec_reader
 
 
@@ -441,8 +441,7 @@ def test_skipped_hook_runs_are_counted(bpf, tmp_path):
     before = set(_bpf_progs())
     rec = subprocess.Popen([SOCKREC, "-d", "60", "-o", str(out)], stdout=subprocess.DEVNULL,
                            stderr=subprocess.PIPE, text=True)
-    build = os.environ.get("SOCKREC_BUILD", os.path.join(os.path.dirname(SOCKREC)))
-    churn, tcp = os.path.join(build, "bench", "churn"), os.path.join(build, "bench", "tcp")
+    churn, tcp = os.path.join(BUILD, "bench", "churn"), os.path.join(BUILD, "bench", "tcp")
     seen = 0
     try:
         time.sleep(1.5)  # attached
@@ -518,7 +517,7 @@ def _tcpstates_transitions(lines, pairs):
     return theirs
 
 
-def _record_beside(tool, tmp_path, pairs_of, count):
+def _record_beside(tool, tmp_path, count):
     """Record `netfix tcp4 3` while libbpf-tools' `tool` (tcpstates or
     tcplife, -4) runs beside sockrec.  The tool prints from a perf buffer it
     polls: its lines are read as they come, and the test waits (bounded)
@@ -538,7 +537,7 @@ def _record_beside(tool, tmp_path, pairs_of, count):
     try:
         out, text, _ = record(tmp_path, [fixture_path("netfix"), "tcp4", "3"], duration=20)
         recs, _ = records(out)
-        pairs = pairs_of(recs)
+        pairs = _port_pairs(recs)
         assert pairs, "sockrec recorded no TCP state change of netfix"
         seen, deadline = -1, time.monotonic() + 15
         while time.monotonic() < deadline:
@@ -563,7 +562,7 @@ def _port_pairs(recs):
 
 def test_tcpstates_transitions_are_all_recorded(bpf, tmp_path):
     recs, text, pairs, lines, tserr = _record_beside(
-        "tcpstates", tmp_path, _port_pairs,
+        "tcpstates", tmp_path,
         lambda lines, pairs: len(_tcpstates_transitions(lines, pairs)))
     ours = {(r["sport"], r["dport"], r["oldstate"], r["newstate"])
             for r in recs if r["record"] == "state"}
@@ -594,7 +593,7 @@ def test_tcplife_sessions_are_all_recorded(bpf, tmp_path):
     the recording: its port pair, its owner (tcplife's PID) and its end in
     CLOSE, with the same lifetime."""
     recs, text, pairs, lines, tlerr = _record_beside(
-        "tcplife", tmp_path, _port_pairs,
+        "tcplife", tmp_path,
         lambda lines, pairs: len(_tcplife_sessions(lines, pairs)))
     states = [r for r in recs if r["record"] == "state" and r["sport"] and r["dport"]]
     pid = pid_of(text, "netfix")
