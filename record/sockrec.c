@@ -113,7 +113,9 @@ static void usage(FILE *f)
 "      --no-embed-symbols   do not store the function symbols the user stacks hit\n"
 "                           (stored by default: the file then names functions\n"
 "                           on machines without the host's binaries)\n"
-"  -v, --verbose            show libbpf's messages and backend decisions\n"
+"  -v, --verbose            show libbpf's messages and backend decisions, and at\n"
+"                           the end each program's run time (while sysctl\n"
+"                           kernel.bpf_stats_enabled=1)\n"
 "  -h, --help               this help\n"
 "\n"
 "With -- COMMAND, sockrec starts COMMAND, records it and its descendants, and\n"
@@ -432,6 +434,32 @@ static uint64_t hook_skips_by_program(struct session *s, char *buf, size_t len)
 		i++;
 	}
 	return total;
+}
+
+/* -v: what each program cost the traced tasks, as `bpftool prog show`
+ * gives it.  The kernel counts run time only while the sysctl
+ * kernel.bpf_stats_enabled is 1 (counting adds ~90 ns per run here). */
+static void print_prog_costs(struct session *s, FILE *f)
+{
+	struct bpf_program *p;
+	int counted = 0;
+
+	bpf_object__for_each_program(p, s->skel->obj) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(p);
+
+		memset(&info, 0, sizeof(info));
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) || !info.run_cnt)
+			continue;
+		counted++;
+		fprintf(f, "sockrec: program %s: %llu runs, %llu ns per run\n", bpf_program__name(p),
+			(unsigned long long)info.run_cnt,
+			(unsigned long long)(info.run_time_ns / info.run_cnt));
+	}
+	if (!counted)
+		fprintf(f, "sockrec: no program run times (they are counted while sysctl "
+			   "kernel.bpf_stats_enabled=1)\n");
 }
 
 /* Read the per-CPU loss counters and write LOSS records for what grew. */
@@ -822,6 +850,8 @@ int main(int argc, char **argv)
 		s.rec.err = srec_writer_meta_str(s.w, "recording.complete", "1");
 	}
 	ring_buffer__free(s.rb);
+	if (s.o.verbose)
+		print_prog_costs(&s, stderr);
 	backend_stop(s.skel);
 	err = srec_writer_close(s.w);
 	if (s.rec.err || err) {

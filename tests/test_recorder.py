@@ -346,6 +346,44 @@ def test_auto_backend_says_why_and_forced_ones_fail_cleanly(bpf, tmp_path):
         pytest.skip("every backend works on this kernel: nothing to refuse")
 
 
+def test_verbose_prints_program_run_times(bpf, tmp_path):
+    """-v ends with each program's runs and time per run while the kernel
+    counts them (kernel.bpf_stats_enabled=1), and says how to get them when
+    it does not."""
+    knob = "/proc/sys/kernel/bpf_stats_enabled"
+    with open(knob) as f:
+        before = f.read().strip()
+    try:
+        for on in ("1", "0"):
+            with open(knob, "w") as f:
+                f.write(on)
+            out, _, err = record(tmp_path, [fixture_path("leaker"), "5", "2", "0"], duration=20,
+                                 extra=["-v"], name="stats%s.srec" % on)
+            allocs = sum(1 for r in records(out)[0] if r["record"] == "alloc")
+            assert allocs == 20
+            runs = {}
+            for l in err.splitlines():
+                if l.startswith("sockrec: program "):
+                    name, rest = l[len("sockrec: program "):].split(": ", 1)
+                    n, _, ns, *_ = rest.split()
+                    assert rest == "%s runs, %s ns per run" % (n, ns), l
+                    runs[name] = (int(n), int(ns))
+            if on == "1":
+                # Every socket passed the alloc hook of the backend in use
+                # (the slab hook sees other objects too), and socket() exits.
+                alloc = [v for k, v in runs.items() if k in ("fexit_sock_alloc", "kretprobe_sock_alloc",
+                                                             "tp_kmem_cache_alloc")]
+                assert len(alloc) == 1 and alloc[0][0] >= allocs, err
+                assert runs["tp_exit_socket"][0] >= 10 and all(ns > 0 for _, ns in runs.values())
+            else:
+                assert not runs
+                assert "sockrec: no program run times (they are counted while sysctl " \
+                       "kernel.bpf_stats_enabled=1)" in err.splitlines()
+    finally:
+        with open(knob, "w") as f:
+            f.write(before)
+
+
 @pytest.mark.parametrize("opt,kernel,user", [
     ("--user-stacks-only", False, True), ("--kernel-stacks-only", True, False),
     ("--no-stacks", False, False), (None, True, True)])
