@@ -170,6 +170,11 @@ def test_run_py_quick(bins, tmp_path):
         for c in e["cmds"].values():
             assert c["events_per_s"] > 0 and c["events_per_cpu_s"] > 0 and max(c["maxrss_kb"]) > 0
         assert e["decode"]["events"] == e["events"]
+        if shutil.which("valgrind"):  # the instruction counts behind "time linear"
+            for name in ("leaks", "pairs", "latency"):
+                assert e["cmds"][name]["instructions"] > e["events"], (name, e["cmds"][name])
+    if shutil.which("valgrind"):
+        assert "instructions ×" in out.read_text()
     text = out.read_text()
     for head in ("## Goals", "### 1.", "### 2.", "### 3.", "### 4.", "### 5.", "### 6.",
                  "## Exact commands"):
