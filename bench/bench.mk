@@ -7,12 +7,19 @@
 #   make bench-bins     only build the workloads and tools into $(BUILD)/bench/
 #   make bench-symbolize  only the symbolizer throughput (section 6): updates that
 #                       section of bench/RESULTS.md, keeps the rest
+#   make bench-vm       recording overhead of every backend (fentry, kprobe,
+#                       tracepoint) in a guest running Debian's stock kernel
+#                       under qemu (~9 min): rewrites bench/RESULTS-vm.md
+#                       (BENCH_VM_ARGS="--runs 3 --secs 1" for a shorter run)
 #
 # BENCH_ARGS passes options to bench/run.py (e.g. BENCH_ARGS="--runs 7 --secs 3").
 # Needs root (BPF); perf and bpftrace are optional peers (skipped if absent).
 
 BENCH_DIR := $(BUILD)/bench
 BENCH_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g -fno-omit-frame-pointer
+# make STATIC=1: self-contained workloads and floor for the benchmark guest
+# (bench/vm/); never the sanitizers' flags, which would measure ASan.
+BENCH_LDFLAGS := $(if $(filter 1,$(STATIC)),-static)
 BENCH_WORKLOADS := $(BENCH_DIR)/churn $(BENCH_DIR)/tcp $(BENCH_DIR)/mixed
 BENCH_TOOLS := $(BENCH_DIR)/floor $(BENCH_DIR)/gen_big $(BENCH_DIR)/decode_speed $(BENCH_DIR)/symbench
 BENCH_PY ?= python3
@@ -20,7 +27,7 @@ BENCH_PY ?= python3
 $(BENCH_DIR)/churn $(BENCH_DIR)/tcp $(BENCH_DIR)/mixed: $(BENCH_DIR)/%: bench/%.c bench/wl.h
 	$(call msg,BENCH,$@)
 	$(Q)mkdir -p $(BENCH_DIR)
-	$(Q)$(CC) $(BENCH_CFLAGS) -pthread $< -o $@
+	$(Q)$(CC) $(BENCH_CFLAGS) -pthread $(BENCH_LDFLAGS) $< -o $@
 
 $(BENCH_DIR)/floor.bpf.o: bench/floor.bpf.c bpf/vmlinux.h
 	$(call msg,BPF,$@)
@@ -33,7 +40,7 @@ $(BENCH_DIR)/floor.skel.h: $(BENCH_DIR)/floor.bpf.o
 
 $(BENCH_DIR)/floor: bench/floor.c $(BENCH_DIR)/floor.skel.h
 	$(call msg,BENCH,$@)
-	$(Q)$(CC) $(BENCH_CFLAGS) -I$(BENCH_DIR) $< -lbpf -lelf -lz -o $@
+	$(Q)$(CC) $(BENCH_CFLAGS) -I$(BENCH_DIR) $(BENCH_LDFLAGS) $< -lbpf -lelf -lz -o $@
 
 $(BENCH_DIR)/gen_big $(BENCH_DIR)/decode_speed: $(BENCH_DIR)/%: bench/%.c $(FORMAT_OBJ)
 	$(call msg,BENCH,$@)
@@ -58,7 +65,12 @@ bench-quick: bench-bins
 bench-symbolize: bench-bins
 	$(BENCH_PY) bench/run.py --build $(abspath $(BUILD)) --only symbolize $(BENCH_ARGS)
 
-.PHONY: bench bench-quick bench-bins bench-symbolize
+# The guest gets the static build (tests/vm/vm.mk's vm-static builds the
+# workloads and the floor in it as well).
+bench-vm: vm-deps vm-static vm-fixtures
+	$(BENCH_PY) bench/vm/run.py --static $(VM_STATIC) $(BENCH_VM_ARGS)
+
+.PHONY: bench bench-quick bench-bins bench-symbolize bench-vm
 
 # A long recording at a moderate rate (not in CI): memory flat, bytes/event
 # constant.  SOAK_MINUTES=30 by default.

@@ -470,3 +470,39 @@ def test_vmlinux_mismatch_on_this_hosts_recording(vm, vmlinux, bpf, tmp_path):
                                                    meta["kernel.build_id"])], got.stderr
     p = run_sockreport("leaks", "-v", "--vmlinux", vmlinux, str(out))
     assert "rejected" in p.stderr or "build-id mismatch" in p.stderr
+
+
+def test_vm_benchmark_quick_mode(vm):
+    """make bench-vm's harness (bench/vm/run.py) in its quick mode: one
+    round of every configuration on churn1 in a fresh guest.  It fails
+    itself when a case fails, the file names another backend or an alloc
+    is missing; here the table must have a ratio in every column."""
+    static = os.environ.get("VM_BIN") or os.path.join(REPO_ROOT, "build-static")
+    p = subprocess.run([os.path.join(REPO_ROOT, "bench", "vm", "run.py"), "--quick",
+                        "--static", static, "--workloads", "churn1"],
+                       capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, p.stdout + p.stderr
+    ratios = p.stdout.split("Events recorded")[0].splitlines()  # the first table
+    head = [l for l in ratios if l.startswith("| workload | untraced")]
+    row = [l for l in ratios if l.startswith("| churn1 |")]
+    assert len(head) == 1 and len(row) == 1, p.stdout
+    cols = [c.strip() for c in head[0].strip("|").split("|")]
+    cells = [c.strip() for c in row[0].strip("|").split("|")]
+    assert len(cells) == len(cols) == 10, (cols, cells)
+    for col, cell in zip(cols[2:], cells[2:]):
+        assert 0 < float(cell.split()[0]) < 5, (col, cell)
+    for cfg in ("fentry", "kprobe", "tracepoint"):
+        for stacks in ("nostacks", "default"):
+            assert "| churn1 | sockrec-%s-%s |" % (cfg, stacks) in p.stdout
+    # The BPF time per operation, from the kernel's counters (sockrec -v):
+    # every backend's socket hooks ran and were counted.
+    hooks = {"fentry": ("fexit_sock_alloc", "fentry_sock_release"),
+             "kprobe": ("kretprobe_sock_alloc", "kprobe_sock_release"),
+             "tracepoint": ("tp_kmem_cache_alloc", "tp_kmem_cache_free", "tp_enter_close")}
+    for b, progs in hooks.items():
+        row = [l for l in p.stdout.splitlines() if l.startswith("| churn1 |") and "| %s |" % b in l]
+        assert len(row) == 1, p.stdout
+        cells = [c.strip() for c in row[0].strip("|").split("|")]
+        assert float(cells[3]) > 0 and float(cells[4]) > 0, row
+        for prog in progs + ("tp_exit_socket",):
+            assert prog + " " in cells[5], (prog, row)

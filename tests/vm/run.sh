@@ -15,6 +15,11 @@
 #   VM_BACKENDS  backends to run (default "fentry kprobe tracepoint auto")
 #   VM_CASES_FILE  (debugging) run these case lines instead of the matrix;
 #                @FIX@ in them stands for the fixture directory
+#   VM_INIT      the guest's /init (default tests/vm/guest-init.sh; the
+#                benchmark, bench/vm/guest-bench.sh, brings its own)
+#   VM_EXTRA     more STATIC executables for the guest, space-separated
+#                absolute paths; each goes in at the same path
+#   VM_MEM       guest memory in MB (default 1024)
 #   QEMU         qemu binary (default qemu-system-x86_64)
 # Output in OUTDIR: guest.txt, for each case NAME.srec, NAME.err (sockrec -v),
 # NAME.out (the workload's stdout), NAME.rc, NAME.ginfo.json; console.log.
@@ -52,7 +57,14 @@ is_static() {
 	case "$l" in *"not a dynamic executable"*|*"statically linked"*) return 0 ;; esac
 	return 1
 }
-for f in "$busybox" "$bin/sockrec" "$bin/sockreport" "$fix/leaker" "$fix/tcp_pair"; do
+init=${VM_INIT:-$here/guest-init.sh}
+[ -r "$init" ] || { echo "run.sh: $init missing" >&2; exit 1; }
+extra=${VM_EXTRA:-}
+for f in $extra; do
+	case "$f" in /*) ;; *) echo "run.sh: VM_EXTRA: $f is not an absolute path" >&2; exit 1 ;; esac
+done
+# shellcheck disable=SC2086
+for f in "$busybox" "$bin/sockrec" "$bin/sockreport" "$fix/leaker" "$fix/tcp_pair" $extra; do
 	[ -x "$f" ] || { echo "run.sh: $f missing (make STATIC=1 vm-fixtures)" >&2; exit 1; }
 	is_static "$f" || { echo "run.sh: $f is not statically linked" >&2; exit 1; }
 done
@@ -63,7 +75,11 @@ mkdir -p "$root"/{bin,vm,proc,sys,dev,tmp,etc} "$root$fix"
 cp "$busybox" "$root/bin/busybox"
 cp "$bin/sockrec" "$bin/sockreport" "$root/bin/"
 cp "$fix/leaker" "$fix/tcp_pair" "$root$fix/"
-cp "$here/guest-init.sh" "$root/init"
+for f in $extra; do
+	mkdir -p "$root$(dirname "$f")"
+	cp "$f" "$root$f"
+done
+cp "$init" "$root/init"
 printf 'ID=debian\nNAME="sockrec test VM"\n' > "$root/etc/os-release"
 # The matrix: NAME BACKEND DURATION OPTS CMD ARGS (guest-init.sh).  leak: -d shorter than the
 # workload's sleep (sockets still open at the end); exit: the workload exits
@@ -86,7 +102,7 @@ rm -rf "$root"
 # ---- boot ----
 echo "run.sh: booting $(basename "$kernel") under $qemu (TCG)" >&2
 qrc=0
-timeout "${VM_TIMEOUT:-600}" "$qemu" -accel tcg -cpu max -m 1024 -smp 2 -nographic -no-reboot \
+timeout "${VM_TIMEOUT:-600}" "$qemu" -accel tcg -cpu max -m "${VM_MEM:-1024}" -smp 2 -nographic -no-reboot \
 	-kernel "$kernel" -initrd "$out/initrd.gz" \
 	-append "console=ttyS0 quiet panic=-1 oops=panic" \
 	-serial mon:stdio -serial "file:$out/data.b64" \

@@ -10,6 +10,7 @@
 #                     (tests/test_vm.py does it itself for the --vmlinux tests)
 #   make vm-fixtures  the statically linked fixtures the guest runs
 #   make vm-clean     drop build-static/vm (not the kernel cache)
+#   (make bench-vm, in bench/bench.mk, boots the same guest for benchmarks)
 #
 # The guest gets only self-contained binaries: $(VM_STATIC)/sockrec and
 # sockreport (make STATIC=1) and $(VM_STATIC)/vmfixtures/*, no shared library.
@@ -37,8 +38,10 @@ $(VM_STATIC)/vmfixtures/%: tests/fixtures/%.c
 
 vm-fixtures: $(VM_FIXTURE_BINS)
 
+# With the benchmark's workloads and floor, which bench/vm/run.py (make
+# bench-vm; its quick mode in tests/test_vm.py) runs in the guest.
 vm-static:
-	$(MAKE) STATIC=1 BUILD=$(VM_STATIC) all
+	$(MAKE) STATIC=1 BUILD=$(VM_STATIC) all $(addprefix $(VM_STATIC)/bench/,churn tcp floor)
 
 # The host side runs this build's sockreport (and sockrec for the host
 # comparison); the kernel is fetched by the test itself, so that a missing

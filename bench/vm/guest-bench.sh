@@ -1,0 +1,67 @@
+#!/bin/busybox sh
+# /init of the benchmark guest (bench/vm/run.py packs it with tests/vm/run.sh).
+#
+# Runs every line of /vm/cases, in order:  ROUND WORKLOAD CONFIG CMD [ARGS...]
+# CMD is the whole command: the workload alone (untraced), or the workload
+# under sockrec or the floor, which write /tmp/r.srec where they record.
+# During a case whose CONFIG starts with cost-, kernel.bpf_stats_enabled is 1.
+# For each case it appends to /tmp/results:
+#   @@CASE ROUND WORKLOAD CONFIG RC SECONDS
+#   the command's stdout (the workload's JSON line)
+#   @@ERR, then the last lines of its stderr but libbpf's (sockrec's summary
+#         and, with -v, its per-program run times; the floor's JSON)
+#   @@INFO, then `sockreport info --json /tmp/r.srec` when there is a file
+# and at the end sends /tmp/results gzipped and base64-encoded over ttyS1
+# (@@FILE results.gz ... @@END, then @@DONE), as tests/vm/guest-init.sh does.
+/bin/busybox --install -s /bin
+export PATH=/bin
+mkdir -p /proc /sys /dev /tmp
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tracefs tracefs /sys/kernel/tracing
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mkdir -p /sys/fs/bpf && mount -t bpf bpf /sys/fs/bpf
+hostname sockrec-bench
+ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
+
+D=/dev/ttyS1
+stty -F $D raw -echo 2>/dev/null
+R=/tmp/results
+echo "@@GUEST uname=$(uname -r) nproc=$(nproc) cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n1)" > $R
+
+n=0
+while read -r round wl cfg cmd; do
+	case "$round" in ''|'#'*) continue ;; esac
+	n=$((n + 1))
+	rm -f /tmp/r.srec
+	# cost-* cases: the kernel counts each program's run time (sockrec -v
+	# prints it); never during the throughput cases, which it would slow.
+	case "$cfg" in cost-*) sysctl -w kernel.bpf_stats_enabled=1 > /dev/null ;; esac
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	# shellcheck disable=SC2086
+	$cmd < /dev/null > /tmp/out 2> /tmp/err
+	rc=$?
+	t1=$(cut -d' ' -f1 /proc/uptime)
+	sysctl -w kernel.bpf_stats_enabled=0 > /dev/null
+	echo "@@CASE $round $wl $cfg $rc $(awk "BEGIN{print $t1-$t0}")" >> $R
+	cat /tmp/out >> $R
+	echo "@@ERR" >> $R
+	grep -v '^libbpf: ' /tmp/err | tail -n 60 >> $R
+	if [ -s /tmp/r.srec ]; then
+		echo "@@INFO" >> $R
+		sockreport info --json /tmp/r.srec >> $R 2>&1
+	fi
+	echo "bench: $n: $round $wl $cfg rc=$rc"
+done < /vm/cases
+
+gzip -c $R > $R.gz
+echo "@@FILE results.gz" > $D
+base64 $R.gz > $D
+echo "@@END" > $D
+echo "@@DONE" > $D
+echo "bench: done"
+sync
+poweroff -f
+echo o > /proc/sysrq-trigger
+sleep 5
