@@ -44,14 +44,16 @@ while read -r round wl cfg cmd; do
 	rc=$?
 	t1=$(cut -d' ' -f1 /proc/uptime)
 	sysctl -w kernel.bpf_stats_enabled=0 > /dev/null
-	echo "@@CASE $round $wl $cfg $rc $(awk "BEGIN{print $t1-$t0}")" >> $R
-	cat /tmp/out >> $R
-	echo "@@ERR" >> $R
-	grep -v '^libbpf: ' /tmp/err | tail -n 60 >> $R
-	if [ -s /tmp/r.srec ]; then
-		echo "@@INFO" >> $R
-		sockreport info --json /tmp/r.srec >> $R 2>&1
-	fi
+	{
+		echo "@@CASE $round $wl $cfg $rc $(awk "BEGIN{print $t1-$t0}")"
+		cat /tmp/out
+		echo "@@ERR"
+		grep -v '^libbpf: ' /tmp/err | tail -n 60
+		if [ -s /tmp/r.srec ]; then
+			echo "@@INFO"
+			sockreport info --json /tmp/r.srec 2>&1
+		fi
+	} >> $R
 	echo "bench: $n: $round $wl $cfg rc=$rc"
 done < /vm/cases
 
