@@ -11,22 +11,12 @@
 #   @@ERR, then the last lines of its stderr but libbpf's (sockrec's summary
 #         and, with -v, its per-program run times; the floor's JSON)
 #   @@INFO, then `sockreport info --json /tmp/r.srec` when there is a file
-# and at the end sends /tmp/results gzipped and base64-encoded over ttyS1
-# (@@FILE results.gz ... @@END, then @@DONE), as tests/vm/guest-init.sh does.
-/bin/busybox --install -s /bin
-export PATH=/bin
-mkdir -p /proc /sys /dev /tmp
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-mount -t tracefs tracefs /sys/kernel/tracing
-mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
-mkdir -p /sys/fs/bpf && mount -t bpf bpf /sys/fs/bpf
+# and at the end sends /tmp/results gzipped over ttyS1 (send, from
+# tests/vm/guest-setup.sh), then @@DONE.
+# shellcheck source=tests/vm/guest-setup.sh disable=SC1091
+. /vm/guest-setup.sh
 hostname sockrec-bench
-ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
 
-D=/dev/ttyS1
-stty -F $D raw -echo 2>/dev/null
 R=/tmp/results
 echo "@@GUEST uname=$(uname -r) nproc=$(nproc) cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n1)" > $R
 
@@ -58,10 +48,8 @@ while read -r round wl cfg cmd; do
 done < /vm/cases
 
 gzip -c $R > $R.gz
-echo "@@FILE results.gz" > $D
-base64 $R.gz > $D
-echo "@@END" > $D
-echo "@@DONE" > $D
+send results.gz $R.gz
+echo "@@DONE" > "$D"
 echo "bench: done"
 sync
 poweroff -f

@@ -8,28 +8,9 @@
 # base64 between marker lines:
 #   @@FILE NAME.srec|NAME.err|NAME.out|...   then base64 lines, then @@END
 # and finally @@DONE.  The console (ttyS0) only carries progress messages.
-/bin/busybox --install -s /bin
-export PATH=/bin
-mkdir -p /proc /sys /dev /tmp
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-# /tmp is not a tmpfs: the initramfs root is writable already, and the
-# fixtures live at their host paths, which may be under /tmp (a CI clone).
-mount -t tracefs tracefs /sys/kernel/tracing
-mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
-mkdir -p /sys/fs/bpf && mount -t bpf bpf /sys/fs/bpf
+# shellcheck source=tests/vm/guest-setup.sh disable=SC1091
+. /vm/guest-setup.sh
 hostname sockrec-vm
-ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
-
-D=/dev/ttyS1
-stty -F $D raw -echo 2>/dev/null
-
-send() { # send NAME FILE
-	echo "@@FILE $1" > $D
-	base64 "$2" > $D
-	echo "@@END" > $D
-}
 
 echo "vm: kernel $(uname -r), btf $(ls -l /sys/kernel/btf/vmlinux 2>&1 | awk '{print $5}') bytes"
 {

@@ -80,6 +80,7 @@ for f in $extra; do
 	cp "$f" "$root$f"
 done
 cp "$init" "$root/init"
+cp "$here/guest-setup.sh" "$root/vm/guest-setup.sh"
 printf 'ID=debian\nNAME="sockrec test VM"\n' > "$root/etc/os-release"
 # The matrix: NAME BACKEND DURATION OPTS CMD ARGS (guest-init.sh).  leak: -d shorter than the
 # workload's sleep (sockets still open at the end); exit: the workload exits
