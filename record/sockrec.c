@@ -663,12 +663,13 @@ int main(int argc, char **argv)
 	cfg.npids = s.o.npids;
 	cfg.filter_pids = s.o.npids > 0;
 
-	/* zstd level 2: on these records it is both cheaper and smaller than 3
-	 * (measured on churn -j2, tcp and mixed: ~20% less recorder CPU per
-	 * event and 10-15% fewer bytes per event).  Against level 1, the same
-	 * blocks recompressed (zstd -b: 450 against 480 MB/s of raw records,
-	 * a small part of the recorder's time): tcp -3.2%, churn -0.5%, mixed
-	 * +0.7% bytes, i.e. smaller where the bytes per event are highest. */
+	/* zstd level 2.  The default, 3, is both dearer and larger on these
+	 * records: level 1 took ~20% less recorder CPU per event and wrote
+	 * 10-15% fewer bytes (churn -j2, tcp, mixed).  Level 2 against 1, the
+	 * same blocks recompressed: tcp -3.2%, churn -0.5%, mixed +0.7% bytes,
+	 * i.e. smaller where the bytes per event are highest, at 450 against
+	 * 480 MB/s of raw records (zstd -b), a small part of the recorder's
+	 * time. */
 	struct srec_writer_opts wo = { .zstd_level = 2, .block_bytes = 1u << 20 };
 	if ((err = srec_writer_open(&s.w, fd, &wo)))
 		die("cannot write %s: %s", s.o.out, srec_strerror(err));
