@@ -373,6 +373,16 @@ static int write_loss(struct session *s, uint64_t now, uint32_t cpu, uint32_t ki
 	return srec_writer_add(s->w, &r);
 }
 
+/* The kernel's counters of a loaded program (bpf_prog_info); 0 or -1. */
+static int prog_info(const struct bpf_program *p, struct bpf_prog_info *info)
+{
+	__u32 len = sizeof(*info);
+	int fd = bpf_program__fd(p);
+
+	memset(info, 0, sizeof(*info));
+	return fd >= 0 && !bpf_obj_get_info_by_fd(fd, info, &len) ? 0 : -1;
+}
+
 /* The kernel runs a tracing program at most once per CPU at a time: a hook
  * that fires in an interrupt while the same program runs on that CPU is
  * skipped and only counted (bpf_prog_info.recursion_misses, 5.12+).  Here
@@ -388,14 +398,10 @@ static int poll_hook_skips(struct session *s, uint64_t now)
 
 	bpf_object__for_each_program(p, s->skel->obj) {
 		struct bpf_prog_info info;
-		__u32 len = sizeof(info);
-		int fd = bpf_program__fd(p);
 
 		if (i >= MAX_PROGS)
 			break;
-		memset(&info, 0, sizeof(info));
-		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) &&
-		    info.recursion_misses > s->skip_prev[i]) {
+		if (!prog_info(p, &info) && info.recursion_misses > s->skip_prev[i]) {
 			grew += info.recursion_misses - s->skip_prev[i];
 			s->skip_prev[i] = info.recursion_misses;
 		}
@@ -446,11 +452,8 @@ static void print_prog_costs(struct session *s, FILE *f)
 
 	bpf_object__for_each_program(p, s->skel->obj) {
 		struct bpf_prog_info info;
-		__u32 len = sizeof(info);
-		int fd = bpf_program__fd(p);
 
-		memset(&info, 0, sizeof(info));
-		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) || !info.run_cnt)
+		if (prog_info(p, &info) || !info.run_cnt)
 			continue;
 		counted++;
 		fprintf(f, "sockrec: program %s: %llu runs, %llu ns per run\n", bpf_program__name(p),

@@ -33,6 +33,7 @@ failed.
 """
 import argparse
 import datetime
+import importlib.util
 import json
 import os
 import re
@@ -44,6 +45,11 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 RUN_SH = os.path.join(ROOT, "tests", "vm", "run.sh")
+# The host harness's formatting of a ratio series (median, min–max).
+_spec = importlib.util.spec_from_file_location("bench_run", os.path.join(ROOT, "bench", "run.py"))
+_bench_run = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_bench_run)
+fmt_ratio = _bench_run.fmt_ratio
 BACKENDS = ("fentry", "kprobe", "tracepoint")
 CONFIGS = (["untraced", "floor-nostacks", "floor"]
            + ["sockrec-%s-%s" % (b, s) for b in BACKENDS for s in ("nostacks", "default")])
@@ -94,16 +100,6 @@ def parse_results(text):
         elif part == "info" and line.startswith("{"):
             cur["info"] = json.loads(line)
     return guest, cases
-
-
-def med_rng(xs):
-    xs = [x for x in xs if x is not None]
-    if not xs:
-        return "n/a"
-    m = statistics.median(xs)
-    if len(xs) == 1:
-        return "%.2f" % m
-    return "%.2f (%.2f–%.2f)" % (m, min(xs), max(xs))
 
 
 def summarise(cases, workloads):
@@ -176,7 +172,7 @@ def render(table, workloads, costs=None):
     for wl in workloads:
         row = table[wl]
         u = statistics.median(row["untraced"]) if row["untraced"] else None
-        cells = [med_rng(row["ratios"].get(cfg, [])) for cfg in CONFIGS[1:]]
+        cells = [fmt_ratio(row["ratios"].get(cfg, [])) for cfg in CONFIGS[1:]]
         L.append("| %s | %s | %s |" % (wl, "%.1fk" % (u / 1e3) if u else "n/a", " | ".join(cells)))
     L.append("")
     L.append("Events recorded against the sockets the workload made (all rounds):")

@@ -19,7 +19,6 @@
 #                benchmark, bench/vm/guest-bench.sh, brings its own)
 #   VM_EXTRA     more STATIC executables for the guest, space-separated
 #                absolute paths; each goes in at the same path
-#   VM_MEM       guest memory in MB (default 1024)
 #   QEMU         qemu binary (default qemu-system-x86_64)
 # Output in OUTDIR: guest.txt, for each case NAME.srec, NAME.err (sockrec -v),
 # NAME.out (the workload's stdout), NAME.rc, NAME.ginfo.json; console.log.
@@ -103,7 +102,7 @@ rm -rf "$root"
 # ---- boot ----
 echo "run.sh: booting $(basename "$kernel") under $qemu (TCG)" >&2
 qrc=0
-timeout "${VM_TIMEOUT:-600}" "$qemu" -accel tcg -cpu max -m "${VM_MEM:-1024}" -smp 2 -nographic -no-reboot \
+timeout "${VM_TIMEOUT:-600}" "$qemu" -accel tcg -cpu max -m 1024 -smp 2 -nographic -no-reboot \
 	-kernel "$kernel" -initrd "$out/initrd.gz" \
 	-append "console=ttyS0 quiet panic=-1 oops=panic" \
 	-serial mon:stdio -serial "file:$out/data.b64" \
