@@ -119,10 +119,9 @@ static void print_lines(const struct cli *c, struct stacks *st, uint64_t ref, co
 		return;
 	printf("    %s:\n", label);
 	for (size_t i = 0; l && i < n; i++) {
-		if (!c->wide && strlen(l[i]) > 74)
-			printf("      %.71s...\n", l[i]);
-		else
-			printf("      %s\n", l[i]);
+		char line[1100];
+		snprintf(line, sizeof(line), "      %s", l[i]);
+		cli_puts_cut(c, line, 80);
 	}
 }
 

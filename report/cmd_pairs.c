@@ -170,17 +170,6 @@ static int is_possible(const struct model *m, const struct msock *s, uint64_t en
 	return model_loss_between(m, s->alloc_ts ? s->alloc_ts : start_of(m), end);
 }
 
-/* Ends a text line begun at `start`: cut to 80 columns with "..." unless
- * --wide (as cli_puts_cut). */
-static void end_line(const struct cli *c, struct fbuf *b, size_t start)
-{
-	if (!c->wide && b->n - start > 80 && !b->err) {
-		b->n = start + 77;
-		FB_LIT(b, "...");
-	}
-	fb_c(b, '\n');
-}
-
 static void print_stack(struct pairs *P, uint64_t ref, const char *label)
 {
 	size_t n = 0;
@@ -192,10 +181,13 @@ static void print_stack(struct pairs *P, uint64_t ref, const char *label)
 	fb_s(b, label);
 	FB_LIT(b, ":\n");
 	for (size_t i = 0; i < n; i++) {
-		size_t start = b->n;
-		FB_LIT(b, "        ");
-		fb_s(b, l[i]);
-		end_line(P->c, b, start);
+		/* frames are shortened in their paths' middle, never cut */
+		char line[1100], shown[1100];
+		snprintf(line, sizeof(line), "        %s", l[i]);
+		if (P->c->cut)
+			cli_shorten(shown, sizeof(shown), line, P->c->cols);
+		fb_s(b, P->c->cut ? shown : line);
+		fb_c(b, '\n');
 	}
 }
 
@@ -337,7 +329,8 @@ static char *w_addr(char *o, uint32_t family, const uint8_t a[16], uint16_t port
 	return fb_put_u64(o, port);
 }
 
-/* Ends a line begun at `line` as end_line() does. */
+/* Ends a table row begun at `line`: cut to 80 columns with "..." on a
+ * terminal unless --wide (never when stdout is not one: c->wide is set). */
 static inline char *w_eol(const struct cli *c, char *o, char *line)
 {
 	if (!c->wide && o - line > 80) {
