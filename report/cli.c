@@ -245,6 +245,16 @@ void cli_json_status(FILE *f, const struct model *m)
 	fprintf(f, ", \"lost_events\": %" PRIu64 ", \"stack_failures\": %" PRIu64
 		   ", \"hook_skips\": %" PRIu64,
 		m->lost_events, m->lost_stacks, m->hook_skips);
+	/* absolute times of the recording, next to every relative one */
+	struct wall w;
+	char a[48], b[48];
+	cli_wall(m, &w);
+	int ok = wall_fmt(&w, m->start_ns, WALL_ISO_UTC, a, sizeof(a)) == 0 &&
+		 wall_fmt(&w, cli_end(m), WALL_ISO_UTC, b, sizeof(b)) == 0;
+	if (ok)
+		fprintf(f, ", \"start_wall\": \"%s\", \"end_wall\": \"%s\"", a, b);
+	else
+		fputs(", \"start_wall\": null, \"end_wall\": null", f);
 }
 
 double cli_rel(const struct model *m, uint64_t ts)

@@ -130,7 +130,7 @@ static uint32_t family_of(const struct srec_record *r)
 	}
 }
 
-static void json_record(const struct dump *D, const struct srec_record *r)
+static void json_record(struct dump *D, const struct srec_record *r)
 {
 	struct srec_field_info fi[MAXF];
 	unsigned n = srec_record_fields(r->type, fi, MAXF);
@@ -192,7 +192,7 @@ static void json_record(const struct dump *D, const struct srec_record *r)
 	puts("}");
 }
 
-static void text_record(const struct dump *D, const struct srec_record *r, uint64_t start)
+static void text_record(struct dump *D, const struct srec_record *r, uint64_t start)
 {
 	struct srec_field_info fi[MAXF];
 	unsigned n = srec_record_fields(r->type, fi, MAXF);

@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "fbuf.h"
 #include "out.h"
+#include "wallclock.h"
 #include "stacks.h"
 
 /* Escaped forms of interned strings (comms), made once per string id. */
@@ -56,6 +57,7 @@ struct pairs {
 	int started, err;
 	uint64_t count, nopen, npre, nposs;
 	uint64_t end; /* the recording's end, once loaded (0 before) */
+	struct wall wall; /* -T and the JSON's absolute times */
 };
 
 static void sc_free(struct strcache *sc)
@@ -128,6 +130,22 @@ static void fb_rel(struct fbuf *b, const struct model *m, uint64_t ts, int dec)
 		fb_sec(b, 0, ts - start, dec);
 	else
 		fb_sec(b, 1, start - ts, dec);
+}
+
+/* , "key": "2026-12-03T08:45:43.123456Z" (UTC), or null. */
+static void json_wall(struct pairs *P, const char *key, uint64_t ts)
+{
+	char t[48];
+	FB_LIT(&P->b, ", \"");
+	fb_s(&P->b, key);
+	FB_LIT(&P->b, "\": ");
+	if (ts && wall_fmt(&P->wall, ts, WALL_ISO_UTC, t, sizeof(t)) == 0) {
+		fb_c(&P->b, '"');
+		fb_s(&P->b, t);
+		fb_c(&P->b, '"');
+	} else {
+		FB_LIT(&P->b, "null");
+	}
 }
 
 /* As cli_addr(); returns 0 for "-" (nothing written). */
@@ -372,6 +390,10 @@ static void text_row(struct pairs *P, const struct model *m, const struct msock 
 	f = o;
 	if (s->preexisting && !s->alloc_ts) {
 		o = w_mem(o, "pre", 3);
+	} else if (c->wall) {
+		char t[48];
+		wall_fmt(&P->wall, s->alloc_ts, WALL_TIME, t, sizeof(t));
+		o = w_mem(o, t, strnlen(t, 12)); /* HH:MM:SS.mmm */
 	} else {
 		uint64_t start = m->has_start_meta ? m->start_meta_ns : m->ts_first;
 		*o++ = '+';
@@ -554,9 +576,11 @@ static void json_row(struct pairs *P, const struct model *m, const struct msock 
 		fb_rel(b, m, s->alloc_ts, 6);
 	else
 		FB_LIT(b, "null");
+	json_wall(P, "alloc_wall", s->alloc_ts);
 	if (s->released) {
 		FB_LIT(b, ", \"release_s\": ");
 		fb_rel(b, m, s->release_ts, 6);
+		json_wall(P, "release_wall", s->release_ts);
 		FB_LIT(b, ", \"lifetime_ns\": ");
 		fb_u64(b, s->release_ts > from ? s->release_ts - from : 0);
 		FB_LIT(b, ", \"how\": \"");
@@ -569,7 +593,8 @@ static void json_row(struct pairs *P, const struct model *m, const struct msock 
 		fb_i64(b, s->rel_fd);
 		fb_c(b, '}');
 	} else {
-		FB_LIT(b, ", \"release_s\": null, \"lifetime_ns\": null, \"age_at_end_ns\": ");
+		FB_LIT(b, ", \"release_s\": null, \"release_wall\": null, \"lifetime_ns\": null, "
+			  "\"age_at_end_ns\": ");
 		fb_u64(b, end > from ? end - from : 0);
 		FB_LIT(b, ", \"how\": null, \"released_by\": null");
 	}
@@ -642,6 +667,7 @@ static void start(struct pairs *P, struct model *m)
 	const struct cli *c = P->c;
 	P->started = 1;
 	names_init(P);
+	cli_wall(m, &P->wall);
 	if (c->stacks) {
 		P->sym = cli_symbolizer(c);
 		P->st = P->sym ? stacks_new(m, P->sym) : NULL;
@@ -662,7 +688,10 @@ static void start(struct pairs *P, struct model *m)
 	out_text_z(stdout, host ? host : "?");
 	printf(", kernel ");
 	out_text_z(stdout, kern ? kern : "?");
-	printf("\n\nSERIAL     PID COMM            KIND                ALLOC LIFETIME HOW\n");
+	if (c->wall)
+		printf("\n\nSERIAL     PID COMM            KIND             ALLOC (local) LIFETIME HOW\n");
+	else
+		printf("\n\nSERIAL     PID COMM            KIND                ALLOC LIFETIME HOW\n");
 	printf("       fd, inode, releaser; local -> remote address; TCP states\n");
 }
 

@@ -13,6 +13,10 @@
 struct wall {
 	int ok;           /* the file had both clock readings */
 	uint64_t mono, real;
+	/* the date/time part of the last second formatted, per style: a
+	 * report printing a time per row calls gmtime/strftime once a second */
+	int64_t csec[4];
+	char cpart[4][48];
 };
 
 enum wall_style {
@@ -25,6 +29,6 @@ enum wall_style {
 /* From the two META values (either may be NULL: w->ok = 0). */
 void wall_init(struct wall *w, const char *mono, const char *real);
 /* Formats ts in style into buf; "?" (and returns -1) without clocks. */
-int wall_fmt(const struct wall *w, uint64_t ts, enum wall_style style, char *buf, size_t cap);
+int wall_fmt(struct wall *w, uint64_t ts, enum wall_style style, char *buf, size_t cap);
 
 #endif
