@@ -156,7 +156,9 @@ void names_result(char *buf, size_t cap, int ret)
 void names_kind(char *buf, size_t cap, uint32_t family, uint32_t type, uint32_t protocol)
 {
 	const char *p = proto_name(family, protocol);
-	if (!strcmp(p, "proto?"))
+	if (!family && !type) /* no SOCKINFO was seen for the socket: not "?/?" */
+		snprintf(buf, cap, "unknown (no socket info)");
+	else if (!strcmp(p, "proto?"))
 		snprintf(buf, cap, "%s/%s/proto %u", family_name(family), socktype_name(type), protocol);
 	else
 		snprintf(buf, cap, "%s/%s%s%s", family_name(family), socktype_name(type),

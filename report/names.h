@@ -35,7 +35,8 @@ const char *errno_name(int e);
 /* A syscall result: "0 (OK)" style is the caller's; this gives "OK",
  * "ECONNREFUSED", or "errno 4242" for an unknown one, into buf. */
 void names_result(char *buf, size_t cap, int ret);
-/* "INET/STREAM/TCP", "NETLINK/RAW/NETLINK_ROUTE", "INET/RAW/proto 253". */
+/* "INET/STREAM/TCP", "NETLINK/RAW/NETLINK_ROUTE", "INET/RAW/proto 253";
+ * "unknown (no socket info)" when neither family nor type was recorded. */
 void names_kind(char *buf, size_t cap, uint32_t family, uint32_t type, uint32_t protocol);
 /* ss's Netid column: "tcp", "udp", "u_str", "nl", ...; "?" if none fits. */
 const char *names_netid(uint32_t family, uint32_t type, uint32_t protocol);
