@@ -413,7 +413,8 @@ void cli_shorten(char *buf, size_t cap, const char *line, int width)
 	static const char ell[] = "\xe2\x80\xa6"; /* U+2026, one column */
 	snprintf(buf, cap, "%s", line);
 	/* Shorten the longest path first, one leading directory at a time,
-	 * down to its last directory and file (".../fixtures/leaker.c:23").
+	 * down to its last directory and file (".../fixtures/leaker.c:23"),
+	 * then, if still needed, to the file alone (".../leaker.c:23").
 	 * Functions, modules and file:line are never touched. */
 	while (columns(buf, strlen(buf)) > (size_t)(width > 0 ? width : 80)) {
 		char *best = NULL;
@@ -423,9 +424,9 @@ void cli_shorten(char *buf, size_t cap, const char *line, int width)
 			int slashes = 0;
 			for (size_t i = 0; i < len; i++)
 				slashes += t[i] == '/';
-			/* ".../dir/file": only tokens with more than that left */
+			/* ".../file": only tokens with more than that left */
 			int shortened = !strncmp(t, ell, 3);
-			if (slashes >= 2 + shortened && len > bestlen) {
+			if (slashes >= 1 + shortened && len > bestlen) {
 				best = t;
 				bestlen = len;
 			}
