@@ -30,7 +30,7 @@ static const struct {
 	{ "comm", SH_STR }, { "exe", SH_STR }, { "filename", SH_STR }, { "path", SH_STR },
 	{ "name", SH_STR }, { "kmod", SH_STR },
 	{ "oldstate", SH_STATE }, { "newstate", SH_STATE }, { "tcpstate", SH_STATE },
-	{ "family", SH_FAMILY }, { "stype", SH_TYPE }, { "protocol", SH_PROTO },
+	{ "family", SH_FAMILY }, { "type", SH_TYPE }, { "protocol", SH_PROTO },
 	{ "how", SH_HOW }, { "origin", SH_ORIGIN }, { "ret", SH_RET },
 	{ "saddr", SH_ADDR }, { "daddr", SH_ADDR }, { "laddr", SH_ADDR }, { "raddr", SH_ADDR },
 	{ "paddr", SH_ADDR },

@@ -56,27 +56,35 @@ static int is_udp(const struct msock *s)
 	return (s->family == 2 || s->family == 10) && s->type == 2;
 }
 
+/* The peer of a UDP socket comes from its connect() (no STATE records):
+ * a connected one before TIME has a peer, as ss shows it. */
+static int udp_connected(const struct msock *s, uint64_t t)
+{
+	return s->rport || (s->nconnects && s->connect_ret == 0 && s->connect_ts <= t &&
+			    s->connect_dport);
+}
+
 /* ss's notion of "listening": TCP LISTEN, and UDP sockets without a peer
  * (UNCONN), which `ss -l` lists too. */
-static int listening(const struct ssrow *r)
+static int listening(const struct ssrow *r, uint64_t t)
 {
 	if (is_tcp(&r->s))
 		return r->state == 10;
 	if (is_udp(&r->s))
-		return !r->s.rport;
+		return !udp_connected(&r->s, t);
 	return 0;
 }
 
-static const char *state_text(const struct ssrow *r)
+static const char *state_text(const struct ssrow *r, uint64_t t)
 {
 	if (is_tcp(&r->s))
 		return r->state && r->state != 7 ? tcp_state_short(r->state) : "UNCONN";
 	if (is_udp(&r->s))
-		return r->s.rport ? "ESTAB" : "UNCONN";
+		return udp_connected(&r->s, t) ? "ESTAB" : "UNCONN";
 	return "-"; /* no state is recorded for other kinds */
 }
 
-static int wanted(const struct cli *c, const struct ssrow *r)
+static int wanted(const struct cli *c, const struct ssrow *r, uint64_t t)
 {
 	const struct msock *s = &r->s;
 	if ((c->ss_tcp || c->ss_udp || c->ss_unix) &&
@@ -87,7 +95,7 @@ static int wanted(const struct cli *c, const struct ssrow *r)
 	/* TCP sockets neither connected nor listening: ss never lists them */
 	if (is_tcp(s) && (!r->state || r->state == 7) && !c->ss_listening)
 		return 0;
-	return c->ss_listening ? listening(r) : !listening(r);
+	return c->ss_listening ? listening(r, t) : !listening(r, t);
 }
 
 static void on_done(struct model *m, const struct msock *s, void *arg)
@@ -113,7 +121,7 @@ static void on_done(struct model *m, const struct msock *s, void *arg)
 	if (!r.owned && !(is_tcp(s) && r.state && r.state != 7 && s->nstates &&
 			  s->state_ts[s->nstates - 1] > t))
 		return;
-	if (!wanted(S->c, &r))
+	if (!wanted(S->c, &r, t))
 		return;
 	if (S->n == S->cap) {
 		size_t nc = S->cap ? S->cap * 2 : 256;
@@ -138,7 +146,7 @@ static int by_kind(const void *a, const void *b)
 	return x->s.serial < y->s.serial ? -1 : x->s.serial > y->s.serial;
 }
 
-static void addrs(const struct msock *s, char *la, char *ra, size_t cap)
+static void addrs(const struct msock *s, uint64_t t, char *la, char *ra, size_t cap)
 {
 	uint32_t af = s->addr_family ? s->addr_family : s->family;
 	if (s->family == 2 || s->family == 10) {
@@ -148,7 +156,11 @@ static void addrs(const struct msock *s, char *la, char *ra, size_t cap)
 		cli_addr(la, cap, af, s->laddr, s->lport);
 		if (!strcmp(la, "-"))
 			snprintf(la, cap, "?");
-		cli_addr(ra, cap, af, s->raddr, s->rport);
+		if (is_udp(s) && !s->rport && udp_connected(s, t))
+			cli_addr(ra, cap, s->connect_family ? s->connect_family : af, s->connect_daddr,
+				 (uint16_t)s->connect_dport);
+		else
+			cli_addr(ra, cap, af, s->raddr, s->rport);
 		if (!strcmp(ra, "-"))
 			snprintf(ra, cap, s->lport ? (af == 10 ? "[::]:*" : "0.0.0.0:*") : "?");
 	} else {
@@ -228,7 +240,7 @@ int cmd_ss(struct cli *c)
 		const struct ssrow *r = &S.rows[i];
 		const struct msock *s = &r->s;
 		char la[80], ra[80], age[32], kind[64];
-		addrs(s, la, ra, sizeof(la));
+		addrs(s, S.at, la, ra, sizeof(la));
 		uint64_t born = s->preexisting || !s->alloc_ts ? m.start_ns : s->alloc_ts;
 		uint64_t age_ns = S.at > born ? S.at - born : 0;
 		cli_dur(age, sizeof(age), age_ns);
@@ -238,7 +250,7 @@ int cmd_ss(struct cli *c)
 			printf("%s\n  {\"serial\": %" PRIu64 ", \"inode\": %" PRIu64 ", \"netid\": \"%s\", "
 			       "\"kind\": \"%s\", \"state\": \"%s\", \"local\": ",
 			       i ? "," : "", s->serial, s->ino,
-			       names_netid(s->family, s->type, s->protocol), kind, state_text(r));
+			       names_netid(s->family, s->type, s->protocol), kind, state_text(r, S.at));
 			out_json_z(stdout, la);
 			printf(", \"peer\": ");
 			out_json_z(stdout, ra);
@@ -271,7 +283,7 @@ int cmd_ss(struct cli *c)
 		else
 			snprintf(proc, sizeof(proc), "users:((\"%s\",pid=%u))", cm, s->pid);
 		snprintf(line, sizeof(line), "%-6s %-10s %-28s %-28s %s%7s  %s",
-			 names_netid(s->family, s->type, s->protocol), state_text(r), la, ra,
+			 names_netid(s->family, s->type, s->protocol), state_text(r, S.at), la, ra,
 			 s->preexisting ? ">" : " ", age, proc);
 		puts(line);
 	}
