@@ -102,11 +102,10 @@ static void kinds_text(char *buf, size_t cap, const struct group *g)
 {
 	buf[0] = 0;
 	for (int i = 0; i < g->nkinds; i++) {
-		char t[64];
+		char t[96], kind[64];
 		const struct gkind *k = &g->kinds[i];
-		const char *p = proto_name(k->family, k->protocol);
-		snprintf(t, sizeof(t), "%s%s/%s%s%s x%" PRIu64, i ? ", " : "", family_name(k->family),
-			 socktype_name(k->type), p[0] ? "/" : "", p, k->count);
+		names_kind(kind, sizeof(kind), k->family, k->type, k->protocol);
+		snprintf(t, sizeof(t), "%s%s x%" PRIu64, i ? ", " : "", kind, k->count);
 		strncat(buf, t, cap - strlen(buf) - 1);
 	}
 }

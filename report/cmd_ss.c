@@ -78,7 +78,7 @@ static int listening(const struct ssrow *r, uint64_t t)
 static const char *state_text(const struct ssrow *r, uint64_t t)
 {
 	if (is_tcp(&r->s))
-		return r->state && r->state != 7 ? tcp_state_short(r->state) : "UNCONN";
+		return r->state ? tcp_state_ss(r->state) : "UNCONN";
 	if (is_udp(&r->s))
 		return udp_connected(&r->s, t) ? "ESTAB" : "UNCONN";
 	return "-"; /* no state is recorded for other kinds */

@@ -115,9 +115,16 @@ const char *tcp_state_name(uint32_t s)
 	return s < NELEM(tcp_states) ? tcp_states[s] : "?";
 }
 
-const char *tcp_state_short(uint32_t s)
+/* ss(8)'s spelling of the same states (its sstate_name table). */
+static const char *const ss_states[] = { "UNKNOWN", "ESTAB", "SYN-SENT", "SYN-RECV",
+					 "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT", "UNCONN",
+					 "CLOSE-WAIT", "LAST-ACK", "LISTEN", "CLOSING",
+					 "NEW-SYN-RECV" };
+_Static_assert(NELEM(ss_states) == NELEM(tcp_states), "one ss name per TCP state");
+
+const char *tcp_state_ss(uint32_t s)
 {
-	return s == 1 ? "ESTAB" : tcp_state_name(s);
+	return s < NELEM(ss_states) ? ss_states[s] : "UNKNOWN";
 }
 
 const char *how_name(uint32_t how)

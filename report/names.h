@@ -22,8 +22,8 @@ const char *socktype_name(uint32_t t);
 const char *proto_name(uint32_t family, uint32_t p);
 /* "ESTABLISHED" ... "NEW_SYN_RECV"; "?" if unknown. */
 const char *tcp_state_name(uint32_t s);
-/* "ESTAB" for ESTABLISHED (as ss and tcpstates print it), else tcp_state_name. */
-const char *tcp_state_short(uint32_t s);
+/* As ss(8) prints it: "ESTAB", "SYN-SENT", "CLOSE-WAIT", "UNCONN" (CLOSE), ... */
+const char *tcp_state_ss(uint32_t s);
 /* RELEASE.how: "close", "dup2", "exit", ... */
 const char *how_name(uint32_t how);
 /* ALLOC/SOCKINFO origin: "socket", "accept", ... */
