@@ -266,6 +266,8 @@ static void text_record(struct dump *D, const struct srec_record *r, uint64_t st
 static void learn(struct dump *D, const struct srec_record *r)
 {
 	if (r->type == SREC_R_STRING) {
+		if (D->c->raw)
+			return; /* numbers only: no string to look up */
 		strtab_add(&D->strs, r->u.string.id, &r->u.string.str);
 		return;
 	}

@@ -213,7 +213,8 @@ int cmd_ss(struct cli *c)
 		model_free(&m);
 		return 2;
 	}
-	qsort(S.rows, S.n, sizeof(*S.rows), by_kind);
+	if (S.n)
+		qsort(S.rows, S.n, sizeof(*S.rows), by_kind);
 	struct wall w;
 	cli_wall(&m, &w);
 	char wall_iso[64], wall_loc[64];

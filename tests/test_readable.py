@@ -488,3 +488,26 @@ def test_ss_errors(wrec):
         assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1, (args, p.stderr)
     p = subprocess.run([SOCKREPORT, "ss", "--help"], capture_output=True, text=True)
     assert p.returncode == 0 and "Usage: sockreport ss" in p.stdout
+
+
+def test_named_dump_of_golden_and_damaged_files():
+    """dump with names reads what dump --raw reads: the same records, one
+    JSON object per line, on intact and damaged files."""
+    data = os.path.join(HERE, "data")
+    files = sorted(f for f in os.listdir(data) if f.endswith(".srec"))
+    assert files
+    for f in files:
+        path = os.path.join(data, f)
+        named = subprocess.run([SOCKREPORT, "dump", "--json", path], capture_output=True)
+        raw = subprocess.run([SOCKREPORT, "dump", "--json", "--raw", path], capture_output=True)
+        assert named.returncode == raw.returncode and named.returncode in (0, 1), f
+        a = [json.loads(l) for l in named.stdout.decode("utf-8").splitlines()]
+        b = [json.loads(l) for l in raw.stdout.decode("utf-8").splitlines()]
+        assert [r.get("record") for r in a] == [r.get("record") for r in b], f
+        for x, y in zip(a, b):  # the numbers stay; names are added beside them
+            for k, v in y.items():
+                if isinstance(v, int) and k != "ts_wall":
+                    assert x[k] == v, (f, k)
+        text = subprocess.run([SOCKREPORT, "dump", path], capture_output=True)
+        assert text.returncode == named.returncode, f
+        assert len(text.stdout.splitlines()) == len(a), f  # records, then "# index:"
