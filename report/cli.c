@@ -447,7 +447,9 @@ void cli_shorten(char *buf, size_t cap, const char *line, int width)
 			break;
 		size_t keep = strlen(slash); /* "/rest..." incl. the rest of the line */
 		memmove(best + 3, slash, keep + 1);
-		memcpy(best, ell, 3);
+		best[0] = ell[0]; /* the ellipsis, without its NUL */
+		best[1] = ell[1];
+		best[2] = ell[2];
 	}
 }
 

@@ -377,7 +377,7 @@ int cmd_diff(struct cli *c)
 		const struct row *r = &R.r[i];
 		const struct site *x = r->ns ? r->ns : r->bs;
 		int zero = (!r->bs || !r->bs->leaks) && (!r->ns || !r->ns->leaks);
-		if (zero && (!strcmp(r->status, "same") || x->ustack < SREC_STACK_FIRST_ID))
+		if (zero && (!strcmp(r->status, "same") || !x || x->ustack < SREC_STACK_FIRST_ID))
 			continue;
 		R.r[kept++] = *r;
 	}

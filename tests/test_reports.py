@@ -502,7 +502,7 @@ def test_salvaged_file_reports_what_it_has(http_rec, tmp_path):
 
 def test_help_and_errors(tmp_path):
     for cmd in ["leaks", "pairs", "states", "summary", "latency", "allocs", "diff", "timeline",
-                "info", "dump"]:
+                "info", "dump", "ss"]:
         p = subprocess.run([SOCKREPORT, cmd, "--help"], capture_output=True, text=True)
         assert p.returncode == 0 and "Examples:" in p.stdout and "Usage: sockreport " + cmd in p.stdout
         p = subprocess.run([SOCKREPORT, cmd, "--bogus", "x.srec"], capture_output=True, text=True)
