@@ -201,7 +201,6 @@ int cmd_ss(struct cli *c)
 		model_free(&m);
 		return 1;
 	}
-	cli_warnings(c, &m, path);
 	uint64_t end = cli_end(&m);
 	if (S.at < m.start_ns || S.at > end) {
 		char a[32], d[32];
@@ -213,6 +212,7 @@ int cmd_ss(struct cli *c)
 		model_free(&m);
 		return 2;
 	}
+	cli_warnings(c, &m, path);
 	if (S.n)
 		qsort(S.rows, S.n, sizeof(*S.rows), by_kind);
 	struct wall w;

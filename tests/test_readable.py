@@ -270,7 +270,9 @@ def test_wall_clock_option_and_json(wrec):
     # pairs -T: the listener's allocation, just before listen()
     text = run_sockreport("pairs", "-T", "-p", str(pid), str(srec)).stdout
     assert "ALLOC (local)" in text
-    first = [l for l in text.splitlines() if l.startswith("#")][0]
+    lsn = [s for s in sockreport_json("pairs", "-p", str(pid), str(srec))["sockets"]
+           if s["states"] and s["states"][0]["state"] == "LISTEN"][0]
+    first = [l for l in text.splitlines() if l.startswith("#%d " % lsn["serial"])][0]
     t = re.search(r"(\d\d:\d\d:\d\d\.\d{3})", first).group(1)
     assert -0.05 < _secs(hhmmss(listen)) - _secs(t) < 0.5, (first, want)
     # dump -T
