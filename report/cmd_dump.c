@@ -107,12 +107,10 @@ static const char *int_name(const struct dump *D, enum show sh, int64_t v, uint3
 	case SH_STATE: return tcp_state_name((uint32_t)v);
 	case SH_FAMILY: return family_name((uint32_t)v);
 	case SH_TYPE: return socktype_name((uint32_t)v);
-	case SH_PROTO: names_kind(tmp, cap, family, 0, (uint32_t)v);
-		{ /* the protocol part of "FAMILY/?/PROTO": may be empty */
-			const char *p = strchr(tmp, '/');
-			p = p ? strchr(p + 1, '/') : NULL;
-			return p ? p + 1 : NULL;
-		}
+	case SH_PROTO: { /* "" (UNIX, IP default) and unknown ones: the number */
+		const char *p = proto_name(family, (uint32_t)v);
+		return strcmp(p, "proto?") ? p : NULL;
+	}
 	case SH_HOW: return how_name((uint32_t)v);
 	case SH_ORIGIN: return origin_name((uint32_t)v);
 	case SH_RET: names_result(tmp, cap, (int)v); return tmp;
