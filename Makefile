@@ -86,7 +86,8 @@ $(BUILD)/sockrec: $(RECORD_OBJ) $(FORMAT_OBJ)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_REC) -o $@
 
-$(BUILD)/sockreport: $(REPORT_OBJ) $(FORMAT_OBJ)
+# sockreport writes files (timeline -o) with the recorder's safe-create helper.
+$(BUILD)/sockreport: $(REPORT_OBJ) $(FORMAT_OBJ) $(BUILD)/record/outfile.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_REP) -o $@
 
