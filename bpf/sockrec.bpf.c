@@ -57,6 +57,11 @@ const volatile bool release_at_exit = false;
  * allocations inside them are emitted once, at the syscall's return. */
 const volatile __s32 nr_socket = -1;
 const volatile __s32 nr_socketpair = -1;
+/* accept() and accept4(): the socket they allocate is remembered in
+ * `inflight`, so that a failed call (EAGAIN...) reports its release at the
+ * syscall's exit, in the caller's name, instead of at the RCU free. */
+const volatile __s32 nr_accept = -1;
+const volatile __s32 nr_accept4 = -1;
 
 /* ---- state shared with user space ---- */
 __u64 next_serial = 0;          /* serials for struct socket and struct sock */
@@ -100,6 +105,7 @@ struct sys_args {
 	__u64 arg1;              /* sockaddr * (connect/accept) or int sv[2] * (socketpair) */
 	__s32 fd;
 	__u32 _pad;
+	__u64 sock;              /* accept: the struct socket * the call allocated */
 };
 
 struct {
@@ -406,6 +412,13 @@ static __always_inline int on_alloc(void *ctx, __u64 sock)
 	if (bpf_map_update_elem(&socks, &sock, &v, BPF_ANY)) {
 		count_loss(SR_LOSS_SOCKMAP);
 		return 0;
+	}
+	if (nr >= 0 && (nr == nr_accept || nr == nr_accept4)) {
+		__u32 tid = (__u32)id;
+		struct sys_args *a = bpf_map_lookup_elem(&inflight, &tid);
+
+		if (a)
+			a->sock = sock;
 	}
 	e = reserve(sizeof(*e));
 	if (!e)
@@ -865,6 +878,17 @@ static __always_inline int on_accept_exit(void *ctx, long ret)
 
 	if (take_args(&a))
 		return 0;
+	if (ret < 0 && a.sock) {
+		/* The attempt failed and the kernel drops the socket it made for
+		 * it (its free comes later, from RCU, in whatever task runs
+		 * then): report the release here, in the caller's name, with
+		 * the errno as fd.  User space reads the syscall (accept) as
+		 * "accept-failed". */
+		struct sock_val *fv = bpf_map_lookup_elem(&socks, &a.sock);
+
+		if (fv && !fv->released)
+			emit_release(ctx, a.sock, fv, SR_HOW_SYSCALL, (int)ret, true);
+	}
 	/* skp stays 0 unless the new socket is one we track */
 	if (ret >= 0)
 		emit_sockinfo((int)ret, a.arg1 ? SREC_ORIGIN_ACCEPT4 : SREC_ORIGIN_ACCEPT, &sk_serial,
@@ -949,13 +973,18 @@ int BPF_PROG(tp_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 	if (!kv) {
 		if (!owner) {
 			/* A child of a listener, not accepted yet: it belongs to
-			 * whoever owns the listening port. */
+			 * whoever owns the listening port.  These events run in
+			 * softirq, where the current task says nothing: a
+			 * filtered recording decides by the socket, never by
+			 * the task (--netns: by the netns the sock lives in). */
 			__u32 *lo = bpf_map_lookup_elem(&listeners, &lkey);
 			if (lo)
 				owner = *lo;
-			else if (filter_pids || filter_comm_on || filter_cgroup || filter_netns)
+			else if (filter_pids || filter_comm_on || filter_cgroup)
 				return 0; /* not ours */
 		}
+		if (filter_netns && BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum) != filter_netns)
+			return 0; /* a sock of another netns, whoever is current */
 		/* The first state change of a sock made through a socket:
 		 * it keeps the serial its socket's events already carry. */
 		kv = sk_track(skp, sock_serial, owner, v ? v->sk_serial : 0);
@@ -1115,6 +1144,17 @@ int iter_preexisting(struct bpf_iter__task_file *ctx)
 		return 0;
 	}
 	kv = sk ? sk_track((__u64)sk, v.serial, v.owner, 0) : NULL;
+	if (sk && BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_LISTEN &&
+	    sk_protocol_of(sk) == IPPROTO_TCP) {
+		/* A listener that was there before us: its connections' first
+		 * states (SYN_RECV, ESTABLISHED) run in softirq and are
+		 * joined to the process through this table, as for one that
+		 * calls listen() while we record. */
+		__u32 lkey = (__u32)BPF_CORE_READ(sk, __sk_common.skc_family) << 16 |
+			     BPF_CORE_READ(sk, __sk_common.skc_num);
+
+		bpf_map_update_elem(&listeners, &lkey, &v.owner, BPF_ANY);
+	}
 	e = reserve(sizeof(*e));
 	if (!e)
 		return 0;

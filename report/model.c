@@ -218,7 +218,7 @@ const char *tcp_state_name(uint32_t s)
 const char *how_name(uint32_t how)
 {
 	static const char *const n[] = { "unknown", "close", "dup2", "exit", "other", "close_range",
-					 "freed" };
+					 "freed", "accept-failed" };
 	return how < sizeof(n) / sizeof(n[0]) ? n[how] : "unknown";
 }
 
