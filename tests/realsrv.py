@@ -49,7 +49,13 @@ class Background:
     returns once `ready(text)` holds for the output, stop() sends SIGINT
     (the tools flush and exit cleanly on it)."""
 
-    def __init__(self, argv, tmp, name, ready=None, netns=None, timeout=30.0):
+    def __init__(self, argv, tmp, name, ready=None, netns=None, timeout=30.0, linebuf=True):
+        # stdbuf -oL: line-buffered stdout, so that what was printed is in
+        # the file when we look (tcplife/tcpstates print as they go).  Not
+        # for our own binaries: stdbuf preloads a library, which an ASan
+        # build (make SANITIZE=1 test) refuses.
+        if linebuf:
+            argv = ["stdbuf", "-oL"] + argv
         if netns:
             argv = ["ip", "netns", "exec", netns] + argv
         self.out = os.path.join(str(tmp), name + ".out")
@@ -61,9 +67,7 @@ class Background:
 
     def start(self):
         with open(self.out, "w") as o, open(self.err, "w") as e:
-            # stdbuf: line-buffered stdout, so that what was printed is in
-            # the file when we look (tcplife/tcpstates print as they go)
-            self.p = subprocess.Popen(["stdbuf", "-oL"] + self.argv, stdout=o, stderr=e,
+            self.p = subprocess.Popen(self.argv, stdout=o, stderr=e,
                                       start_new_session=True)
         end = time.monotonic() + self.timeout
         while self.ready and not self.ready(self.text()):
@@ -110,7 +114,7 @@ def recorder(tmp, name, *args, netns=None):
     """sockrec recording in the background; ready once the hooks are live."""
     out = os.path.join(str(tmp), name + ".srec")
     b = Background([SOCKREC, "-v", "-o", out, *args], tmp, name,
-                   ready=lambda t: "sockrec: recording with backend" in t)
+                   ready=lambda t: "sockrec: recording with backend" in t, linebuf=False)
     b.srec = out
     return b
 
