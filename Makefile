@@ -3,6 +3,7 @@
 #   make               build build/sockrec and build/sockreport
 #   make deps          install the Debian packages the build and tests need
 #   make test          run the test suite (as root; BPF tests fail without BPF)
+#   make conformance   only the real-server conformance tests (part of make test)
 #   make demo          record the built-in leaky workload and print the reports
 #   make bench         run the benchmarks, rewrite bench/RESULTS.md
 #   make fuzz          build and run the libFuzzer target for a bounded time
@@ -133,6 +134,15 @@ test: all fixtures bench-bins
 	SYM_SANITIZE=$(SANITIZE) \
 		$(PYTEST) -v -rfE tests/ bench/test_quick.py --ignore=tests/test_vm.py $(PYTEST_ARGS)
 
+# Conformance on real software from Debian's packages (nginx + ab, redis,
+# curl/wget against python3 -m http.server, a CLOSE_WAIT leaker) against
+# tcplife, tcpstates, ss and /proc (about 40 s).  `make test` runs it too:
+# it is part of tests/; this target runs it alone.
+CONFORMANCE := tests/test_real_servers.py tests/test_conformance_real.py
+conformance: all fixtures
+	SOCKREC_BUILD=$(abspath $(BUILD)) SREC_SOCKREPORT=$(abspath $(BUILD))/sockreport \
+		$(PYTEST) -v -rfE $(CONFORMANCE) $(PYTEST_ARGS)
+
 demo: all fixtures
 	tests/demo.sh $(BUILD)
 
@@ -157,5 +167,5 @@ install: all
 clean:
 	rm -rf build build-san build-static
 
-.PHONY: all fixtures test demo deps vmlinux install clean
+.PHONY: all fixtures test conformance demo deps vmlinux install clean
 .DELETE_ON_ERROR:

@@ -34,6 +34,8 @@
 #define TCP_CLOSE 7
 #define TCP_LISTEN 10
 #define EINPROGRESS 115
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
 /* Origin values are the format's (spec 5.2, ALLOC.origin). */
 #define SREC_ORIGIN_SOCKET 1
 #define SREC_ORIGIN_SOCKETPAIR 2
@@ -57,6 +59,11 @@ const volatile bool release_at_exit = false;
  * allocations inside them are emitted once, at the syscall's return. */
 const volatile __s32 nr_socket = -1;
 const volatile __s32 nr_socketpair = -1;
+/* accept() and accept4(): the socket they allocate is remembered in
+ * `inflight`, so that a failed call (EAGAIN...) reports its release at the
+ * syscall's exit, in the caller's name, instead of at the RCU free. */
+const volatile __s32 nr_accept = -1;
+const volatile __s32 nr_accept4 = -1;
 
 /* ---- state shared with user space ---- */
 __u64 next_serial = 0;          /* serials for struct socket and struct sock */
@@ -100,6 +107,7 @@ struct sys_args {
 	__u64 arg1;              /* sockaddr * (connect/accept) or int sv[2] * (socketpair) */
 	__s32 fd;
 	__u32 _pad;
+	__u64 sock;              /* accept: the struct socket * the call allocated */
 };
 
 struct {
@@ -406,6 +414,13 @@ static __always_inline int on_alloc(void *ctx, __u64 sock)
 	if (bpf_map_update_elem(&socks, &sock, &v, BPF_ANY)) {
 		count_loss(SR_LOSS_SOCKMAP);
 		return 0;
+	}
+	if (nr >= 0 && (nr == nr_accept || nr == nr_accept4)) {
+		__u32 tid = (__u32)id;
+		struct sys_args *a = bpf_map_lookup_elem(&inflight, &tid);
+
+		if (a)
+			a->sock = sock;
 	}
 	e = reserve(sizeof(*e));
 	if (!e)
@@ -842,6 +857,78 @@ int tp_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
+/* Take in a socket that exists already: made before the recording (the
+ * snapshot), or by an accept() that was waiting when it started (its
+ * socket is allocated before the wait, so its ALLOC was never seen).  It
+ * gets a serial and a PREEXIST event; with_state: the TCP state as of now
+ * (the snapshot), else none (the accept's ACCEPT record joins the states
+ * its sock went through before).  The sock_val, or NULL. */
+static __always_inline struct sock_val *adopt_socket(struct task_struct *t, struct file *f, int fd,
+						     bool with_state, __u64 *sk_serial)
+{
+	struct sock_val v = {};
+	struct sr_preexist *e;
+	struct socket *sock;
+	struct sock *sk;
+	struct sk_val *kv;
+	__u64 sockp;
+
+	sock = BPF_CORE_READ(f, private_data);
+	sockp = (__u64)sock;
+	if (!sock || bpf_map_lookup_elem(&socks, &sockp))
+		return NULL; /* seen already through another fd or process */
+	v.serial = new_serial();
+	v.owner = BPF_CORE_READ(t, tgid);
+	sk = BPF_CORE_READ(sock, sk);
+	v.sk = (__u64)sk;
+	v.sk_mapped = sk ? 1 : 0; /* sk_track below */
+	if (bpf_map_update_elem(&socks, &sockp, &v, BPF_NOEXIST)) {
+		count_loss(SR_LOSS_SOCKMAP);
+		return NULL;
+	}
+	kv = sk ? sk_track((__u64)sk, v.serial, v.owner, 0) : NULL;
+	*sk_serial = kv ? kv->serial : 0;
+	if (sk && BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_LISTEN &&
+	    sk_protocol_of(sk) == IPPROTO_TCP) {
+		/* A listener that was there before us: its connections' first
+		 * states (SYN_RECV, ESTABLISHED) run in softirq and are
+		 * joined to the process through this table, as for one that
+		 * calls listen() while we record. */
+		__u32 lkey = (__u32)BPF_CORE_READ(sk, __sk_common.skc_family) << 16 |
+			     BPF_CORE_READ(sk, __sk_common.skc_num);
+
+		bpf_map_update_elem(&listeners, &lkey, &v.owner, BPF_ANY);
+	}
+	e = reserve(sizeof(*e));
+	if (!e)
+		return bpf_map_lookup_elem(&socks, &sockp);
+	__builtin_memset(e, 0, sizeof(*e));
+	e->h.kind = SR_EV_PREEXIST;
+	e->h.cpu = (__u16)bpf_get_smp_processor_id();
+	e->h.pid = v.owner;
+	e->h.tid = BPF_CORE_READ(t, pid);
+	e->h.ts = bpf_ktime_get_ns();
+	BPF_CORE_READ_STR_INTO(&e->h.comm, t, comm);
+	e->serial = v.serial;
+	e->sk_serial = *sk_serial;
+	e->fd = fd;
+	e->ino = (__u32)BPF_CORE_READ((struct socket_alloc *)sock, vfs_inode.i_ino);
+	e->type = (__u16)BPF_CORE_READ(sock, type);
+	if (sk) {
+		e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+		e->protocol = sk_protocol_of(sk);
+		if (e->family == AF_INET || e->family == AF_INET6) {
+			e->tcpstate = with_state && e->protocol == 6 ?
+					      BPF_CORE_READ(sk, __sk_common.skc_state) : 0;
+			e->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+			e->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+			read_sk_addrs(sk, e->family, e->laddr, e->raddr);
+		}
+	}
+	submit(e);
+	return bpf_map_lookup_elem(&socks, &sockp);
+}
+
 /* ---- accept ---- */
 
 SEC("tracepoint/syscalls/sys_enter_accept")
@@ -860,16 +947,46 @@ static __always_inline int on_accept_exit(void *ctx, long ret)
 {
 	struct sock_val *lv;
 	struct sr_accept *e;
-	struct sys_args a;
+	struct sys_args a = {};
 	__u64 lsock = 0, serial = 0, sk_serial = 0, skp = 0;
 
-	if (take_args(&a))
-		return 0;
-	/* skp stays 0 unless the new socket is one we track */
-	if (ret >= 0)
+	if (take_args(&a)) {
+		/* An accept() that was already waiting when the recording
+		 * started (an idle server's): its new socket was allocated
+		 * before the hooks.  Take it in, or its connection, owner and
+		 * CLOSE_WAIT would be invisible. */
+		struct file *nf;
+		struct sock_val *nv;
+
+		if (ret < 0 || !task_wanted())
+			return 0;
+		nf = fd_file((int)ret);
+		if (!nf || (BPF_CORE_READ(nf, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+			return 0;
+		nv = adopt_socket(bpf_get_current_task_btf(), nf, (int)ret, false, &sk_serial);
+		if (!nv)
+			return 0;
+		serial = nv->serial;
+		skp = nv->sk;
+		a.fd = -1; /* the listener's fd is not known */
+		a.ts = bpf_ktime_get_ns();
+	} else if (ret >= 0) {
+		/* skp stays 0 unless the new socket is one we track */
 		emit_sockinfo((int)ret, a.arg1 ? SREC_ORIGIN_ACCEPT4 : SREC_ORIGIN_ACCEPT, &sk_serial,
 			      &serial, &skp);
-	lv = fd_sock(a.fd, &lsock, NULL);
+	}
+	if (ret < 0 && a.sock) {
+		/* The attempt failed and the kernel drops the socket it made for
+		 * it (its free comes later, from RCU, in whatever task runs
+		 * then): report the release here, in the caller's name, with
+		 * the errno as fd.  User space reads the syscall (accept) as
+		 * "accept-failed". */
+		struct sock_val *fv = bpf_map_lookup_elem(&socks, &a.sock);
+
+		if (fv && !fv->released)
+			emit_release(ctx, a.sock, fv, SR_HOW_SYSCALL, (int)ret, true);
+	}
+	lv = a.fd >= 0 ? fd_sock(a.fd, &lsock, NULL) : NULL;
 	e = reserve(sizeof(*e));
 	if (!e)
 		return 0;
@@ -949,13 +1066,18 @@ int BPF_PROG(tp_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 	if (!kv) {
 		if (!owner) {
 			/* A child of a listener, not accepted yet: it belongs to
-			 * whoever owns the listening port. */
+			 * whoever owns the listening port.  These events run in
+			 * softirq, where the current task says nothing: a
+			 * filtered recording decides by the socket, never by
+			 * the task (--netns: by the netns the sock lives in). */
 			__u32 *lo = bpf_map_lookup_elem(&listeners, &lkey);
 			if (lo)
 				owner = *lo;
-			else if (filter_pids || filter_comm_on || filter_cgroup || filter_netns)
+			else if (filter_pids || filter_comm_on || filter_cgroup)
 				return 0; /* not ours */
 		}
+		if (filter_netns && BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum) != filter_netns)
+			return 0; /* a sock of another netns, whoever is current */
 		/* The first state change of a sock made through a socket:
 		 * it keeps the serial its socket's events already carry. */
 		kv = sk_track(skp, sock_serial, owner, v ? v->sk_serial : 0);
@@ -1082,65 +1204,18 @@ static __always_inline bool task_passes(struct task_struct *t)
 	return true;
 }
 
-#define S_IFMT 00170000
-#define S_IFSOCK 0140000
-
 SEC("iter/task_file")
 int iter_preexisting(struct bpf_iter__task_file *ctx)
 {
 	struct task_struct *t = ctx->task;
 	struct file *f = ctx->file;
-	struct sock_val v = {};
-	struct sr_preexist *e;
-	struct socket *sock;
-	struct sock *sk;
-	struct sk_val *kv;
-	__u64 sockp;
+	__u64 sk_serial;
 
 	if (!t || !f)
 		return 0;
 	if ((BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK || !task_passes(t))
 		return 0;
-	sock = BPF_CORE_READ(f, private_data);
-	sockp = (__u64)sock;
-	if (!sock || bpf_map_lookup_elem(&socks, &sockp))
-		return 0; /* seen already through another fd or process */
-	v.serial = new_serial();
-	v.owner = BPF_CORE_READ(t, tgid);
-	sk = BPF_CORE_READ(sock, sk);
-	v.sk = (__u64)sk;
-	v.sk_mapped = sk ? 1 : 0; /* sk_track below */
-	if (bpf_map_update_elem(&socks, &sockp, &v, BPF_NOEXIST)) {
-		count_loss(SR_LOSS_SOCKMAP);
-		return 0;
-	}
-	kv = sk ? sk_track((__u64)sk, v.serial, v.owner, 0) : NULL;
-	e = reserve(sizeof(*e));
-	if (!e)
-		return 0;
-	__builtin_memset(e, 0, sizeof(*e));
-	e->h.kind = SR_EV_PREEXIST;
-	e->h.cpu = (__u16)bpf_get_smp_processor_id();
-	e->h.pid = v.owner;
-	e->h.tid = BPF_CORE_READ(t, pid);
-	e->h.ts = bpf_ktime_get_ns();
-	BPF_CORE_READ_STR_INTO(&e->h.comm, t, comm);
-	e->serial = v.serial;
-	e->sk_serial = kv ? kv->serial : 0;
-	e->fd = (__s32)ctx->fd;
-	e->ino = (__u32)BPF_CORE_READ((struct socket_alloc *)sock, vfs_inode.i_ino);
-	e->type = (__u16)BPF_CORE_READ(sock, type);
-	if (sk) {
-		e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
-		e->protocol = sk_protocol_of(sk);
-		if (e->family == AF_INET || e->family == AF_INET6) {
-			e->tcpstate = e->protocol == 6 ? BPF_CORE_READ(sk, __sk_common.skc_state) : 0;
-			e->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-			e->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-			read_sk_addrs(sk, e->family, e->laddr, e->raddr);
-		}
-	}
-	submit(e);
+	adopt_socket(t, f, (int)ctx->fd, true, &sk_serial);
 	return 0;
 }
 

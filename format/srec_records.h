@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #define SREC_MAJOR 1
-#define SREC_MINOR 1
+#define SREC_MINOR 2
 #define SREC_HEADER_LEN 32
 #define SREC_BLOCK_HDR_LEN 48
 #define SREC_BLOCK_TRAILER_LEN 8
@@ -81,6 +81,7 @@ enum srec_release_how {
 	SREC_HOW_OTHER = 4,      /* last reference dropped elsewhere (kernel, other task) */
 	SREC_HOW_CLOSE_RANGE = 5,
 	SREC_HOW_FREED = 6,      /* only the object's free was seen (tracepoint backend) */
+	SREC_HOW_ACCEPT_FAILED = 7, /* made by accept() that then failed; fd = -errno (1.2) */
 };
 
 /* Loss kinds (LOSS.kind). */

@@ -29,6 +29,7 @@ struct bpf_config {
 	uint32_t stack_entries;
 	uint32_t self_tgid;
 	int32_t nr_socket, nr_socketpair; /* this architecture's numbers, -1 unknown */
+	int32_t nr_accept, nr_accept4;
 };
 
 const char *backend_name(enum backend b);

@@ -226,6 +226,10 @@ static uint32_t how_of(const struct recorder *r, const struct sr_release *e)
 		return SREC_HOW_DUP2;
 	if (nr == r->nr.close_range)
 		return SREC_HOW_CLOSE_RANGE;
+	/* A socket released inside accept() is the one the call made for a
+	 * connection it then failed to take (EAGAIN...): fd is -errno. */
+	if (nr == r->nr.accept || nr == r->nr.accept4)
+		return SREC_HOW_ACCEPT_FAILED;
 	if (nr == r->nr.exit || nr == r->nr.exit_group)
 		return SREC_HOW_EXIT;
 	return SREC_HOW_OTHER;

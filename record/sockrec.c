@@ -29,6 +29,7 @@
 #include "kallsyms.h"
 #include "mmapwatch.h"
 #include "outfile.h"
+#include "pidtree.h"
 #include "privs.h"
 #include "pseudonym.h"
 #include "procmaps.h"
@@ -94,10 +95,13 @@ static void usage(FILE *f)
 "  -d, --duration SECONDS   stop after SECONDS (default: until Ctrl-C, or until\n"
 "                           COMMAND exits)\n"
 "  -f, --force              overwrite an existing regular FILE\n"
-"  -p, --pid PID[,PID...]   only these processes (and their children)\n"
+"  -p, --pid PID[,PID...]   only these processes and their children (those\n"
+"                           already running and those started later); a pid\n"
+"                           that does not exist is an error\n"
 "  -c, --comm COMM          only tasks whose comm is COMM\n"
 "      --cgroup PATH        only tasks in this cgroup v2 directory\n"
-"      --netns INODE        only tasks in this network namespace (ls -lL /proc/PID/ns/net)\n"
+"      --netns INODE        only tasks and TCP sockets in this network namespace\n"
+"                           (ls -lL /proc/PID/ns/net)\n"
 "      --backend B          auto|fentry|kprobe|tracepoint (default auto: the\n"
 "                           best the kernel allows, in that order)\n"
 "      --no-stacks          no stacks at all (cheapest)\n"
@@ -119,7 +123,8 @@ static void usage(FILE *f)
 "  -h, --help               this help\n"
 "\n"
 "With -- COMMAND, sockrec starts COMMAND, records it and its descendants, and\n"
-"stops when COMMAND exits.  If -d ends the recording first, COMMAND is left\n"
+"stops when COMMAND exits; sockrec then exits with COMMAND's status (127 if it\n"
+"could not be run).  If -d ends the recording first, COMMAND is left\n"
 "running (it is not killed or waited for); sockrec prints its pid.\n"
 "SIGINT/SIGTERM stop cleanly; a second SIGINT exits at once, and the file\n"
 "stays readable up to its last written block (about 1 s is lost).\n"
@@ -170,6 +175,10 @@ static void parse_pids(struct opts *o, const char *s)
 			die("invalid pid '%s'", t);
 		if (o->npids == MAX_PIDS)
 			die("at most %d pids", MAX_PIDS);
+		/* As perf record -p: a pid that names nothing is a mistake, not
+		 * an empty recording. */
+		if (!pidtree_exists((uint32_t)v))
+			die("-p %ld: no such process", v);
 		o->pids[o->npids++] = (uint32_t)v;
 	}
 	free(copy);
@@ -412,9 +421,23 @@ static int poll_hook_skips(struct session *s, uint64_t now)
 	return write_loss(s, now, 0xFFFFFFFFu, SREC_LOSS_HOOK_SKIPPED, grew);
 }
 
+/* Can a skipped run of this hook have been a socket event that no other
+ * hook reports?  The skipped run is the nested one, in an interrupt.
+ * kmem_cache_alloc: no, a struct socket is never allocated there.
+ * kmem_cache_free: a socket's (RCU) free can be, but the tracepoint
+ * backend reports releases at close()/dup2()/exit/failed accept, so only
+ * a socket released some other way could lose its release: it would show
+ * as still open, and `sockreport leaks` says so there.  Every other hook:
+ * yes.  sockreport applies the same rule (stats.hook_skips.<hook>). */
+static int skip_can_matter(const char *hook)
+{
+	return strcmp(hook, "kmem_cache_alloc") && strcmp(hook, "kmem_cache_free");
+}
+
 /* The skipped runs written so far; in buf "kmem_cache_free 158,
- * kmem_cache_alloc 3": the programs they were of. */
-static uint64_t hook_skips_by_program(struct session *s, char *buf, size_t len)
+ * kmem_cache_alloc 3": the programs they were of; *matter: those that
+ * could have been a socket event (skip_can_matter). */
+static uint64_t hook_skips_by_program(struct session *s, char *buf, size_t len, uint64_t *matter)
 {
 	struct bpf_program *p;
 	uint64_t total = 0;
@@ -422,15 +445,21 @@ static uint64_t hook_skips_by_program(struct session *s, char *buf, size_t len)
 	int i = 0;
 
 	buf[0] = 0;
+	*matter = 0;
 	bpf_object__for_each_program(p, s->skel->obj) {
 		if (i >= MAX_PROGS)
 			break;
 		total += s->skip_prev[i];
 		if (s->skip_prev[i] && off < len) {
 			const char *name = bpf_program__name(p);
+			char key[80];
 			int n;
 			if (!strncmp(name, "tp_", 3))
 				name += 3;
+			if (skip_can_matter(name))
+				*matter += s->skip_prev[i];
+			snprintf(key, sizeof(key), "stats.hook_skips.%s", name);
+			srec_writer_meta_u64(s->w, key, s->skip_prev[i]);
 			n = snprintf(buf + off, len - off, "%s%s %llu", off ? ", " : "", name,
 				     (unsigned long long)s->skip_prev[i]);
 			if (n < 0)
@@ -567,6 +596,33 @@ static pid_t start_command(char **cmd, int *go_fd)
 	return pid;
 }
 
+/* Add the running descendants of the -p processes to the BPF pid filter.
+ * Found after the hooks are attached: a child forked from then on is
+ * added by the fork hook, one forked before is in /proc now. */
+static void track_descendants(struct session *s)
+{
+	uint32_t *kids = NULL;
+	size_t n = 0;
+	int err = pidtree_descendants(s->o.pids, s->o.npids, &kids, &n);
+
+	if (err) {
+		fprintf(stderr, "sockrec: warning: cannot list the children of -p: %s; only the "
+				"named processes and their new children are recorded\n",
+			strerror(-err));
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		__u8 one = 1;
+		if (bpf_map__update_elem(s->skel->maps.tracked, &kids[i], sizeof(kids[i]), &one,
+					 sizeof(one), BPF_ANY))
+			fprintf(stderr, "sockrec: warning: cannot follow child %u: %s\n", kids[i],
+				strerror(errno));
+	}
+	if (s->o.verbose)
+		fprintf(stderr, "sockrec: -p: %zu running descendants taken in\n", n);
+	free(kids);
+}
+
 static int meta_filters(struct session *s)
 {
 	struct srec_writer *w = s->w;
@@ -698,6 +754,8 @@ int main(int argc, char **argv)
 				"socket origins will read 'other'\n", machine);
 	cfg.nr_socket = (int32_t)nrs.socket;
 	cfg.nr_socketpair = (int32_t)nrs.socketpair;
+	cfg.nr_accept = (int32_t)nrs.accept;
+	cfg.nr_accept4 = (int32_t)nrs.accept4;
 	err = backend_start(&cfg, s.o.backend, s.o.verbose ? stderr : NULL, stderr, &s.skel, &chosen);
 	if (err) {
 		if (s.child > 0) {
@@ -751,6 +809,11 @@ int main(int argc, char **argv)
 		die("cannot write %s: %s", s.o.out, srec_strerror(err));
 	s.last_loss_ts = start;
 
+	/* -p: the children the processes already have (nginx's workers) are
+	 * theirs too; forks from now on are followed by the fork hook.  Before
+	 * the snapshot, which takes the sockets of tracked processes. */
+	if (s.o.npids && !s.o.cmd)
+		track_descendants(&s);
 	/* Sockets that exist already: snapshot them now that the hooks are
 	 * live, so that a release racing with the walk is still seen. */
 	if ((err = backend_snapshot(s.skel)))
@@ -843,7 +906,8 @@ int main(int argc, char **argv)
 	uint64_t lost = s.lost_total[SR_LOSS_RINGBUF] + s.lost_total[SR_LOSS_SOCKMAP] +
 			s.lost_total[SR_LOSS_SKMAP];
 	char by[512];
-	uint64_t skips = hook_skips_by_program(&s, by, sizeof(by));
+	uint64_t skips_matter = 0;
+	uint64_t skips = hook_skips_by_program(&s, by, sizeof(by), &skips_matter);
 	/* Data first, so that recording.complete is the last thing written. */
 	if (!s.rec.err)
 		s.rec.err = srec_writer_flush(s.w);
@@ -888,15 +952,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sockrec: WARNING: %llu events were lost (ring buffer or maps full); "
 				"try --ringbuf-size or fewer stacks. Reports will flag this.\n",
 			(unsigned long long)lost);
-	if (skips) {
-		fprintf(stderr, "sockrec: note: the kernel skipped %llu hook runs (%s): a hook fired in "
-				"an interrupt while its program ran on that CPU; nearly all are for other "
-				"objects than sockets, and the file counts them as loss (kind 6)\n",
-			(unsigned long long)skips, by);
+	if (skips_matter) {
+		fprintf(stderr, "sockrec: note: the kernel skipped %llu runs of hooks that see socket "
+				"events (all skipped runs: %s): a hook fired in an interrupt while its "
+				"program ran on that CPU; the file counts them as loss (kind 6)\n",
+			(unsigned long long)skips_matter, by);
 	}
 	if (s.child > 0 && !s.child_done)
 		fprintf(stderr, "sockrec: command (pid %d) is still running; it was not stopped\n",
 			(int)s.child);
+	/* As time(1) and strace: the command's status is ours (127: it could
+	 * not be run), unless the recording itself failed. */
+	if (!exit_code && s.child > 0 && s.child_done)
+		exit_code = WIFEXITED(s.child_status) ? WEXITSTATUS(s.child_status)
+			  : WIFSIGNALED(s.child_status) ? 128 + WTERMSIG(s.child_status) : 1;
 
 	rec_fini(&s.rec);
 	mmapw_close(s.mw);

@@ -134,6 +134,7 @@ int cli_load_ev(const struct cli *c, const char *path, struct model *m, model_do
 	f.pids = c->pids;
 	f.npids = c->npids;
 	f.comm = c->comm;
+	f.failed_accepts = c->failed_accepts;
 	f.index_types = c->no_index ? 0 : c->index_types;
 	if (c->since || c->until) {
 		/* Times are relative to the recording start, which is in the
@@ -150,7 +151,21 @@ int cli_load_ev(const struct cli *c, const char *path, struct model *m, model_do
 		uint64_t start = peek.start_ns;
 		int e1 = c->since ? parse_time(c->since, &peek, start, &f.since_ns) : 0;
 		int e2 = c->until ? parse_time(c->until, &peek, start, &f.until_ns) : 0;
+		uint64_t end = cli_end(&peek);
 		model_free(&peek);
+		/* A window that holds nothing is a mistake to say, not an empty
+		 * report to print. */
+		if (!e1 && !e2 && c->since && f.since_ns > end) {
+			fprintf(stderr, "sockreport: --since %s is after the end of the recording "
+					"(%.3fs long): nothing to report\n", c->since,
+				end > start ? (double)(end - start) / 1e9 : 0.0);
+			return 2;
+		}
+		if (!e1 && !e2 && c->since && c->until && f.until_ns <= f.since_ns) {
+			fprintf(stderr, "sockreport: --until %s is not after --since %s: nothing to "
+					"report\n", c->until, c->since);
+			return 2;
+		}
 		if (e1 == -2 || e2 == -2) {
 			fprintf(stderr, "sockreport: this file has no clock metadata: give --since/--until "
 					"in seconds from the start\n");
@@ -191,8 +206,35 @@ struct sym_ctx *cli_symbolizer(const struct cli *c)
 	return sym_ctx_new(&o);
 }
 
+uint64_t cli_hook_skips_that_matter(const struct model *m, uint64_t *free_skips)
+{
+	static const char pre[] = "stats.hook_skips.";
+	uint64_t matter = 0;
+	int per_hook = 0;
+
+	*free_skips = 0;
+	for (size_t i = 0; i < m->nmeta; i++) {
+		const char *k = m->meta_keys[i];
+		if (strncmp(k, pre, sizeof(pre) - 1))
+			continue;
+		k += sizeof(pre) - 1;
+		uint64_t n = strtoull(m->meta_vals[i], NULL, 10);
+		per_hook = 1;
+		/* The recorder's rule (record/sockrec.c skip_can_matter): a
+		 * skipped run is nested in an interrupt, where no struct socket
+		 * is allocated; a skipped slab free can only hide the release of
+		 * a socket that then reads as still open. */
+		if (!strcmp(k, "kmem_cache_free"))
+			*free_skips += n;
+		else if (strcmp(k, "kmem_cache_alloc"))
+			matter += n;
+	}
+	return per_hook ? matter : m->hook_skips; /* older files: no breakdown */
+}
+
 void cli_warnings(const struct cli *c, const struct model *m, const char *path)
 {
+	uint64_t free_skips, skips = cli_hook_skips_that_matter(m, &free_skips);
 	if (m->records_capped)
 		fprintf(stderr, "sockreport: WARNING: %" PRIu64 " metadata/symbol/process/loss records "
 				"beyond sane limits were ignored (a damaged or hostile file?)\n",
@@ -203,12 +245,12 @@ void cli_warnings(const struct cli *c, const struct model *m, const char *path)
 				"(ring buffer or tables full); results that a loss could affect are "
 				"marked 'possible'\n", m->lost_events);
 	}
-	/* Not a WARNING and no 'possible' marks: nearly all skipped hook runs
-	 * are for other slab objects than sockets (spec, LOSS kind 6). */
-	if (m->hook_skips)
+	/* Not a WARNING and no 'possible' marks, and only for the runs that
+	 * could have been socket events; `info` shows them all. */
+	if (skips)
 		fprintf(stderr, "sockreport: note: the kernel skipped %" PRIu64 " runs of the "
-				"recorder's hooks (recursion guard); a socket event among them would be "
-				"missing\n", m->hook_skips);
+				"recorder's socket hooks (recursion guard); a socket event among them "
+				"would be missing\n", skips);
 	if (m->status.salvaged) {
 		fprintf(stderr, "sockreport: WARNING: ");
 		out_text_z(stderr, path);

@@ -37,6 +37,7 @@ struct cli {
 	const char *fail_on;    /* diff: --fail-on EXPR */
 	int lines;              /* diff: match stacks with file:line too */
 	int no_index;           /* --no-index: read every block, never use the index */
+	int failed_accepts;     /* --failed-accepts: see mfilter.failed_accepts */
 	uint64_t index_types;   /* set by a command: see mfilter.index_types */
 	/* added with readable output (issue 18): */
 	int raw;                /* dump: numbers as recorded, bytes as hex */
@@ -97,6 +98,11 @@ int cli_load_ev(const struct cli *c, const char *path, struct model *m, model_do
 uint64_t cli_end(const struct model *m);
 /* A symbolizer configured from the command line; NULL on ENOMEM. */
 struct sym_ctx *cli_symbolizer(const struct cli *c);
+/* Skipped hook runs (LOSS kind 6) that could have been socket events, by
+ * the per-hook counts (META stats.hook_skips.<hook>); *free_skips: those
+ * of the slab-free hook, which can only hide the release of a socket that
+ * then reads as still open. */
+uint64_t cli_hook_skips_that_matter(const struct model *m, uint64_t *free_skips);
 /* Print the loss / salvage / incomplete warnings (text to stderr). */
 void cli_warnings(const struct cli *c, const struct model *m, const char *path);
 /* JSON members describing completeness, for every --json document. */

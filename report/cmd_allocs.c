@@ -165,8 +165,11 @@ static int site_account(struct site *x, const struct model *m, const struct msoc
 			x->leaks++;
 			x->possible += (uint64_t)model_loss_between(m, s->alloc_ts, end);
 		}
-		uint32_t st = msock_last_state(s, NULL);
-		if (st == 8)
+		uint64_t since;
+		uint32_t st = msock_last_state(s, &since);
+		/* as leaks: a few ms into CLOSE_WAIT at the end is a healthy
+		 * server caught mid-close, not a stranding */
+		if (st == 8 && end > since && end - since >= older_ns)
 			x->closewait++;
 	}
 	return 0;

@@ -3,9 +3,13 @@
  *  outstanding  allocated during the recording, still open at its end, and
  *               older than --older;
  *  exit         released only because the owning process exited;
- *  close_wait   TCP sockets whose last state is CLOSE_WAIT at the end: the
- *               peer closed, the owner never did (the seed's bpftrace
- *               detector, with the PID it could not find).
+ *  close_wait   TCP sockets whose last state is CLOSE_WAIT at the end, for
+ *               at least --older: the peer closed, the owner never did (the
+ *               seed's bpftrace detector, with the PID it could not find);
+ *               a recording that ends mid-traffic catches healthy servers
+ *               a few ms into CLOSE_WAIT, hence the same age threshold;
+ *  close_wait_ended  CLOSE_WAIT periods that did end (the owner closed at
+ *               last, e.g. from a finalizer) but lasted at least --older.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -28,11 +32,12 @@ struct leaks {
 	struct cli *c;
 	uint64_t end;
 	int finishing;
-	struct groups outstanding, exited, closewait;
+	struct groups outstanding, exited, closewait, cwended;
 	struct cwsock *cw;
 	size_t ncw, cwcap;
 	struct sites sites; /* growth per allocation site */
 	uint64_t young, preexisting_open;
+	uint64_t cw_young; /* in CLOSE_WAIT at the end for less than --older */
 	int err;
 };
 
@@ -66,6 +71,16 @@ static void on_done(struct model *m, const struct msock *s, void *arg)
 		L->err = 1;
 	if (!L->finishing && sites_add(&L->sites, m, s, m->ts_last, L->c->older_ns))
 		L->err = 1;
+	/* CLOSE_WAIT periods that ended (a later state follows), long ones */
+	for (int i = 0; i + 1 < s->nstates; i++) {
+		uint64_t dwell = s->state_ts[i + 1] - s->state_ts[i];
+		if (s->states[i] != 8 /* CLOSE_WAIT */ || s->state_ts[i + 1] < s->state_ts[i] ||
+		    dwell < L->c->older_ns)
+			continue;
+		possible = model_loss_between(m, s->state_ts[i], s->state_ts[i + 1]);
+		if (groups_add(&L->cwended, s, dwell, possible))
+			L->err = 1;
+	}
 	if (!L->finishing || s->released) {
 		/* released (at the end: a TCP socket whose CLOSE was not seen) */
 		if (s->how == SREC_HOW_EXIT && s->alloc_ts) {
@@ -80,9 +95,13 @@ static void on_done(struct model *m, const struct msock *s, void *arg)
 		uint64_t since = s->state_ts[s->nstates - 1];
 		uint64_t dwell = L->end > since ? L->end - since : 0;
 		possible = model_loss_between(m, s->alloc_ts ? s->alloc_ts : m->start_ns, L->end);
-		if (groups_add(&L->closewait, s, dwell, possible))
-			L->err = 1;
-		add_closewait(L, m, s, dwell);
+		if (dwell < L->c->older_ns) {
+			L->cw_young++;
+		} else {
+			if (groups_add(&L->closewait, s, dwell, possible))
+				L->err = 1;
+			add_closewait(L, m, s, dwell);
+		}
 	}
 	if (!s->alloc_ts) {
 		L->preexisting_open++;
@@ -378,7 +397,8 @@ int cmd_leaks(struct cli *c)
 	struct stacks *st = sym ? stacks_new(&m, sym) : NULL;
 	size_t *gix = NULL, ngrowth = 0;
 	if (!st || L.err || groups_collapse(&L.outstanding, st) || groups_collapse(&L.exited, st) ||
-	    groups_collapse(&L.closewait, st) || sites_collapse(&L.sites, st, 0) ||
+	    groups_collapse(&L.closewait, st) || groups_collapse(&L.cwended, st) ||
+	    sites_collapse(&L.sites, st, 0) ||
 	    ((ngrowth = growth_order(&L, &gix)), !gix)) {
 		fprintf(stderr, "sockreport: out of memory\n");
 		rc = 1;
@@ -397,11 +417,12 @@ int cmd_leaks(struct cli *c)
 		printf(", ");
 		cli_json_status(stdout, &m);
 		printf(", \"older_ns\": %" PRIu64 ", \"younger_skipped\": %" PRIu64
-		       ", \"preexisting_open\": %" PRIu64,
-		       c->older_ns, L.young, L.preexisting_open);
+		       ", \"preexisting_open\": %" PRIu64 ", \"close_wait_younger_skipped\": %" PRIu64,
+		       c->older_ns, L.young, L.preexisting_open, L.cw_young);
 		json_groups(c, &m, st, "outstanding", &L.outstanding);
 		json_groups(c, &m, st, "exit_released", &L.exited);
 		json_groups(c, &m, st, "close_wait", &L.closewait);
+		json_groups(c, &m, st, "close_wait_ended", &L.cwended);
 		cw_json(c, &m, st, &L);
 		growth_out(c, &m, st, &L, gix, ngrowth);
 		printf("\n}\n");
@@ -422,9 +443,21 @@ int cmd_leaks(struct cli *c)
 		print_text_groups(c, &m, st, &L.outstanding, "Still open at the end", "age");
 		if (L.young)
 			printf("(%" PRIu64 " younger than %s not shown; see --older)\n", L.young, older);
+		uint64_t free_skips;
+		cli_hook_skips_that_matter(&m, &free_skips);
+		if (free_skips && L.outstanding.n)
+			printf("(the kernel skipped %" PRIu64 " runs of the slab-free hook: a socket "
+			       "released other than by close(), dup2() or exit may be listed here)\n",
+			       free_skips);
 		print_text_groups(c, &m, st, &L.exited, "Released only by process exit", "lifetime");
 		print_text_groups(c, &m, st, &L.closewait, "Stranded in CLOSE_WAIT", "in CLOSE_WAIT");
+		if (L.cw_young)
+			printf("(%" PRIu64 " in CLOSE_WAIT for less than %s not shown; see --older)\n",
+			       L.cw_young, older);
 		cw_text(c, &m, st, &L);
+		char ttl[96];
+		snprintf(ttl, sizeof(ttl), "CLOSE_WAIT for %s or longer, then closed", older);
+		print_text_groups(c, &m, st, &L.cwended, ttl, "in CLOSE_WAIT");
 		growth_out(c, &m, st, &L, gix, ngrowth);
 	}
 out:
@@ -434,6 +467,7 @@ out:
 	groups_free(&L.outstanding);
 	groups_free(&L.exited);
 	groups_free(&L.closewait);
+	groups_free(&L.cwended);
 	stacks_free(st);
 	sym_ctx_free(sym);
 	model_free(&m);

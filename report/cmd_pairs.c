@@ -439,7 +439,11 @@ static void text_row(struct pairs *P, const struct model *m, const struct msock 
 	}
 	o = w_mem(o, " ino ", 5);
 	o = fb_put_u64(o, s->ino);
-	if (by) {
+	if (s->released && s->how == SREC_HOW_FREED) {
+		/* the task current at the RCU free released nothing */
+		static const char fr[] = " freed (after exit / fd passing / kernel release)";
+		o = w_mem(o, fr, sizeof(fr) - 1);
+	} else if (by) {
 		o = w_mem(o, " released by ", 13);
 		o = fb_put_u64(o, s->rel_pid);
 		o = w_mem(o, " (", 2);

@@ -23,6 +23,7 @@ struct summary {
 	struct agg pidseen;  /* row key + pid: counts distinct pids per row */
 	struct agg remotes;  /* addr:port */
 	uint64_t nsocks, nconnects, naccepts;
+	uint64_t npreexisting; /* open before the recording: not "allocated" */
 	int err;
 };
 
@@ -65,6 +66,10 @@ static void on_done(struct model *m, const struct msock *s, void *arg)
 	struct summary *S = arg;
 	char key[128];
 	(void)m;
+	if (s->preexisting) {
+		S->npreexisting++;
+		return;
+	}
 	row_key(S, key, sizeof(key), s->pid, s->comm, s->family, s->type, s->protocol);
 	struct cnt *c = get(S, &S->socks, key);
 	if (!c)
@@ -78,7 +83,7 @@ static void on_done(struct model *m, const struct msock *s, void *arg)
 	c->open += !s->released;
 	S->nsocks++;
 	/* the outcome of a non-blocking connect is known only now */
-	if (s->nconnects && s->connect_ret == -115) {
+	if (s->nconnects && s->first_connect_ret == -115) {
 		uint64_t ns;
 		int ok, err;
 		const char *res = "EINPROGRESS, outcome not seen";
@@ -267,6 +272,8 @@ int cmd_summary(struct cli *c)
 		printf(", \"duration_ns\": %" PRIu64 ", \"sockets\": %" PRIu64 ", \"accepts\": %" PRIu64
 		       ", \"connects\": %" PRIu64,
 		       end > m.start_ns ? end - m.start_ns : 0, S.nsocks, S.naccepts, S.nconnects);
+		printf(", \"preexisting\": %" PRIu64 ", \"failed_accept_attempts\": %" PRIu64,
+		       S.npreexisting, m.failed_accepts);
 		json_procs(&m, "by_process", &S.socks, o1, limit(c, S.socks.n), 1);
 		json_procs(&m, "accepts_by_process", &S.accepts, o2, limit(c, S.accepts.n), 0);
 		json_procs(&m, "connects_by_process", &S.connects, o3, limit(c, S.connects.n), 0);
@@ -293,6 +300,12 @@ int cmd_summary(struct cli *c)
 			 kind, x->n, x->open);
 		cli_puts_cut(c, line, 80);
 	}
+	if (S.npreexisting)
+		printf("  and %" PRIu64 " sockets open before the recording started (not counted)\n",
+		       S.npreexisting);
+	if (m.failed_accepts)
+		printf("  and %" PRIu64 " failed accept() attempts (%" PRIu64 " EAGAIN): their sockets "
+		       "are not counted (--failed-accepts)\n", m.failed_accepts, m.failed_accepts_eagain);
 	printf("\nAccepts: %" PRIu64 "\n", S.naccepts);
 	if (S.accepts.n)
 		printf("  %7s %-15s %-8s %8s %8s %8s\n", bypid ? "PID" : "PIDS", "COMM", "FAMILY",

@@ -180,14 +180,16 @@ int msock_connect_latency(const struct msock *s, uint64_t *ns, int *ok, int *err
 {
 	if (!s->nconnects)
 		return 0;
-	if (s->connect_ret == -115 /* EINPROGRESS */) {
+	if (s->first_connect_ret == -115 /* EINPROGRESS */) {
 		/* Completion: the first state after SYN_SENT entered at or after
-		 * the connect's start. */
+		 * the first connect's start (a second connect() that returns 0
+		 * or EISCONN only reports what already happened). */
 		for (int i = 0; i + 1 < s->nstates; i++) {
-			if (s->states[i] != 2 /* SYN_SENT */ || s->state_ts[i] + 1000000 < s->connect_ts)
+			if (s->states[i] != 2 /* SYN_SENT */ ||
+			    s->state_ts[i] + 1000000 < s->first_connect_ts)
 				continue;
 			uint64_t end = s->state_ts[i + 1];
-			*ns = end > s->connect_ts ? end - s->connect_ts : 0;
+			*ns = end > s->first_connect_ts ? end - s->first_connect_ts : 0;
 			*ok = s->states[i + 1] == 1;
 			*err = *ok ? 0 : -1;
 			return 1;
@@ -408,7 +410,11 @@ static void sock_done(struct model *m, struct msock *s)
 {
 	if (um_get(m->live, s->serial) != s)
 		return;
-	if (m->done && wanted(m, s->pid, s->comm, s->alloc_ts ? s->alloc_ts : s->release_ts))
+	int want = wanted(m, s->pid, s->comm, s->alloc_ts ? s->alloc_ts : s->release_ts);
+	if (s->released && s->how == SREC_HOW_ACCEPT_FAILED && !m->filter.failed_accepts) {
+		m->failed_accepts += want;
+		m->failed_accepts_eagain += want && s->rel_fd == -11 /* EAGAIN */;
+	} else if (m->done && want)
 		m->done(m, s, m->done_arg);
 	um_del(m->live, s->serial);
 	if (s->sk)
@@ -880,6 +886,10 @@ static int on_record(struct model *m, const struct srec_record *r)
 		if (!s->sk && r->u.connect.sk && link_sk(m, s, r->u.connect.sk))
 			return -1;
 		s->connect_stack = r->u.connect.ustack;
+		if (!s->nconnects) {
+			s->first_connect_ts = ev->ts;
+			s->first_connect_ret = r->u.connect.ret;
+		}
 		s->nconnects++;
 		s->connect_ts = ev->ts;
 		s->connect_dur = r->u.connect.dur_ns;
@@ -929,6 +939,11 @@ static int on_record(struct model *m, const struct srec_record *r)
 			const struct mproc *p = model_proc(m, s->pid);
 			if (p && p->exited && p->exit_ts <= ev->ts)
 				s->how = SREC_HOW_EXIT;
+			/* The free runs from RCU in whatever task is current
+			 * (ksoftirqd, tcpstates, a VM's vcpu thread): that task
+			 * released nothing.  The releaser is unknown. */
+			s->rel_pid = 0;
+			s->rel_comm = 0;
 		}
 		s->in_loss_window = (uint8_t)model_loss_between(m, s->alloc_ts, s->release_ts);
 		if (s->sk && s->nstates && s->states[s->nstates - 1] != 7 /* CLOSE */)

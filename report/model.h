@@ -101,12 +101,18 @@ struct msock {
 	uint64_t accept_ts, accept_estab_ts, accept_dur, accept_stack, lserial;
 	uint64_t sk_alias[3];     /* other sk serials seen for this socket */
 	uint8_t nalias;
+	/* The first connect(): a non-blocking connect is often completed by a
+	 * second call (apr, ab, event loops), and its latency runs from the
+	 * first. */
+	uint64_t first_connect_ts;
+	int32_t first_connect_ret;
 };
 
 /* Connect latency of s: 1 and *ns, *ok (1 established/0, 0 failed), *err
  * (the errno, 0 ok; ECONNREFUSED-like failures of a non-blocking connect
  * read as -1 "failed") when measurable: blocking connects by the syscall
- * time, non-blocking ones (EINPROGRESS) until the sk left SYN_SENT.
+ * time, non-blocking ones (the first connect() returned EINPROGRESS) from
+ * that first call until the sk left SYN_SENT, whatever later calls did.
  * 0 when s made no connect or the completion was not seen. */
 int msock_connect_latency(const struct msock *s, uint64_t *ns, int *ok, int *err);
 /* Last TCP state (0 none) and the time it was entered. */
@@ -130,6 +136,11 @@ struct mfilter {
 	 * the index proves wrong on a block it decoded.  Sockets and events
 	 * of skipped blocks are not seen: only for reports that use none. */
 	uint64_t index_types;
+	/* Hand the sockets of failed accept() attempts (RELEASE how 7) to
+	 * `done` as well; by default they are only counted (failed_accepts):
+	 * they never were connections, and would read as sockets of kind
+	 * ?/? living as long as the call waited. */
+	int failed_accepts;
 };
 
 struct model;
@@ -190,6 +201,8 @@ struct model {
 	uint64_t records_capped;
 	int loss_windows_capped;
 	uint64_t releases_unknown; /* RELEASE of a socket never seen allocated */
+	uint64_t failed_accepts;   /* sockets of failed accept() attempts, not handed to `done` */
+	uint64_t failed_accepts_eagain; /* ... of which EAGAIN */
 	int from_index; /* the record counts came from the index (mfilter.index_types) */
 };
 

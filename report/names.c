@@ -57,7 +57,7 @@ static const char *const tcp_states[] = { "?", "ESTABLISHED", "SYN_SENT", "SYN_R
 
 /* enum srec_release_how and enum srec_origin, by value (spec/srec-format.md). */
 static const char *const hows[] = { "unknown", "close", "dup2", "exit", "other", "close_range",
-				    "freed" };
+				    "freed", "accept-failed" };
 static const char *const origins[] = { "unknown", "socket", "socketpair", "accept", "accept4",
 				       "kernel", "other-syscall" };
 static const char *const loss_kinds[] = { "?", "ringbuf", "sockmap", "stack", "procmap", "other",

@@ -45,7 +45,10 @@ static void usage(FILE *f)
 "      --since T        only from T: seconds from the start (2.5) or wall-clock\n"
 "                       HH:MM:SS (local time here; TZ=... for another zone)\n"
 "      --until T        only until T\n"
-"      --older SECONDS  leaks: only sockets at least this old at the end (default 1)\n"
+"      --older SECONDS  leaks: only sockets at least this old at the end, and\n"
+"                       CLOSE_WAIT periods at least this long (default 1)\n"
+"      --failed-accepts count the sockets of failed accept() attempts (EAGAIN...)\n"
+"                       as sockets too (by default they are only counted apart)\n"
 "      --top N          leaks: show the N largest groups of each kind\n"
 "      --debug-dir DIR  look for debug files in DIR/.build-id/xx/rest.debug (repeatable)\n"
 "      --sysroot DIR    look for the recorded binaries under DIR\n"
@@ -248,7 +251,8 @@ __attribute__((noreturn, format(printf, 1, 2))) static void die_usage(const char
 static void parse(int argc, char **argv, struct cli *c)
 {
 	enum { O_JSON = 256, O_SINCE, O_UNTIL, O_OLDER, O_TOP, O_DEBUGDIR, O_SYSROOT, O_VMLINUX, O_NODEMANGLE,
-	       O_WIDE, O_STACKS, O_FOLDED, O_BY, O_FAILON, O_LINES, O_NOINDEX, O_RAW, O_AT };
+	       O_WIDE, O_STACKS, O_FOLDED, O_BY, O_FAILON, O_LINES, O_NOINDEX, O_RAW, O_AT,
+	       O_FAILEDACC };
 	static const struct option lo[] = {
 		{ "json", no_argument, NULL, O_JSON },
 		{ "pid", required_argument, NULL, 'p' },
@@ -278,6 +282,7 @@ static void parse(int argc, char **argv, struct cli *c)
 		{ "unix", no_argument, NULL, 'x' },
 		{ "listening", no_argument, NULL, 'l' },
 		{ "all", no_argument, NULL, 'a' },
+		{ "failed-accepts", no_argument, NULL, O_FAILEDACC },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -316,6 +321,7 @@ static void parse(int argc, char **argv, struct cli *c)
 		case 'c': c->comm = optarg; break;
 		case O_SINCE: c->since = optarg; break;
 		case O_NOINDEX: c->no_index = 1; break;
+		case O_FAILEDACC: c->failed_accepts = 1; break;
 		case O_UNTIL: c->until = optarg; break;
 		case O_OLDER: {
 			double s = strtod(optarg, &end);

@@ -42,7 +42,7 @@ import sys
 __all__ = ["SrecError", "read_file", "crc32c", "RECORD_NAMES"]
 
 MAJOR = 1
-MINOR = 1
+MINOR = 2
 
 MAGIC = b"\x8aSRC\r\n\x1a\n"
 BOM_BYTES = b"\x4d\x3c\x2b\x1a"          # 0x1A2B3C4D little-endian
