@@ -176,6 +176,7 @@ static int try_backend(const struct bpf_config *cfg, enum backend b, bool with_i
 	s->rodata->release_at_exit = b == BACKEND_TRACEPOINT;
 	s->rodata->nr_socket = cfg->nr_socket;
 	s->rodata->nr_socketpair = cfg->nr_socketpair;
+	s->rodata->ustack_copy = cfg->ustack_copy;
 	set_autoload(s, b);
 	bpf_program__set_autoload(s->progs.iter_preexisting, with_iter);
 	err = sockrec_bpf__load(s);
