@@ -114,12 +114,12 @@ $(BUILD)/fixtures/libuser: tests/fixtures/libuser.c $(BUILD)/fixtures/libsockfix
 # Built like a distribution's code, without frame pointers: only CFI
 # unwinds them (tests/test_unwind.py).
 NOFP_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g -fomit-frame-pointer -pthread
-$(BUILD)/fixtures/nofp/lib%.so: tests/fixtures/nofp/lib%.c
+$(BUILD)/fixtures/nofp/lib%.so: tests/fixtures/nofp/lib%.c tests/fixtures/nofp/nofp_step.h
 	$(call msg,FIXTURE,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(NOFP_CFLAGS) -shared -fPIC $< -o $@
 
-$(BUILD)/fixtures/nofp/nofp_chain: tests/fixtures/nofp/nofp_chain.c $(BUILD)/fixtures/nofp/libnofp.so $(BUILD)/fixtures/nofp/libnofp_dl.so
+$(BUILD)/fixtures/nofp/nofp_chain: tests/fixtures/nofp/nofp_chain.c tests/fixtures/nofp/nofp_step.h $(BUILD)/fixtures/nofp/libnofp.so $(BUILD)/fixtures/nofp/libnofp_dl.so
 	$(call msg,FIXTURE,$@)
 	$(Q)$(CC) $(NOFP_CFLAGS) $< -L$(BUILD)/fixtures/nofp -lnofp -ldl -Wl,-rpath,'$$ORIGIN' -o $@
 

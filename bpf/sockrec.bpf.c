@@ -325,12 +325,18 @@ static __always_inline void copy_ustack(struct sr_stacks *st)
 		asm volatile("" : "+r"(n));
 		if (n > SR_USTACK_PAGE)
 			break;
+		/* A no-op here (n <= a page), for 6.1's verifier, which loses the
+		 * check above when the compiler spills n (the buffer has two
+		 * pages of slack for it). */
+		asm volatile("" : "+r"(n));
+		n &= 2 * SR_USTACK_PAGE - 1;
 		if (bpf_probe_read_user(&u->data[off & (SR_USTACK_MAX - 1)], n, (void *)a)) {
 			flags = SR_UC_FAULT;
 			break;
 		}
 		off += n;
 	}
+	asm volatile("" : "+r"(off)); /* keep the bound for the verifier */
 	if (off > SR_USTACK_MAX)
 		off = SR_USTACK_MAX;
 	fill_hdr(&u->h, SR_EV_USTACK);

@@ -95,9 +95,9 @@ struct sr_stacks {
 
 /* A copy of the user stack [sp, sp + len) and the registers an unwinder
  * starts from (`--user-stacks=dwarf`).  Sent with bpf_ringbuf_output() from
- * a per-CPU buffer: only the header and len bytes travel.  The buffer has a
- * page more than the cap so that the verifier can bound each page-sized read
- * at a masked offset. */
+ * a per-CPU buffer: only the header and len bytes travel.  The buffer has
+ * two pages more than the cap so that the verifier can bound each page-sized
+ * read at a masked offset with a masked length. */
 #define SR_USTACK_MAX 16384
 #define SR_USTACK_PAGE 4096
 _Static_assert((SR_USTACK_MAX & (SR_USTACK_MAX - 1)) == 0, "the copy cap must be a power of two");
@@ -115,9 +115,9 @@ struct sr_ustack {
 	__u64 bp;
 	__u32 len;
 	__u32 flags;
-	__u8 data[SR_USTACK_MAX + SR_USTACK_PAGE];
+	__u8 data[SR_USTACK_MAX + 2 * SR_USTACK_PAGE];
 };
-#define SR_USTACK_HDR_LEN (sizeof(struct sr_ustack) - SR_USTACK_MAX - SR_USTACK_PAGE)
+#define SR_USTACK_HDR_LEN (sizeof(struct sr_ustack) - SR_USTACK_MAX - 2 * SR_USTACK_PAGE)
 
 /* An allocation.  For sockets made by socket() and socketpair() the event
  * is held back in the socket table until the syscall returns and then
