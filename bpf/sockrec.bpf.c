@@ -291,7 +291,16 @@ static __always_inline __s32 take_stack(void *ctx, __u64 flags)
  * registers into the ring buffer, ahead of the event that refers to it.
  * Page by page: a read that faults (the top of a thread's stack mapping)
  * ends the copy but keeps what was read.  The main thread's copy ends at
- * mm->start_stack, above which no frame lives. */
+ * mm->start_stack, above which no frame lives; another thread's at the end
+ * of its stack's mapping (bpf_find_vma), so that a shallow thread stack
+ * does not cost the whole cap in copying and ring-buffer bandwidth. */
+/* bpf_find_vma() callback: the end of the mapping holding the stack pointer. */
+static long stack_vma_end(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	*(__u64 *)data = vma->vm_end;
+	return 0;
+}
+
 static __always_inline void copy_ustack(struct sr_stacks *st)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
@@ -309,7 +318,12 @@ static __always_inline void copy_ustack(struct sr_stacks *st)
 	if (cap > SR_USTACK_MAX)
 		cap = SR_USTACK_MAX;
 	top = t->mm->start_stack;
-	if (u->sp <= top && top - u->sp < cap) {
+	if (u->sp > top || top - u->sp >= cap) {
+		top = 0; /* not the main thread's stack, or deeper than the cap */
+		if (bpf_find_vma(t, u->sp, stack_vma_end, &top, 0))
+			top = 0;
+	}
+	if (top > u->sp && top - u->sp < cap) {
 		cap = top - u->sp;
 		flags = SR_UC_TOP;
 	}

@@ -103,7 +103,7 @@ struct sr_stacks {
 _Static_assert((SR_USTACK_MAX & (SR_USTACK_MAX - 1)) == 0, "the copy cap must be a power of two");
 
 /* sr_ustack.flags: why the copy ends where it does */
-#define SR_UC_TOP 0x1     /* at the main thread's stack top (mm->start_stack) */
+#define SR_UC_TOP 0x1     /* at the stack's top (mm->start_stack, or the end of its mapping) */
 #define SR_UC_FAULT 0x2   /* a read faulted: the stack's mapping ended there */
 #define SR_UC_CAP 0x4     /* the copy cap was reached */
 
