@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import SOCKREC, fixture_path, sockreport_json
+from conftest import SOCKREC, fixture_path, run_sockreport, sockreport_json
 import srec_reader
 
 PORT = 15080  # issue 15's range: other helpers' tests run concurrently
@@ -100,6 +100,9 @@ def test_copy_limit_stops_with_a_reason_not_garbage(bpf, tmp_path):
     # the thread's stack is shallow: still complete
     st = stack_for(stacks, "t4")
     assert [func_of(l) for l in st[:-1]] == THREAD_CHAIN and st[-1] == END_NOTE, st
+    # the budget is counted, and `info` shows it
+    info = run_sockreport("info", str(srec)).stdout
+    assert re.search(r"^unwinding: +3 user stacks; ended:.* copy_limit 2\b", info, re.M), info
 
 
 def test_bad_stack_copy_size_is_refused(tmp_path):
