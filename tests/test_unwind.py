@@ -17,6 +17,7 @@ import pytest
 
 from conftest import SOCKREC, fixture_path, run_sockreport, sockreport_json
 import srec_reader
+from test_symbolize import loads  # PT_LOAD (offset, vaddr, filesz)
 
 PORT = 15080  # issue 15's range: other helpers' tests run concurrently
 
@@ -128,18 +129,6 @@ def dynsym_range(path, name):
     raise AssertionError("%s not in %s's .dynsym" % (name, path))
 
 
-def load_segments(path):
-    """(file offset, vaddr, filesz) of each PT_LOAD (readelf -lW)."""
-    out = subprocess.run(["readelf", "-lW", path], capture_output=True, text=True,
-                         check=True).stdout
-    segs = []
-    for line in out.splitlines():
-        f = line.split()
-        if f and f[0] == "LOAD":
-            segs.append((int(f[1], 16), int(f[2], 16), int(f[4], 16)))
-    return segs
-
-
 def off_to_vaddr(segs, off):
     for o, v, n in segs:
         if o <= off < o + n:
@@ -193,7 +182,7 @@ def test_debian_programs_reach_libc_start(bpf, tmp_path, http_server, prog):
 
     libc_path = next(p for p in modules.values() if os.path.basename(p) == "libc.so.6")
     lo, hi = dynsym_range(libc_path, "__libc_start_main")
-    libc_segs = load_segments(libc_path)
+    libc_segs = loads(libc_path)
     reached, bad = 0, []
     for a in allocs:
         st = stacks.get(a["ustack"])
