@@ -152,6 +152,8 @@ def http_server(tmp_path_factory):
     else:
         srv.kill()
         pytest.fail("python3 -m http.server did not start on port %d" % PORT)
+    if srv.poll() is not None:  # another process answered: not our server
+        pytest.fail("port %d is taken by another process" % PORT)
     yield "http://127.0.0.1:%d/" % PORT
     srv.terminate()
     srv.wait(timeout=10)
