@@ -39,14 +39,15 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(SANFLAGS)
 CPPFLAGS += -Iformat -I$(BUILD) -Ibpf -I/usr/include/libdwarf
 LDFLAGS += $(SANFLAGS)
-LIBS_REC := -lbpf -lelf -lz -lzstd
+LIBS_REC := -lbpf -ldw -lelf -lz -lzstd
 LIBS_REP := -lelf -ldwarf -lz -lzstd -lstdc++
 ifeq ($(STATIC),1)
 # Self-contained binaries (make STATIC=1 -> build-static/): every library
 # from its .a.  Debian 12's libelf.a and libdwarf.a need only zlib (checked
-# with nm -u); libdwarf goes before libelf, both before -lz.
+# with nm -u); libdwarf goes before libelf, both before -lz.  libdw.a (the
+# recorder's CFI unwinder) also reads compressed sections: lzma, bz2, zstd.
 LDFLAGS += -static
-LIBS_REC := -lbpf -lelf -lz -lzstd
+LIBS_REC := -lbpf -ldw -lelf -lz -lzstd -llzma -lbz2 -lpthread -ldl
 LIBS_REP := -ldwarf -lelf -lz -lzstd -lstdc++ -lm
 endif
 
@@ -111,6 +112,20 @@ $(BUILD)/fixtures/libsockfix.so: tests/fixtures/lib/libsockfix.c
 $(BUILD)/fixtures/libuser: tests/fixtures/libuser.c $(BUILD)/fixtures/libsockfix.so
 	$(call msg,FIXTURE,$@)
 	$(Q)$(CC) $(FIXTURE_CFLAGS) $< -L$(BUILD)/fixtures -lsockfix -Wl,-rpath,'$$ORIGIN' -o $@
+
+# Built like a distribution's code, without frame pointers: only CFI
+# unwinds them (tests/test_unwind.py).
+NOFP_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g -fomit-frame-pointer -pthread
+$(BUILD)/fixtures/nofp/lib%.so: tests/fixtures/nofp/lib%.c tests/fixtures/nofp/nofp_step.h
+	$(call msg,FIXTURE,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(NOFP_CFLAGS) -shared -fPIC $< -o $@
+
+$(BUILD)/fixtures/nofp/nofp_chain: tests/fixtures/nofp/nofp_chain.c tests/fixtures/nofp/nofp_step.h $(BUILD)/fixtures/nofp/libnofp.so $(BUILD)/fixtures/nofp/libnofp_dl.so
+	$(call msg,FIXTURE,$@)
+	$(Q)$(CC) $(NOFP_CFLAGS) $< -L$(BUILD)/fixtures/nofp -lnofp -ldl -Wl,-rpath,'$$ORIGIN' -o $@
+
+FIXTURES += $(BUILD)/fixtures/nofp/nofp_chain
 
 $(BUILD)/srec_gen: tests/fixtures/srec_gen.c $(FORMAT_OBJ)
 	$(call msg,LINK,$@)

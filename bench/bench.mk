@@ -21,7 +21,7 @@ BENCH_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g -fno-omit-fr
 # (bench/vm/); never the sanitizers' flags, which would measure ASan.
 BENCH_LDFLAGS := $(if $(filter 1,$(STATIC)),-static)
 BENCH_WORKLOADS := $(BENCH_DIR)/churn $(BENCH_DIR)/tcp $(BENCH_DIR)/mixed
-BENCH_TOOLS := $(BENCH_DIR)/floor $(BENCH_DIR)/gen_big $(BENCH_DIR)/decode_speed $(BENCH_DIR)/symbench
+BENCH_TOOLS := $(BENCH_DIR)/floor $(BENCH_DIR)/cfi_search $(BENCH_DIR)/gen_big $(BENCH_DIR)/decode_speed $(BENCH_DIR)/symbench
 BENCH_PY ?= python3
 
 $(BENCH_DIR)/churn $(BENCH_DIR)/tcp $(BENCH_DIR)/mixed: $(BENCH_DIR)/%: bench/%.c bench/wl.h
@@ -39,6 +39,20 @@ $(BENCH_DIR)/floor.skel.h: $(BENCH_DIR)/floor.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name floor_bpf > $@
 
 $(BENCH_DIR)/floor: bench/floor.c $(BENCH_DIR)/floor.skel.h
+	$(call msg,BENCH,$@)
+	$(Q)$(CC) $(BENCH_CFLAGS) -I$(BENCH_DIR) $(BENCH_LDFLAGS) $< -lbpf -lelf -lz -o $@
+
+# The in-BPF CFI unwinder's core (the design not chosen, spec/unwinding.md).
+$(BENCH_DIR)/cfi_search.bpf.o: bench/cfi_search.bpf.c bpf/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(BENCH_DIR)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf -Wall -Werror -c $< -o $@
+
+$(BENCH_DIR)/cfi_search.skel.h: $(BENCH_DIR)/cfi_search.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name cfi_search_bpf > $@
+
+$(BENCH_DIR)/cfi_search: bench/cfi_search.c $(BENCH_DIR)/cfi_search.skel.h
 	$(call msg,BENCH,$@)
 	$(Q)$(CC) $(BENCH_CFLAGS) -I$(BENCH_DIR) $(BENCH_LDFLAGS) $< -lbpf -lelf -lz -o $@
 

@@ -157,7 +157,7 @@ static void setup(void)
 		uint32_t n = 6 + rndn(10);
 		for (uint32_t j = 0; j < n; j++)
 			fr[j] = 0x100000 + (int64_t)rndn(NKSYM) * 0x400 + rndn(0x300);
-		g_kstack[i] = srec_intern_stack(g_in, g_w, SREC_STACK_KERNEL, 0, fr, NULL, n, &err);
+		g_kstack[i] = srec_intern_stack(g_in, g_w, SREC_STACK_KERNEL, 0, NULL, fr, NULL, n, &err);
 		check(err, "intern kstack");
 	}
 	for (int i = 0; i < NUSTACK; i++) {
@@ -171,7 +171,9 @@ static void setup(void)
 			fr[j] = 0x1000 + rndn(0x200000);
 			mo[j] = g_mod[m];
 		}
-		g_ustack[i] = srec_intern_stack(g_in, g_w, SREC_STACK_USER, 0, fr, mo, n, &err);
+		/* as the recorder's default writes them: unwound with CFI to the end */
+		const struct srec_unwind uw = { SREC_UNWIND_CFI, SREC_STOP_END, 0, 0 };
+		g_ustack[i] = srec_intern_stack(g_in, g_w, SREC_STACK_USER, 0, &uw, fr, mo, n, &err);
 		check(err, "intern ustack");
 	}
 	for (int i = 0; i < NPROC; i++) {

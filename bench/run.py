@@ -72,6 +72,9 @@ GOALS = {
     "default_vs_floor": 0.95,
     "default_vs_perf": 1.2,
     "bytes_per_event": 8.0,
+    # default (CFI-unwound) user stacks cost at most this much more per socket
+    # allocation than the frame-pointer walk (issue 15), on churn1
+    "cfi_extra_us_per_alloc": 2.0,
     "decode_records_per_s": 20e6,
     "report_events_per_s": 5e6,   # sockreport leaks, pairs, latency, on one core
 }
@@ -233,13 +236,17 @@ class Bench:
     # ---- the configurations: each returns (argv, env, outfile, kind)
     def configs(self):
         c = [("untraced", None), ("sockrec-nostacks", ["--no-stacks"]),
-             ("sockrec-default", []), ("sockrec-allstacks", ["--release-stacks"]),
+             ("sockrec-default", []), ("sockrec-fp", ["--user-stacks", "fp"]),
+             ("sockrec-allstacks", ["--release-stacks"]),
              ("floor-nostacks", ["--no-stacks"]), ("floor", []), ("floor-emit", ["--emit"]),
              ("floor-emit-nostacks", ["--no-stacks", "--emit"])]
         if self.perf:
             c.append(("perf", None))
         if self.bpftrace:
             c.append(("bpftrace", None))
+        only = getattr(self.a, "configs", None)
+        if only:  # --configs: a focused run (e.g. untraced,sockrec-default,sockrec-fp)
+            c = [x for x in c if x[0] in only.split(",")]
         return c
 
     def cmd_for(self, cfg, extra, wl_argv):
@@ -282,6 +289,9 @@ class Bench:
             m["alloc"] = recs.get("alloc", 0)
             m["release"] = recs.get("release", 0)
             m["bytes"] = os.path.getsize(out)
+            # the CFI unwinder's own counters (rules cached, CFI bytes, stops)
+            m["unwind"] = {k: int(v) for k, v in d.get("meta", {}).items()
+                           if k.startswith("unwind.") and str(v).isdigit()}
         elif cfg.startswith("floor"):
             for line in r.stderr.splitlines():
                 if line.startswith('{"floor"'):
@@ -815,6 +825,46 @@ def splice_symbolize(path, lines):
 
 # ---------------------------------------------------------------- summarising
 
+def cfi_lines(ov, series, med, lines, verdicts):
+    """Section 4b: default user stacks (copied, unwound from CFI) next to the
+    frame-pointer walk, same rounds (issue 15)."""
+    lines.append("### 4b. User stacks: CFI unwinding (default) vs the frame-pointer walk (`--user-stacks fp`)\n")
+    lines.append("Extra µs per allocation = (1/ops/s default − 1/ops/s fp) × ops/sockets, per round, median "
+                 "(the workload's wall time per socket: BPF copy + ring-buffer transport + recorder "
+                 "contention for the CPUs).  Unwind tables: rules cached at the end and bytes of the "
+                 "modules' CFI sections (`unwind.*` in the file's metadata).\n")
+    lines.append("| workload | default ÷ fp (ops/s) | extra µs per alloc | B/event default / fp | lost default / fp | recorder CPU s default / fp | peak RSS default / fp | rules cached | CFI bytes (modules) | stops |")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|")
+    for wl in ov:
+        d, f = "sockrec-default", "sockrec-fp"
+        rounds = [r for r in ov[wl] if d in r and f in r]
+        rat = [r[d]["ops_per_s"] / r[f]["ops_per_s"] for r in rounds if r[f]["ops_per_s"]]
+        extra = [(1 / r[d]["ops_per_s"] - 1 / r[f]["ops_per_s"]) * 1e6 * r[d]["ops"] / r[d]["sockets"]
+                 for r in rounds if r[d]["ops_per_s"] and r[f]["ops_per_s"] and r[d]["sockets"]]
+        bpe = [[r[c]["bytes"] / r[c]["events"] for r in rounds if r[c].get("events")] for c in (d, f)]
+        cpu = [[r[c]["cpu_total"] - r[c]["cpu_workload"] for r in rounds] for c in (d, f)]
+        uw = [r[d].get("unwind", {}) for r in rounds]
+        last = uw[-1] if uw else {}
+        stops = ", ".join("%s %d" % (k[len("unwind.stop."):], v) for k, v in sorted(last.items())
+                          if k.startswith("unwind.stop."))
+        fx = lambda xs, fmt: fmt % med(xs) if xs and med(xs) is not None else "n/a"
+        lines.append("| %s | %s | %s | %s / %s | %s / %s | %s / %s | %s / %s | %s | %s (%s) | %s |" % (
+            wl, fx(rat, "%.2f"), fx(extra, "%.2f"), fx(bpe[0], "%.1f"), fx(bpe[1], "%.1f"),
+            fmt_num(med(series(wl, d, "lost"))), fmt_num(med(series(wl, f, "lost"))),
+            fx(cpu[0], "%.2f"), fx(cpu[1], "%.2f"),
+            fx([x / 1024 for x in series(wl, d, "maxrss_kb") if x], "%.1f MB"),
+            fx([x / 1024 for x in series(wl, f, "maxrss_kb") if x], "%.1f MB"),
+            last.get("unwind.rules", "n/a"), fmt_num(last.get("unwind.cfi_bytes")),
+            last.get("unwind.modules", "n/a"), stops or "n/a"))
+        if wl == "churn1":
+            v = med(extra) if extra else None
+            verdicts.append((wl, "CFI stacks ≤ %.1f µs more per alloc than fp" % GOALS["cfi_extra_us_per_alloc"],
+                             "n/a" if v is None else "%.2f" % v,
+                             "not measured" if v is None else
+                             "MET" if v <= GOALS["cfi_extra_us_per_alloc"] else "NOT MET"))
+    lines.append("")
+
+
 def summarise(b):
     """Tables (markdown) and goal verdicts from b.results."""
     R = b.results
@@ -871,10 +921,11 @@ def summarise(b):
         # goals on churn1 (the brief's reference loop), reported for every workload
         for wl in ov:
             r_ns = med(ratio(wl, "sockrec-nostacks", "untraced"))
-            r_fl = med(ratio(wl, "sockrec-default", "floor"))
+            # the floor walks frame pointers: compare the same stacks
+            r_fl = med(ratio(wl, "sockrec-fp", "floor"))
             r_pf = med(ratio(wl, "sockrec-default", "perf"))
             for name, val, goal in (("--no-stacks ≥ %.2f × untraced" % GOALS["nostacks_vs_untraced"], r_ns, GOALS["nostacks_vs_untraced"]),
-                                    ("default ≥ %.2f × floor" % GOALS["default_vs_floor"], r_fl, GOALS["default_vs_floor"]),
+                                    ("--user-stacks fp ≥ %.2f × floor" % GOALS["default_vs_floor"], r_fl, GOALS["default_vs_floor"]),
                                     ("default ≥ %.1f × perf" % GOALS["default_vs_perf"], r_pf, GOALS["default_vs_perf"])):
                 if val is None:
                     verdicts.append((wl, name, "n/a", "not measured"))
@@ -905,12 +956,12 @@ def summarise(b):
         lines.append("")
 
         lines.append("### 3. Size: bytes per recorded event (median over rounds)\n")
-        lines.append("| workload | sockrec no-stacks | sockrec default | sockrec all stacks | perf.data | bpftrace text |")
-        lines.append("|---|---|---|---|---|---|")
+        lines.append("| workload | sockrec no-stacks | sockrec default (CFI) | sockrec fp | sockrec all stacks | perf.data | bpftrace text |")
+        lines.append("|---|---|---|---|---|---|---|")
         worst_bpe = None
         for wl in ov:
             row = [wl]
-            for c in ("sockrec-nostacks", "sockrec-default", "sockrec-allstacks", "perf", "bpftrace"):
+            for c in ("sockrec-nostacks", "sockrec-default", "sockrec-fp", "sockrec-allstacks", "perf", "bpftrace"):
                 bpe = [rnd[c]["bytes"] / rnd[c]["events"] if c in rnd and rnd[c].get("events")
                        and rnd[c].get("bytes") is not None else None for rnd in ov[wl]]
                 v = med(bpe)
@@ -948,6 +999,9 @@ def summarise(b):
                     "n/a" if pm is None else ("≈0 (below the start/stop noise)" if pm < 0.05 else "%.2f" % pm),
                     ("%.1f MB" % (rss / 1024)) if rss else "n/a"))
         lines.append("")
+
+    if ov:
+        cfi_lines(ov, series, med, lines, verdicts)
 
     rp = R["report"]
     if rp:
@@ -1169,6 +1223,7 @@ def main():
     ap.add_argument("--workdir")
     ap.add_argument("--only")
     ap.add_argument("--workloads")
+    ap.add_argument("--configs", help="only these configurations (comma-separated names)")
     ap.add_argument("--keep", action="store_true", help="keep the recorded files in the workdir")
     ap.add_argument("--notes", help="a markdown file appended to RESULTS.md (analysis)")
     ap.add_argument("--from-json", help="no runs: rewrite --out from a results.json of an earlier run")

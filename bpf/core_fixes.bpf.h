@@ -85,4 +85,22 @@ static __always_inline unsigned long task_user_sp(struct task_struct *task)
 #endif
 }
 
+/* The user registers an unwinder starts from: pc, stack pointer, frame
+ * pointer.  Returns 0, or -1 on an architecture not handled here (the
+ * recorder's CFI unwinder knows x86-64 only). */
+static __always_inline int task_user_regs(struct task_struct *task, __u64 *ip, __u64 *sp,
+					  __u64 *bp)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+#if defined(__TARGET_ARCH_x86)
+	*ip = regs->ip;
+	*sp = regs->sp;
+	*bp = regs->bp;
+	return 0;
+#else
+	*ip = *sp = *bp = 0;
+	return -1;
+#endif
+}
+
 #endif

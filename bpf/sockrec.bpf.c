@@ -64,6 +64,10 @@ const volatile __s32 nr_socketpair = -1;
  * syscall's exit, in the caller's name, instead of at the RCU free. */
 const volatile __s32 nr_accept = -1;
 const volatile __s32 nr_accept4 = -1;
+/* User stacks: 0 = the kernel's frame-pointer walk (bpf_get_stackid);
+ * otherwise copy this many bytes of user stack (at most SR_USTACK_MAX) with
+ * the registers, for the recorder's CFI unwinder (`--user-stacks=dwarf`). */
+const volatile __u32 ustack_copy = 0;
 
 /* ---- state shared with user space ---- */
 __u64 next_serial = 0;          /* serials for struct socket and struct sock */
@@ -180,6 +184,15 @@ struct {
 	__type(value, __u64);
 } losses SEC(".maps");
 
+/* One user-stack copy in flight per CPU (a program runs to completion on
+ * its CPU; the recursion guard keeps a nested run of the same program out). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sr_ustack);
+} ustack_buf SEC(".maps");
+
 static __always_inline void count_loss(__u32 kind)
 {
 	__u64 *v = bpf_map_lookup_elem(&losses, &kind);
@@ -282,14 +295,96 @@ static __always_inline __s32 take_stack(void *ctx, __u64 flags)
 	return (__s32)id + 1; /* 0 is kept for "not asked" */
 }
 
+/* Copy [sp, sp + ustack_copy) of the current task's user stack and its
+ * registers into the ring buffer, ahead of the event that refers to it.
+ * Page by page: a read that faults (the top of a thread's stack mapping)
+ * ends the copy but keeps what was read.  The main thread's copy ends at
+ * mm->start_stack, above which no frame lives; another thread's at the end
+ * of its stack's mapping (bpf_find_vma), so that a shallow thread stack
+ * does not cost the whole cap in copying and ring-buffer bandwidth. */
+/* bpf_find_vma() callback: the end of the mapping holding the stack pointer. */
+static long stack_vma_end(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	*(__u64 *)data = vma->vm_end;
+	return 0;
+}
+
+static __always_inline void copy_ustack(struct sr_stacks *st)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	__u64 off = 0, cap = ustack_copy;
+	__u32 zero = 0, flags = SR_UC_CAP;
+	struct sr_ustack *u;
+	__u64 top;
+
+	st->ustack = -14; /* -EFAULT: no user context */
+	if (t->flags & PF_KTHREAD || !t->mm)
+		return;
+	u = bpf_map_lookup_elem(&ustack_buf, &zero);
+	if (!u || task_user_regs(t, &u->ip, &u->sp, &u->bp))
+		return;
+	if (cap > SR_USTACK_MAX)
+		cap = SR_USTACK_MAX;
+	top = t->mm->start_stack;
+	if (u->sp > top || top - u->sp >= cap) {
+		top = 0; /* not the main thread's stack, or deeper than the cap */
+		if (bpf_find_vma(t, u->sp, stack_vma_end, &top, 0))
+			top = 0;
+	}
+	if (top > u->sp && top - u->sp < cap) {
+		cap = top - u->sp;
+		flags = SR_UC_TOP;
+	}
+	for (int i = 0; i < SR_USTACK_MAX / SR_USTACK_PAGE + 1; i++) {
+		__u64 a = u->sp + off;
+		__u64 n = SR_USTACK_PAGE - (a & (SR_USTACK_PAGE - 1));
+
+		if (off >= cap)
+			break;
+		if (n > cap - off)
+			n = cap - off;
+		/* Redundant for the compiler, not for the verifier: keep it. */
+		asm volatile("" : "+r"(n));
+		if (n > SR_USTACK_PAGE)
+			break;
+		/* A no-op here (n <= a page), for 6.1's verifier, which loses the
+		 * check above when the compiler spills n (the buffer has two
+		 * pages of slack for it). */
+		asm volatile("" : "+r"(n));
+		n &= 2 * SR_USTACK_PAGE - 1;
+		if (bpf_probe_read_user(&u->data[off & (SR_USTACK_MAX - 1)], n, (void *)a)) {
+			flags = SR_UC_FAULT;
+			break;
+		}
+		off += n;
+	}
+	asm volatile("" : "+r"(off)); /* keep the bound for the verifier */
+	if (off > SR_USTACK_MAX)
+		off = SR_USTACK_MAX;
+	fill_hdr(&u->h, SR_EV_USTACK);
+	u->cookie = u->h.ts;
+	u->len = (__u32)off;
+	u->flags = flags;
+	if (bpf_ringbuf_output(&events, u, SR_USTACK_HDR_LEN + off, BPF_RB_NO_WAKEUP)) {
+		count_loss(SR_LOSS_RINGBUF);
+		st->ustack = -28; /* -ENOSPC */
+		return;
+	}
+	st->ustack = SR_USTACK_COPIED;
+	st->ucookie = u->cookie;
+}
+
 static __always_inline void take_stacks(void *ctx, struct sr_stacks *st, __u32 kbit, __u32 ubit)
 {
 	st->kstack = 0;
 	st->ustack = 0;
 	st->leaf_ret = 0;
+	st->ucookie = 0;
 	if (stack_policy & kbit)
 		st->kstack = take_stack(ctx, 0);
-	if (stack_policy & ubit) {
+	if ((stack_policy & ubit) && ustack_copy) {
+		copy_ustack(st);
+	} else if (stack_policy & ubit) {
 		struct task_struct *t = bpf_get_current_task_btf();
 		unsigned long sp;
 
@@ -352,11 +447,20 @@ static __always_inline struct sock_val *fd_sock(int fd, __u64 *sockp, struct fil
 /* ---- alloc ---- */
 
 /* Emit a held-back allocation (optionally with its socket info). */
-static __always_inline void flush_alloc(struct sock_val *v, struct sr_sockinfo *info)
+static __always_inline void flush_alloc(struct sock_val *v, struct sr_sockinfo *info,
+				       bool process_ctx)
 {
 	struct sr_alloc *e;
 
 	v->pending = 0;
+	if (v->st.ustack == SR_USTACK_DEFER) {
+		/* Still in the allocating syscall: its user stack is unchanged.
+		 * Elsewhere (an RCU free) the task is not the allocator. */
+		if (process_ctx)
+			copy_ustack(&v->st);
+		else
+			v->st.ustack = -14;
+	}
 	e = reserve(sizeof(*e));
 	if (!e)
 		return;
@@ -406,7 +510,9 @@ static __always_inline int on_alloc(void *ctx, __u64 sock)
 		v.alloc_ts = bpf_ktime_get_ns();
 		v.alloc_flags = flags;
 		v.sysnr = nr;
-		take_stacks(ctx, &v.st, SR_STK_ALLOC_K, SR_STK_ALLOC_U);
+		take_stacks(ctx, &v.st, SR_STK_ALLOC_K, ustack_copy ? 0 : SR_STK_ALLOC_U);
+		if (ustack_copy && (stack_policy & SR_STK_ALLOC_U))
+			v.st.ustack = SR_USTACK_DEFER;
 		if (bpf_map_update_elem(&socks, &sock, &v, BPF_ANY))
 			count_loss(SR_LOSS_SOCKMAP);
 		return 0;
@@ -422,6 +528,9 @@ static __always_inline int on_alloc(void *ctx, __u64 sock)
 		if (a)
 			a->sock = sock;
 	}
+	/* Stacks before the reservation: a user-stack copy must reach the
+	 * ring buffer ahead of the event that names it. */
+	take_stacks(ctx, &v.st, SR_STK_ALLOC_K, SR_STK_ALLOC_U);
 	e = reserve(sizeof(*e));
 	if (!e)
 		return 0;
@@ -429,7 +538,7 @@ static __always_inline int on_alloc(void *ctx, __u64 sock)
 	fill_hdr(&e->h, SR_EV_ALLOC);
 	e->h.flags |= flags & SR_F_KTHREAD;
 	e->serial = v.serial;
-	take_stacks(ctx, &e->st, SR_STK_ALLOC_K, SR_STK_ALLOC_U);
+	e->st = v.st;
 	e->sysnr = nr;
 	e->fd = -1;
 	submit(e);
@@ -502,23 +611,23 @@ static __always_inline int emit_release(void *ctx, __u64 sock, struct sock_val *
 					int fd, bool process_ctx)
 {
 	struct sr_release *e;
+	struct sr_stacks st = {};
 
 	if (v->pending)
-		flush_alloc(v, NULL); /* made and gone within its syscall */
+		flush_alloc(v, NULL, process_ctx); /* made and gone within its syscall */
 	v->released = 1;
+	if (process_ctx)
+		take_stacks(ctx, &st, SR_STK_RELEASE_K, SR_STK_RELEASE_U);
 	e = reserve(sizeof(*e));
 	if (!e)
 		return 0;
 	fill_hdr(&e->h, SR_EV_RELEASE);
 	e->serial = v->serial;
-	if (process_ctx) {
-		take_stacks(ctx, &e->st, SR_STK_RELEASE_K, SR_STK_RELEASE_U);
+	e->st = st;
+	if (process_ctx)
 		e->sysnr = current_sysnr(&e->h.flags);
-	} else {
-		e->st.kstack = e->st.ustack = 0;
-		e->st.leaf_ret = 0;
+	else
 		e->sysnr = -1;
-	}
 	e->how = how;
 	e->fd = fd;
 	e->_pad = 0;
@@ -707,7 +816,7 @@ static __always_inline int emit_sockinfo(int fd, __u16 origin, __u64 *sk_serial_
 	info.protocol = protocol;
 	info.origin = origin;
 	if (v->pending) {
-		flush_alloc(v, &info); /* one event for both */
+		flush_alloc(v, &info, true); /* one event for both */
 		return 0;
 	}
 	e = reserve(sizeof(*e));
@@ -825,6 +934,7 @@ SEC("tracepoint/syscalls/sys_exit_connect")
 int tp_exit_connect(struct trace_event_raw_sys_exit *ctx)
 {
 	struct sr_connect *e;
+	struct sr_stacks st;
 	struct file *f = NULL;
 	struct sys_args a;
 	__u64 sockp = 0;
@@ -833,11 +943,13 @@ int tp_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	if (take_args(&a))
 		return 0;
 	v = fd_sock(a.fd, &sockp, &f);
+	take_stacks(ctx, &st, SR_STK_CONNECT_K, SR_STK_CONNECT_U); /* before reserve: copy_ustack */
 	e = reserve(sizeof(*e));
 	if (!e)
 		return 0;
 	__builtin_memset(e, 0, sizeof(*e));
 	fill_hdr(&e->h, SR_EV_CONNECT);
+	e->st = st;
 	e->h.ts = a.ts;
 	e->dur_ns = bpf_ktime_get_ns() - a.ts;
 	e->fd = a.fd;
@@ -852,7 +964,6 @@ int tp_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	if (f && (BPF_CORE_READ(f, f_flags) & O_NONBLOCK))
 		e->h.flags |= SR_F_NONBLOCK;
 	read_sockaddr((void *)a.arg1, &e->family, &e->dport, e->daddr);
-	take_stacks(ctx, &e->st, SR_STK_CONNECT_K, SR_STK_CONNECT_U);
 	submit(e);
 	return 0;
 }
@@ -947,6 +1058,7 @@ static __always_inline int on_accept_exit(void *ctx, long ret)
 {
 	struct sock_val *lv;
 	struct sr_accept *e;
+	struct sr_stacks st;
 	struct sys_args a = {};
 	__u64 lsock = 0, serial = 0, sk_serial = 0, skp = 0;
 
@@ -987,11 +1099,13 @@ static __always_inline int on_accept_exit(void *ctx, long ret)
 			emit_release(ctx, a.sock, fv, SR_HOW_SYSCALL, (int)ret, true);
 	}
 	lv = a.fd >= 0 ? fd_sock(a.fd, &lsock, NULL) : NULL;
+	take_stacks(ctx, &st, SR_STK_ACCEPT_K, SR_STK_ACCEPT_U); /* before reserve: copy_ustack */
 	e = reserve(sizeof(*e));
 	if (!e)
 		return 0;
 	__builtin_memset(e, 0, sizeof(*e));
 	fill_hdr(&e->h, SR_EV_ACCEPT);
+	e->st = st;
 	e->dur_ns = e->h.ts - a.ts;
 	e->lserial = lv ? lv->serial : 0;
 	e->serial = serial;
@@ -1009,7 +1123,6 @@ static __always_inline int on_accept_exit(void *ctx, long ret)
 		e->pport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 		read_sk_addrs(sk, e->family, NULL, e->paddr);
 	}
-	take_stacks(ctx, &e->st, SR_STK_ACCEPT_K, SR_STK_ACCEPT_U);
 	submit(e);
 	return 0;
 }

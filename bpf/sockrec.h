@@ -23,6 +23,7 @@ enum sr_kind {
 	SR_EV_EXEC = 8,
 	SR_EV_EXIT = 9,
 	SR_EV_PREEXIST = 10,
+	SR_EV_USTACK = 11,   /* a copy of the user stack, before the event using it */
 };
 
 /* Per-CPU loss counters (index into the `losses` array). */
@@ -75,13 +76,48 @@ struct sr_hdr {
 	char comm[SR_COMM_LEN];
 };
 
+/* ustack: the user stack was copied (SR_EV_USTACK with cookie ucookie was
+ * sent just before this event, by the same task); the recorder unwinds it. */
+#define SR_USTACK_COPIED 0x7fffffff
+/* ustack of a held-back allocation: copy it when the syscall returns (the
+ * user registers and stack do not change during a syscall). */
+#define SR_USTACK_DEFER 0x7ffffffe
+
 struct sr_stacks {
 	/* Stack map id + 1 (stack id 0 is valid), -errno when the capture
-	 * failed, 0 when the stack policy did not ask for it. */
+	 * failed, 0 when the stack policy did not ask for it, or one of the
+	 * SR_USTACK_* markers above. */
 	__s32 kstack;
 	__s32 ustack;
 	__u64 leaf_ret;   /* word at the user stack pointer (see spec LEAF_RET) */
+	__u64 ucookie;    /* with SR_USTACK_COPIED: the copy's cookie */
 };
+
+/* A copy of the user stack [sp, sp + len) and the registers an unwinder
+ * starts from (`--user-stacks=dwarf`).  Sent with bpf_ringbuf_output() from
+ * a per-CPU buffer: only the header and len bytes travel.  The buffer has
+ * two pages more than the cap so that the verifier can bound each page-sized
+ * read at a masked offset with a masked length. */
+#define SR_USTACK_MAX 16384
+#define SR_USTACK_PAGE 4096
+_Static_assert((SR_USTACK_MAX & (SR_USTACK_MAX - 1)) == 0, "the copy cap must be a power of two");
+
+/* sr_ustack.flags: why the copy ends where it does */
+#define SR_UC_TOP 0x1     /* at the stack's top (mm->start_stack, or the end of its mapping) */
+#define SR_UC_FAULT 0x2   /* a read faulted: the stack's mapping ended there */
+#define SR_UC_CAP 0x4     /* the copy cap was reached */
+
+struct sr_ustack {
+	struct sr_hdr h;  /* h.kind = SR_EV_USTACK */
+	__u64 cookie;
+	__u64 ip;
+	__u64 sp;
+	__u64 bp;
+	__u32 len;
+	__u32 flags;
+	__u8 data[SR_USTACK_MAX + 2 * SR_USTACK_PAGE];
+};
+#define SR_USTACK_HDR_LEN (sizeof(struct sr_ustack) - SR_USTACK_MAX - 2 * SR_USTACK_PAGE)
 
 /* An allocation.  For sockets made by socket() and socketpair() the event
  * is held back in the socket table until the syscall returns and then

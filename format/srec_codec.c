@@ -269,7 +269,7 @@ size_t srec_encoded_max(const struct srec_record *r)
 	size_t n = 20; /* type + body length */
 
 	if (r->type == SREC_R_STACK)
-		return n + 40 + (size_t)r->u.stack.nframes * 20;
+		return n + 80 + (size_t)r->u.stack.nframes * 20;
 	if (r->type >= SREC_R__MAX || !rdescs[r->type].name)
 		return 0;
 	const struct rdesc *d = &rdescs[r->type];
@@ -298,6 +298,14 @@ static uint8_t *encode_stack(const struct srec_record *r, uint8_t *q)
 		/* Frames are delta-coded: neighbours share most high bits. */
 		q = srec_uv_put(q, srec_zz_enc(r->u.stack.frames[i] - prev));
 		prev = r->u.stack.frames[i];
+	}
+	/* 1.2 trailing fields, only when there is something to say. */
+	const struct srec_unwind *u = &r->u.stack.unwind;
+	if (u->method || u->stop || u->stop_module || u->stop_value) {
+		q = srec_uv_put(q, u->method);
+		q = srec_uv_put(q, u->stop);
+		q = srec_uv_put(q, u->stop_module);
+		q = srec_uv_put(q, u->stop_value);
 	}
 	return q;
 }
@@ -390,6 +398,15 @@ static int decode_stack(const uint8_t *p, const uint8_t *end, struct srec_record
 		out->u.stack.frames[i] = prev;
 		out->u.stack.modules[i] = mod;
 	}
+	/* 1.2 trailing fields: absent reads as 0, and fields after them (a
+	 * later minor version) are skipped. */
+	uint64_t tf[4] = { 0, 0, 0, 0 };
+	for (int i = 0; i < 4 && p < end; i++)
+		if (!(p = srec_uv_get(p, end, &tf[i])))
+			return SREC_E_RECORD;
+	if (tf[0] > UINT32_MAX || tf[1] > UINT32_MAX)
+		return SREC_E_RECORD;
+	out->u.stack.unwind = (struct srec_unwind){ (uint32_t)tf[0], (uint32_t)tf[1], tf[2], tf[3] };
 	return SREC_OK;
 }
 

@@ -204,9 +204,11 @@ uint64_t srec_intern_module(struct srec_intern *in, struct srec_writer *w, const
 	return *err ? 0 : id;
 }
 
+_Static_assert(sizeof(struct srec_unwind) == 24, "the stack key copies srec_unwind bytewise");
+
 uint64_t srec_intern_stack(struct srec_intern *in, struct srec_writer *w, uint32_t kind,
-			   uint32_t flags, const int64_t *frames, const uint64_t *modules,
-			   uint32_t nframes, int *err)
+			   uint32_t flags, const struct srec_unwind *uw, const int64_t *frames,
+			   const uint64_t *modules, uint32_t nframes, int *err)
 {
 	struct srec_record *r = in->rec;
 	int ins;
@@ -215,7 +217,10 @@ uint64_t srec_intern_stack(struct srec_intern *in, struct srec_writer *w, uint32
 	if (nframes > SREC_MAX_FRAMES)
 		nframes = SREC_MAX_FRAMES;
 	size_t per = kind == SREC_STACK_USER ? 16 : 8;
-	size_t klen = 1 + 8 + (size_t)nframes * per;
+	const struct srec_unwind none = { 0, 0, 0, 0 };
+	if (!uw)
+		uw = &none;
+	size_t klen = 1 + 8 + sizeof(*uw) + (size_t)nframes * per;
 	uint8_t *k = scratch(in, klen);
 	if (!k) {
 		*err = SREC_E_NOMEM;
@@ -224,10 +229,12 @@ uint64_t srec_intern_stack(struct srec_intern *in, struct srec_writer *w, uint32
 	k[0] = 'K';
 	memcpy(k + 1, &kind, 4);
 	memcpy(k + 5, &flags, 4);
+	memcpy(k + 9, uw, sizeof(*uw)); /* no padding: 4 + 4 + 8 + 8 */
+	uint8_t *kf = k + 9 + sizeof(*uw);
 	for (uint32_t i = 0; i < nframes; i++) {
-		memcpy(k + 9 + i * per, &frames[i], 8);
+		memcpy(kf + i * per, &frames[i], 8);
 		if (per == 16)
-			memcpy(k + 9 + i * per + 8, &modules[i], 8);
+			memcpy(kf + i * per + 8, &modules[i], 8);
 	}
 	uint64_t id = lookup(in, k, klen, in->next_stack, &ins);
 	if (!id) {
@@ -242,6 +249,7 @@ uint64_t srec_intern_stack(struct srec_intern *in, struct srec_writer *w, uint32
 	r->u.stack.kind = kind;
 	r->u.stack.flags = flags;
 	r->u.stack.nframes = nframes;
+	r->u.stack.unwind = *uw;
 	memcpy(r->u.stack.frames, frames, nframes * sizeof(int64_t));
 	if (kind == SREC_STACK_USER)
 		memcpy(r->u.stack.modules, modules, nframes * sizeof(uint64_t));

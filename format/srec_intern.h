@@ -30,10 +30,11 @@ uint64_t srec_intern_string(struct srec_intern *in, struct srec_writer *w, const
 uint64_t srec_intern_module(struct srec_intern *in, struct srec_writer *w, const char *path,
 			    const uint8_t *build_id, size_t build_id_len, int *err);
 
-/* Stack: keyed by kind, flags and frames (and modules for user stacks). */
+/* Stack: keyed by kind, flags, frames (and modules for user stacks) and
+ * how it was unwound (uw, NULL: not recorded). */
 uint64_t srec_intern_stack(struct srec_intern *in, struct srec_writer *w, uint32_t kind,
-			   uint32_t flags, const int64_t *frames, const uint64_t *modules,
-			   uint32_t nframes, int *err);
+			   uint32_t flags, const struct srec_unwind *uw, const int64_t *frames,
+			   const uint64_t *modules, uint32_t nframes, int *err);
 
 /* Number of distinct values held, for memory accounting. */
 size_t srec_intern_count(const struct srec_intern *in);

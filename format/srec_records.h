@@ -72,6 +72,39 @@ enum srec_stack_kind { SREC_STACK_KERNEL = 1, SREC_STACK_USER = 2 };
 #define SREC_STACKF_LEAF_RET 0x1 /* frame[1] was read from the top of the user
 				  * stack (caller of a frameless leaf) */
 
+/* How a user stack was unwound (STACK.method, 1.2; 0 in older files and
+ * for kernel stacks). */
+enum srec_unwind_method {
+	SREC_UNWIND_UNKNOWN = 0,
+	SREC_UNWIND_FP = 1,      /* the kernel's frame-pointer walk (bpf_get_stackid) */
+	SREC_UNWIND_CFI = 2,     /* every step from the modules' call-frame information */
+	SREC_UNWIND_MIXED = 3,   /* CFI, with frame-pointer steps where a pc had none */
+	SREC_UNWIND__MAX = 4,
+};
+
+/* Why unwinding ended (STACK.stop, 1.2).  stop_module/stop_value say where
+ * for the stops that name a place (see spec/srec-format.md). */
+enum srec_unwind_stop {
+	SREC_STOP_UNKNOWN = 0,      /* not recorded (frame-pointer walk, older files) */
+	SREC_STOP_END = 1,          /* reached the thread's start (CFI: return address undefined) */
+	SREC_STOP_NO_CFI = 2,       /* no CFI for module+offset, and no valid frame chain */
+	SREC_STOP_COPY_LIMIT = 3,   /* the next frame is beyond the copied stack (copy cap) */
+	SREC_STOP_UNREADABLE = 4,   /* the next frame is beyond the readable stack */
+	SREC_STOP_STEP_LIMIT = 5,   /* the recorder's frame limit */
+	SREC_STOP_NO_MAPPING = 6,   /* a return address in no mapping (value: the address) */
+	SREC_STOP_BAD_FRAME = 7,    /* the CFA did not move up the stack: corrupt frame */
+	SREC_STOP_CFI_UNSUPPORTED = 8, /* a CFI rule sockrec does not evaluate (module+offset) */
+	SREC_STOP_NO_MODULE = 9,    /* the module's file could not be read or is another build */
+	SREC_STOP__MAX = 10,
+};
+
+struct srec_unwind {
+	uint32_t method;         /* enum srec_unwind_method */
+	uint32_t stop;           /* enum srec_unwind_stop */
+	uint64_t stop_module;    /* MODULE id, 0 if none */
+	uint64_t stop_value;     /* file offset in stop_module, or an address */
+};
+
 /* How a socket was released (RELEASE.how). */
 enum srec_release_how {
 	SREC_HOW_UNKNOWN = 0,
@@ -140,6 +173,7 @@ struct srec_record {
 			 * absolute address when modules[i] == 0 (no mapping). */
 			int64_t frames[SREC_MAX_FRAMES];
 			uint64_t modules[SREC_MAX_FRAMES];
+			struct srec_unwind unwind; /* 1.2, trailing; zero if absent */
 		} stack;
 		struct {
 			uint64_t ts; uint32_t pid; uint32_t ppid; uint64_t comm; uint64_t exe;

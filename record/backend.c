@@ -178,6 +178,7 @@ static int try_backend(const struct bpf_config *cfg, enum backend b, bool with_i
 	s->rodata->nr_socketpair = cfg->nr_socketpair;
 	s->rodata->nr_accept = cfg->nr_accept;
 	s->rodata->nr_accept4 = cfg->nr_accept4;
+	s->rodata->ustack_copy = cfg->ustack_copy;
 	set_autoload(s, b);
 	bpf_program__set_autoload(s->progs.iter_preexisting, with_iter);
 	err = sockrec_bpf__load(s);

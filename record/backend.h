@@ -30,6 +30,7 @@ struct bpf_config {
 	uint32_t self_tgid;
 	int32_t nr_socket, nr_socketpair; /* this architecture's numbers, -1 unknown */
 	int32_t nr_accept, nr_accept4;
+	uint32_t ustack_copy;   /* bytes of user stack copied per event; 0: frame-pointer walk */
 };
 
 const char *backend_name(enum backend b);

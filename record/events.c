@@ -39,15 +39,21 @@ int rec_init(struct recorder *r, struct srec_writer *w, struct srec_intern *in,
 	r->text_base = ksyms_text_base(ks);
 	r->stackcache = hmap_new();
 	r->embedded = hmap_new();
-	return r->stackcache && r->embedded ? 0 : SREC_E_NOMEM;
+	r->ucopies = hmap_new();
+	r->uw = unwinder_new(procs);
+	return r->stackcache && r->embedded && r->ucopies && r->uw ? 0 : SREC_E_NOMEM;
 }
 
 void rec_fini(struct recorder *r)
 {
 	hmap_free(r->stackcache);
 	hmap_free(r->embedded);
+	hmap_free(r->ucopies);
+	unwinder_free(r->uw);
 	r->stackcache = NULL;
 	r->embedded = NULL;
+	r->ucopies = NULL;
+	r->uw = NULL;
 }
 
 void rec_forget_stacks(struct recorder *r, unsigned parity)
@@ -115,6 +121,59 @@ static uint64_t stack_error_ref(int id)
 	}
 }
 
+/* Write a user stack (its frames' symbols first, once each); returns its
+ * file stack id, or 0 with r->err set. */
+static uint64_t intern_user(struct recorder *r, uint32_t flags, const struct srec_unwind *how,
+			    const int64_t *offs, const uint64_t *mods, uint32_t n)
+{
+	int err = 0;
+
+	/* Return addresses (every frame but the first) point after the call:
+	 * embed the symbol of the call itself. */
+	for (uint32_t i = 0; !err && i < n; i++)
+		err = embed_symbol(r, mods[i], (uint64_t)offs[i] - (i ? 1 : 0));
+	uint64_t fid = err ? 0 : srec_intern_stack(r->in, r->w, SREC_STACK_USER, flags, how, offs,
+						   mods, n, &err);
+	if (err && !r->err)
+		r->err = err;
+	return err ? 0 : fid;
+}
+
+static void see(struct recorder *r, const struct sr_hdr *h);
+
+/* A copied user stack: unwind it now (the maps are the ones of its
+ * moment) and keep its stack id for the event that follows. */
+static void on_ustack(struct recorder *r, const struct sr_ustack *e, size_t size)
+{
+	struct uw_stack us;
+	int err;
+
+	if (size < SR_USTACK_HDR_LEN || e->len > size - SR_USTACK_HDR_LEN)
+		return;
+	see(r, &e->h);
+	if ((err = unwind_copy(r->uw, e->h.pid, e->h.ts, e->ip, e->sp, e->bp, e->data, e->len,
+			       e->flags, &us))) {
+		if (!r->err)
+			r->err = err;
+		return;
+	}
+	uint64_t fid = intern_user(r, 0, &us.how, us.offs, us.mods, us.n);
+	if (!fid)
+		return;
+	/* A copy whose event was lost (ring buffer full) is never asked for:
+	 * bound what such orphans can hold. */
+	if (hmap_count(r->ucopies) >= 4096) {
+		hmap_free(r->ucopies);
+		if (!(r->ucopies = hmap_new())) {
+			r->err = SREC_E_NOMEM;
+			return;
+		}
+	}
+	struct hkey k = hkey4(e->h.tid, e->cookie, 0, 0);
+	if (hmap_put(r->ucopies, &k, fid) && !r->err)
+		r->err = SREC_E_NOMEM;
+}
+
 /* Resolve one stack reference of an event into a file stack id. */
 static uint64_t resolve_stack(struct recorder *r, const struct sr_hdr *h, int ref, int user,
 			      uint64_t leaf_ret)
@@ -128,6 +187,10 @@ static uint64_t resolve_stack(struct recorder *r, const struct sr_hdr *h, int re
 
 	if (ref == 0)
 		return SREC_STACK_NONE;
+	if (ref == SR_USTACK_COPIED || ref == SR_USTACK_DEFER) {
+		r->stack_fail++;
+		return SREC_STACK_OTHERERR; /* resolve_ustack's, never seen here */
+	}
 	if (ref < 0) {
 		r->stack_fail++;
 		return stack_error_ref(ref);
@@ -178,13 +241,18 @@ static uint64_t resolve_stack(struct recorder *r, const struct sr_hdr *h, int re
 		if (err)
 			break;
 	}
-	/* Return addresses (every frame but the first) point after the call:
-	 * embed the symbol of the call itself. */
-	for (uint32_t i = 0; user && !err && i < n; i++)
-		err = embed_symbol(r, mods[i], (uint64_t)out[i] - (i ? 1 : 0));
-	if (!err) {
-		uint64_t fid = srec_intern_stack(r->in, r->w, user ? SREC_STACK_USER : SREC_STACK_KERNEL,
-						 flags, out, mods, n, &err);
+	if (user && !err) {
+		const struct srec_unwind fp = { SREC_UNWIND_FP, SREC_STOP_UNKNOWN, 0, 0 };
+		uint64_t fid = intern_user(r, flags, &fp, out, mods, n);
+		if (!fid)
+			return SREC_STACK_OTHERERR;
+		if (hmap_put(r->stackcache, &key, fid))
+			err = SREC_E_NOMEM;
+		else
+			return fid;
+	} else if (!err) {
+		uint64_t fid = srec_intern_stack(r->in, r->w, SREC_STACK_KERNEL, flags, NULL, out,
+						 mods, n, &err);
 		if (!err) {
 			if (hmap_put(r->stackcache, &key, fid))
 				err = SREC_E_NOMEM;
@@ -195,6 +263,24 @@ static uint64_t resolve_stack(struct recorder *r, const struct sr_hdr *h, int re
 	if (!r->err)
 		r->err = err;
 	return SREC_STACK_OTHERERR;
+}
+
+/* The user stack of an event: a copy unwound just before it, or a
+ * frame-pointer walk in a stack map. */
+static uint64_t resolve_ustack(struct recorder *r, const struct sr_hdr *h,
+			       const struct sr_stacks *st)
+{
+	if (st->ustack != SR_USTACK_COPIED)
+		return resolve_stack(r, h, st->ustack, 1, st->leaf_ret);
+	struct hkey k = hkey4(h->tid, st->ucookie, 0, 0);
+	uint64_t *v = hmap_get(r->ucopies, &k);
+	if (!v) {
+		r->stack_fail++;
+		return SREC_STACK_DRAINLOST;
+	}
+	uint64_t fid = *v;
+	hmap_del(r->ucopies, &k);
+	return fid;
 }
 
 static uint32_t origin_of(const struct recorder *r, const struct sr_hdr *h, long nr)
@@ -281,6 +367,10 @@ int rec_handle(void *ctx, void *data, size_t size)
 	    h->ts >= mmapw_drained_ns(r->mw)) /* those three never look at maps */
 		mmapw_drain(r->mw);
 	mmapw_apply_until(r->mw, h->ts);
+	if (h->kind == SR_EV_USTACK) {
+		on_ustack(r, data, size);
+		return r->err ? -1 : 0;
+	}
 	r->events++;
 	r->by_kind[h->kind & 15]++;
 	/* Only the union member used is initialised: the record is large. */
@@ -296,7 +386,7 @@ int rec_handle(void *ctx, void *data, size_t size)
 		fill_ev(r, &rec.u.alloc.ev, h);
 		rec.u.alloc.serial = e->serial;
 		rec.u.alloc.kstack = resolve_stack(r, h, e->st.kstack, 0, 0);
-		rec.u.alloc.ustack = resolve_stack(r, h, e->st.ustack, 1, e->st.leaf_ret);
+		rec.u.alloc.ustack = resolve_ustack(r, h, &e->st);
 		rec.u.alloc.origin = origin_of(r, h, e->sysnr);
 		if (!e->has_info)
 			break;
@@ -324,7 +414,7 @@ int rec_handle(void *ctx, void *data, size_t size)
 		fill_ev(r, &rec.u.release.ev, h);
 		rec.u.release.serial = e->serial;
 		rec.u.release.kstack = resolve_stack(r, h, e->st.kstack, 0, 0);
-		rec.u.release.ustack = resolve_stack(r, h, e->st.ustack, 1, e->st.leaf_ret);
+		rec.u.release.ustack = resolve_ustack(r, h, &e->st);
 		rec.u.release.how = how_of(r, e);
 		rec.u.release.fd = e->fd;
 		break;
@@ -381,7 +471,7 @@ int rec_handle(void *ctx, void *data, size_t size)
 		rec.u.connect.ret = e->ret;
 		rec.u.connect.flags = (h->flags & SR_F_NONBLOCK) ? SREC_CF_NONBLOCK : 0;
 		rec.u.connect.kstack = resolve_stack(r, h, e->st.kstack, 0, 0);
-		rec.u.connect.ustack = resolve_stack(r, h, e->st.ustack, 1, e->st.leaf_ret);
+		rec.u.connect.ustack = resolve_ustack(r, h, &e->st);
 		break;
 	}
 	case SR_EV_ACCEPT: {
@@ -401,7 +491,7 @@ int rec_handle(void *ctx, void *data, size_t size)
 		rec.u.accept.dur_ns = e->dur_ns;
 		rec.u.accept.estab_ts = e->estab_ts;
 		rec.u.accept.kstack = resolve_stack(r, h, e->st.kstack, 0, 0);
-		rec.u.accept.ustack = resolve_stack(r, h, e->st.ustack, 1, e->st.leaf_ret);
+		rec.u.accept.ustack = resolve_ustack(r, h, &e->st);
 		break;
 	}
 	case SR_EV_PREEXIST: {

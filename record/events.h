@@ -17,6 +17,7 @@
 #include "procmaps.h"
 #include "srec_intern.h"
 #include "srec_writer.h"
+#include "unwind.h"
 
 struct syscall_nrs {
 	long socket, socketpair, accept, accept4, close, dup2, dup3, close_range, exit, exit_group;
@@ -33,6 +34,8 @@ struct recorder {
 	struct hmap *embedded;   /* (module, symbol index) already written */
 	int stack_fd[2];         /* the two stack maps (epoch parity) */
 	struct hmap *stackcache; /* (parity|kind, bpf id, pid, leaf_ret) -> file stack id */
+	struct unwinder *uw;     /* CFI unwinder of copied user stacks */
+	struct hmap *ucopies;    /* (tid, cookie) of a copy -> its file stack id, until its event */
 	uint64_t text_base;
 	struct syscall_nrs nr;
 	int err;                 /* first writer error (sticky) */

@@ -189,6 +189,16 @@ const struct esym *procs_module_symbol(struct procs *p, uint64_t module, uint64_
 	return elfsyms_find(m->syms, off);
 }
 
+const char *procs_module_file(const struct procs *p, uint64_t module, const uint8_t **bid,
+			      size_t *bid_len)
+{
+	if (!module || module >= p->nmods || !p->mods[module].path)
+		return NULL;
+	*bid = p->mods[module].bid;
+	*bid_len = p->mods[module].bid_len;
+	return p->mods[module].path;
+}
+
 /* Module id for one mapping; reads the build-id through map_files so that
  * a binary deleted or replaced since it was mapped still gives the id of
  * what is actually mapped. */

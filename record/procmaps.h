@@ -48,6 +48,11 @@ void procs_exit(struct procs *p, uint32_t pid);
 struct esym;
 const struct esym *procs_module_symbol(struct procs *p, uint64_t module, uint64_t off);
 
+/* Path and build-id of a module id as the recorder interned it; NULL if
+ * unknown.  The unwinder reads the module's CFI from this file. */
+const char *procs_module_file(const struct procs *p, uint64_t module, const uint8_t **bid,
+			      size_t *bid_len);
+
 uint64_t procs_unreadable(const struct procs *p);
 uint64_t procs_count(const struct procs *p);
 

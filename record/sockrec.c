@@ -63,6 +63,7 @@ struct opts {
 	const char *cgroup;
 	uint32_t netns;
 	uint32_t stack_policy;
+	uint32_t ustack_copy;  /* --user-stacks=dwarf: bytes copied; 0 = fp */
 	uint32_t ringbuf_bytes;
 	int raw_kaddr;
 	int redact_addresses;
@@ -109,6 +110,12 @@ static void usage(FILE *f)
 "      --kernel-stacks-only no user stacks\n"
 "      --release-stacks     also take stacks at release (default: alloc only)\n"
 "      --connect-stacks     also take user stacks at connect and accept\n"
+"      --user-stacks MODE   dwarf (default): copy the user stack at the event and\n"
+"                           unwind it with the modules' CFI (.eh_frame), so that\n"
+"                           code built without frame pointers unwinds; fp: the\n"
+"                           kernel's frame-pointer walk (cheaper, shallower)\n"
+"      --stack-copy BYTES   user stack bytes copied per event with dwarf (512 to\n"
+"                           16384, default 16384); a deeper stack stops there\n"
 "      --ringbuf-size N     ring buffer size in MiB, or KiB with a K suffix (power\n"
 "                           of two, default 16)\n"
 "      --raw-kernel-addresses  store the kernel text base (reveals KASLR)\n"
@@ -187,7 +194,7 @@ static void parse_pids(struct opts *o, const char *s)
 static void parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_CGROUP = 256, O_NETNS, O_BACKEND, O_NOSTACKS, O_USTACKS, O_KSTACKS, O_RSTACKS,
-	       O_CSTACKS, O_RINGBUF, O_RAWK, O_REDACT, O_KEEPPRIVS, O_EMBED, O_NOEMBED };
+	       O_CSTACKS, O_USTACKMODE, O_STACKCOPY, O_RINGBUF, O_RAWK, O_REDACT, O_KEEPPRIVS, O_EMBED, O_NOEMBED };
 	static const struct option lo[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -202,6 +209,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "kernel-stacks-only", no_argument, NULL, O_KSTACKS },
 		{ "release-stacks", no_argument, NULL, O_RSTACKS },
 		{ "connect-stacks", no_argument, NULL, O_CSTACKS },
+		{ "user-stacks", required_argument, NULL, O_USTACKMODE },
+		{ "stack-copy", required_argument, NULL, O_STACKCOPY },
 		{ "ringbuf-size", required_argument, NULL, O_RINGBUF },
 		{ "raw-kernel-addresses", no_argument, NULL, O_RAWK },
 		{ "redact", required_argument, NULL, O_REDACT },
@@ -212,11 +221,12 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	int c, only_user = 0, only_kernel = 0, no_stacks = 0, rel = 0, con = 0;
+	int c, only_user = 0, only_kernel = 0, no_stacks = 0, rel = 0, con = 0, fp = 0;
 	char *end;
 
 	memset(o, 0, sizeof(*o));
 	o->ringbuf_bytes = 16u << 20;
+	o->ustack_copy = SR_USTACK_MAX;
 	opterr = 0; /* our own one-line messages */
 	while ((c = getopt_long(argc, argv, "+o:d:fp:c:vh", lo, NULL)) != -1) {
 		switch (c) {
@@ -250,6 +260,21 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case O_KSTACKS: only_kernel = 1; break;
 		case O_RSTACKS: rel = 1; break;
 		case O_CSTACKS: con = 1; break;
+		case O_USTACKMODE:
+			if (!strcmp(optarg, "fp"))
+				fp = 1;
+			else if (strcmp(optarg, "dwarf"))
+				die("--user-stacks takes 'dwarf' or 'fp', not '%s'", optarg);
+			else
+				fp = 0;
+			break;
+		case O_STACKCOPY: {
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end || v < 512 || v > SR_USTACK_MAX)
+				die("--stack-copy takes a byte count from 512 to %d", SR_USTACK_MAX);
+			o->ustack_copy = (uint32_t)v;
+			break;
+		}
 		case O_RINGBUF: {
 			/* MiB by default; a K suffix for KiB (small buffers are for
 			 * testing loss accounting). */
@@ -290,6 +315,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	uint32_t u = SR_STK_ALLOC_U | (rel ? SR_STK_RELEASE_U : 0) |
 		     (con ? SR_STK_CONNECT_U | SR_STK_ACCEPT_U : 0);
 	o->stack_policy = no_stacks ? 0 : only_user ? u : only_kernel ? k : (k | u);
+	if (fp)
+		o->ustack_copy = 0;
 }
 
 static void stack_policy_str(uint32_t p, char *buf, size_t len)
@@ -494,6 +521,61 @@ static void print_prog_costs(struct session *s, FILE *f)
 			   "kernel.bpf_stats_enabled=1)\n");
 }
 
+/* Unwinder statistics: budgets (stack copy, steps, rule cache) show here
+ * and, per stack, as its stop reason. */
+static const char *const stop_keys[SREC_STOP__MAX] = {
+	[SREC_STOP_UNKNOWN] = "unknown",       [SREC_STOP_END] = "end",
+	[SREC_STOP_NO_CFI] = "no_cfi",         [SREC_STOP_COPY_LIMIT] = "copy_limit",
+	[SREC_STOP_UNREADABLE] = "unreadable", [SREC_STOP_STEP_LIMIT] = "step_limit",
+	[SREC_STOP_NO_MAPPING] = "no_mapping", [SREC_STOP_BAD_FRAME] = "bad_frame",
+	[SREC_STOP_CFI_UNSUPPORTED] = "cfi_unsupported", [SREC_STOP_NO_MODULE] = "no_module",
+};
+
+static void write_unwind_stats(struct session *s)
+{
+	struct uw_stats st;
+	char key[64];
+
+	if (!s->o.ustack_copy)
+		return;
+	unwinder_stats(s->rec.uw, &st);
+	srec_writer_meta_u64(s->w, "unwind.stacks", st.stacks);
+	srec_writer_meta_u64(s->w, "unwind.frames", st.frames);
+	srec_writer_meta_u64(s->w, "unwind.fp_steps", st.fp_steps);
+	srec_writer_meta_u64(s->w, "unwind.rules", st.rules);
+	srec_writer_meta_u64(s->w, "unwind.rule_cache_resets", st.cache_resets);
+	srec_writer_meta_u64(s->w, "unwind.modules", st.modules);
+	srec_writer_meta_u64(s->w, "unwind.modules_failed", st.modules_failed);
+	srec_writer_meta_u64(s->w, "unwind.cfi_bytes", st.module_bytes);
+	for (int i = 0; i < SREC_STOP__MAX; i++) {
+		if (!st.by_stop[i])
+			continue;
+		snprintf(key, sizeof(key), "unwind.stop.%s", stop_keys[i]);
+		srec_writer_meta_u64(s->w, key, st.by_stop[i]);
+	}
+}
+
+static void print_unwind_stats(struct session *s, FILE *f)
+{
+	struct uw_stats st;
+
+	if (!s->o.ustack_copy)
+		return;
+	unwinder_stats(s->rec.uw, &st);
+	fprintf(f, "sockrec: unwind: %llu stacks, %llu frames (%llu frame-pointer steps), %llu "
+		   "rules cached (%llu KiB), %llu libdw lookups, %llu cache resets, %llu modules "
+		   "(%llu unreadable), %llu KiB of CFI sections\n",
+		(unsigned long long)st.stacks, (unsigned long long)st.frames,
+		(unsigned long long)st.fp_steps, (unsigned long long)st.rules,
+		(unsigned long long)(st.rules * 40 / 1024), (unsigned long long)st.rule_misses,
+		(unsigned long long)st.cache_resets, (unsigned long long)st.modules,
+		(unsigned long long)st.modules_failed, (unsigned long long)(st.module_bytes / 1024));
+	for (int i = 0; i < SREC_STOP__MAX; i++)
+		if (st.by_stop[i])
+			fprintf(f, "sockrec: unwind: stopped %s: %llu\n", stop_keys[i],
+				(unsigned long long)st.by_stop[i]);
+}
+
 /* Read the per-CPU loss counters and write LOSS records for what grew. */
 static int poll_losses(struct session *s, uint64_t now)
 {
@@ -655,6 +737,9 @@ static int meta_filters(struct session *s)
 		err = err ? err : srec_writer_meta_u64(w, "filter.netns", s->o.netns);
 	stack_policy_str(s->o.stack_policy, buf, sizeof(buf));
 	err = err ? err : srec_writer_meta_str(w, "stacks", buf);
+	err = err ? err : srec_writer_meta_str(w, "stacks.user", s->o.ustack_copy ? "dwarf" : "fp");
+	if (s->o.ustack_copy)
+		err = err ? err : srec_writer_meta_u64(w, "stacks.copy_bytes", s->o.ustack_copy);
 	return err;
 }
 
@@ -687,6 +772,7 @@ int main(int argc, char **argv)
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.stack_policy = s.o.stack_policy;
+	cfg.ustack_copy = s.o.ustack_copy;
 	cfg.comm = s.o.comm;
 	cfg.netns = s.o.netns;
 	cfg.ringbuf_bytes = s.o.ringbuf_bytes;
@@ -918,11 +1004,14 @@ int main(int argc, char **argv)
 		srec_writer_meta_u64(s.w, "stats.lost", lost);
 		srec_writer_meta_u64(s.w, "stats.stack_failures", s.rec.stack_fail);
 		srec_writer_meta_u64(s.w, "stats.hook_skips", skips);
+		write_unwind_stats(&s);
 		s.rec.err = srec_writer_meta_str(s.w, "recording.complete", "1");
 	}
 	ring_buffer__free(s.rb);
-	if (s.o.verbose)
+	if (s.o.verbose) {
 		print_prog_costs(&s, stderr);
+		print_unwind_stats(&s, stderr);
+	}
 	backend_stop(s.skel);
 	err = srec_writer_close(s.w);
 	if (s.rec.err || err) {

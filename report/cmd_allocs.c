@@ -194,6 +194,8 @@ static char *portable_key(struct stacks *st, uint64_t kref, uint64_t uref, uint3
 		}
 		for (size_t i = n; i-- > 0;) {
 			char k[600];
+			if (stacks_line_is_note(l[i]))
+				continue; /* how it was unwound: not part of the site */
 			stacks_frame_key(l[i], k, sizeof(k));
 			if (lines) {
 				/* " /path/file.c:123" after the module part */

@@ -147,6 +147,9 @@ static void json_record(struct dump *D, const struct srec_record *r)
 				printf("%s%" PRIu64, i ? ", " : "", r->u.stack.modules[i]);
 			putchar(']');
 		}
+		const struct srec_unwind *u = &r->u.stack.unwind;
+		printf(", \"method\": %u, \"stop\": %u, \"stop_module\": %" PRIu64
+		       ", \"stop_value\": %" PRIu64, u->method, u->stop, u->stop_module, u->stop_value);
 	}
 	for (unsigned i = 0; i < n; i++) {
 		printf(", \"%s\": ", fi[i].name);
@@ -219,6 +222,10 @@ static void text_record(struct dump *D, const struct srec_record *r, uint64_t st
 			else
 				printf("%s%+" PRId64, i ? "," : "", r->u.stack.frames[i]);
 		}
+		const struct srec_unwind *u = &r->u.stack.unwind;
+		if (u->method || u->stop)
+			printf(" method=%u stop=%u stop_at=%" PRIu64 ":0x%" PRIx64, u->method, u->stop,
+			       u->stop_module, u->stop_value);
 		putchar('\n');
 		return;
 	}

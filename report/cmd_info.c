@@ -10,7 +10,8 @@
 static const char *const meta_shown[] = {
 	"host.name", "host.kernel", "host.arch", "host.ncpus", "host.boot_id", "recorder.version",
 	"recorder.cmdline", "backend", "backend.alloc", "backend.release", "backend.state",
-	"backend.connect", "backend.accept", "stacks", "filter.pids", "filter.command",
+	"backend.connect", "backend.accept", "stacks", "stacks.user", "stacks.copy_bytes",
+	"filter.pids", "filter.command",
 	"filter.comm", "filter.cgroup", "filter.netns", "recording.stop_reason", "kernel.build_id",
 };
 
@@ -125,6 +126,20 @@ int cmd_info(struct cli *c)
 		printf("\nlost:        %" PRIu64 " events, %" PRIu64 " stack captures, %" PRIu64
 		       " hook runs skipped by the kernel\n", m.lost_events, m.lost_stacks,
 		       m.hook_skips);
+		/* How the user stacks ended (sockrec --user-stacks dwarf): a budget
+		 * that cut stacks short (copy_limit, step_limit) shows here. */
+		const char *us = model_meta(&m, "unwind.stacks");
+		if (us) {
+			printf("unwinding:   ");
+			out_text_z(stdout, us);
+			printf(" user stacks; ended:");
+			for (size_t i = 0; i < m.nmeta; i++)
+				if (!strncmp(m.meta_keys[i], "unwind.stop.", 12)) {
+					printf(" %s ", m.meta_keys[i] + 12);
+					out_text_z(stdout, m.meta_vals[i]);
+				}
+			putchar('\n');
+		}
 		printf("processes:   %zu\n", m.nprocs);
 		for (size_t i = 0; i < m.nprocs && i < 20; i++) {
 			printf("  %7u ", m.procs[i].pid);

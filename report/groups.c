@@ -89,14 +89,18 @@ static char *join_lines(struct stacks *st, uint64_t ref)
 	const char *const *l = stacks_lines(st, ref, &n);
 	if (!l && n)
 		return NULL;
+	/* The unwinding note is not part of the site: two stacks with the
+	 * same frames are one site however their unwinding ended. */
 	for (size_t i = 0; i < n; i++)
-		len += strlen(l[i]) + 1;
+		len += stacks_line_is_note(l[i]) ? 0 : strlen(l[i]) + 1;
 	char *s = malloc(len), *o = s;
 	if (!s)
 		return NULL;
 	/* appended at the end, not strcat: that rescanned the growing string
 	 * for every line (8% of a `leaks` run on a 1M-event file) */
 	for (size_t i = 0; i < n; i++) {
+		if (stacks_line_is_note(l[i]))
+			continue;
 		size_t k = strlen(l[i]);
 		memcpy(o, l[i], k);
 		o += k;

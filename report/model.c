@@ -712,6 +712,7 @@ static int on_record(struct model *m, const struct srec_record *r)
 		st->n = r->u.stack.nframes;
 		st->kind = r->u.stack.kind;
 		st->flags = r->u.stack.flags;
+		st->unwind = r->u.stack.unwind;
 		st->frames = malloc((st->n ? st->n : 1) * sizeof(int64_t));
 		st->modules = malloc((st->n ? st->n : 1) * sizeof(uint64_t));
 		if (!st->frames || !st->modules)

@@ -39,6 +39,7 @@
 
 struct mstack {
 	uint32_t kind, flags, n;
+	struct srec_unwind unwind; /* how it was unwound (user stacks, 1.2) */
 	int64_t *frames;
 	uint64_t *modules;
 };

@@ -240,6 +240,63 @@ static int kernel_frame(struct stacks *s, struct cached *c, int64_t off, int ret
 	return push(c, buf);
 }
 
+#define NOTE_PREFIX "[unwound"
+#define STOP_PREFIX "[unwinding stopped"
+
+int stacks_line_is_note(const char *line)
+{
+	return !strncmp(line, NOTE_PREFIX, sizeof(NOTE_PREFIX) - 1) ||
+	       !strncmp(line, STOP_PREFIX, sizeof(STOP_PREFIX) - 1);
+}
+
+/* The last line of a user stack: how it was unwound and why it ends.  Not
+ * a frame (stacks_line_is_note). */
+static int unwind_note(struct stacks *s, struct cached *c, const struct srec_unwind *u)
+{
+	static const char *const method[SREC_UNWIND__MAX] = {
+		[SREC_UNWIND_FP] = "frame pointers",
+		[SREC_UNWIND_CFI] = "CFI",
+		[SREC_UNWIND_MIXED] = "CFI and frame pointers",
+	};
+	/* %s: the module+offset or address the stop names */
+	static const char *const stop[SREC_STOP__MAX] = {
+		[SREC_STOP_NO_CFI] = "no CFI for %s",
+		[SREC_STOP_COPY_LIMIT] = "stack copy limit reached (sockrec --stack-copy)",
+		[SREC_STOP_UNREADABLE] = "the next frame is outside the readable stack",
+		[SREC_STOP_STEP_LIMIT] = "frame limit reached",
+		[SREC_STOP_NO_MAPPING] = "return address %s is in no mapping",
+		[SREC_STOP_BAD_FRAME] = "corrupt frame (the stack pointer did not move up)",
+		[SREC_STOP_CFI_UNSUPPORTED] = "CFI rule not supported at %s",
+		[SREC_STOP_NO_MODULE] = "module unreadable at record time: %s",
+	};
+	char buf[512], where[320];
+	const char *how = u->method < SREC_UNWIND__MAX ? method[u->method] : NULL;
+
+	if (!how)
+		return 0; /* not recorded (files before 1.2) */
+	if (u->stop == SREC_STOP_UNKNOWN) {
+		snprintf(buf, sizeof(buf), NOTE_PREFIX " with %s]", how);
+		return push(c, buf);
+	}
+	if (u->stop == SREC_STOP_END) {
+		snprintf(buf, sizeof(buf), NOTE_PREFIX " with %s to the thread's start]", how);
+		return push(c, buf);
+	}
+	const struct mmodule *md = u->stop_module ? model_module(s->m, u->stop_module) : NULL;
+	if (md)
+		snprintf(where, sizeof(where), "%s+0x%" PRIx64, base(model_str(s->m, md->path)),
+			 u->stop_value);
+	else
+		snprintf(where, sizeof(where), "0x%" PRIx64, u->stop_value);
+	char why[400];
+	if (u->stop < SREC_STOP__MAX && stop[u->stop])
+		snprintf(why, sizeof(why), stop[u->stop], where);
+	else
+		snprintf(why, sizeof(why), "reason %u", u->stop);
+	snprintf(buf, sizeof(buf), STOP_PREFIX ": %s] (%s)", why, how);
+	return push(c, buf);
+}
+
 const char *const *stacks_lines(struct stacks *s, uint64_t ref, size_t *n)
 {
 	struct cached *c;
@@ -282,6 +339,8 @@ const char *const *stacks_lines(struct stacks *s, uint64_t ref, size_t *n)
 			if (err)
 				return NULL;
 		}
+		if (st->kind == SREC_STACK_USER && unwind_note(s, c, &st->unwind))
+			return NULL;
 		c->done = 1;
 	}
 	*n = c->n;

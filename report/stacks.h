@@ -29,6 +29,10 @@ int stacks_sync(struct stacks *s);
  * The array and strings live until stacks_free().  NULL on ENOMEM. */
 const char *const *stacks_lines(struct stacks *s, uint64_t ref, size_t *n);
 
+/* Is this line of stacks_lines() the note on how the stack was unwound
+ * ("[unwinding stopped: ...]") rather than a frame?  Grouping ignores it. */
+int stacks_line_is_note(const char *line);
+
 /* Function-level key of a frame line (module!function), for matching
  * stacks across builds: address-free. */
 void stacks_frame_key(const char *line, char *out, size_t cap);

@@ -5,6 +5,7 @@
 set -euo pipefail
 default=(
   make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev libdwarf-dev
+  libdw-dev liblzma-dev libbz2-dev curl wget
   pkg-config binutils zstd python3 python3-pytest libclang-rt-14-dev
   iproute2 nftables libbpf-tools
   linux-perf bpftrace valgrind time lld

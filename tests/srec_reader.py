@@ -13,7 +13,8 @@ records is a list of dicts, one per record, in file order:
 Integers are JSON integers (T fields as the absolute decoded timestamp,
 D fields as the absolute decoded serial, I fields signed); every B field
 is a lowercase hex string.  STACK records carry "frames" (absolute,
-running-sum decoded) and, for user stacks (kind 2) only, "modules".
+running-sum decoded), for user stacks (kind 2) only "modules", and the 1.2
+unwinding fields "method", "stop", "stop_module", "stop_value" (0 if absent).
 
 status is a dict:
     major, minor          from the file header
@@ -320,6 +321,15 @@ def _decode_stack(buf, pos, end, out):
     out["frames"] = frames
     if user:
         out["modules"] = modules
+    # 1.2 trailing fields (spec 5.2): how the stack was unwound; absent
+    # fields read as 0, and anything after them (a newer minor) is ignored.
+    for name in ("method", "stop", "stop_module", "stop_value"):
+        v = 0
+        if pos < end:
+            v, pos = _uvarint(buf, pos, end)
+            if name in ("method", "stop") and v > 0xFFFFFFFF:
+                raise _Malformed("stack %s out of range" % name)
+        out[name] = v
     return pos
 
 

@@ -511,12 +511,20 @@ def test_stack_decoding(tmp_path):
     user = rec(4, uv(16) + uv(2) + uv(1) + uv(3) + uv(1) + sv(0x1000) + uv(0) + sv(0x7000)
                + uv(2) + sv(-0x7ff0))
     kern = rec(4, uv(17) + uv(1) + uv(0) + uv(2) + sv(-50) + sv(80))
-    records, st = read(tmp_path, file_header() + block(user + kern))
+    # 1.2: how a user stack was unwound, trailing (CFI, no CFI at module 2
+    # offset 0x1234), then a field of a newer minor version, ignored
+    cfi = rec(4, uv(18) + uv(2) + uv(0) + uv(1) + uv(2) + sv(0x40)
+              + uv(2) + uv(2) + uv(2) + uv(0x1234) + uv(99))
+    records, st = read(tmp_path, file_header() + block(user + kern + cfi))
     assert not st["salvaged"]
+    none = {"method": 0, "stop": 0, "stop_module": 0, "stop_value": 0}
     assert records[0] == {"record": "stack", "id": 16, "kind": 2, "flags": 1,
-                          "frames": [0x1000, 0x8000, 0x10], "modules": [1, 0, 2]}
+                          "frames": [0x1000, 0x8000, 0x10], "modules": [1, 0, 2], **none}
     assert records[1] == {"record": "stack", "id": 17, "kind": 1, "flags": 0,
-                          "frames": [-50, 30]}
+                          "frames": [-50, 30], **none}
+    assert records[2] == {"record": "stack", "id": 18, "kind": 2, "flags": 0, "frames": [0x40],
+                          "modules": [2], "method": 2, "stop": 2, "stop_module": 2,
+                          "stop_value": 0x1234}
 
 
 @pytest.mark.parametrize("bad", [

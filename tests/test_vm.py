@@ -231,6 +231,26 @@ def test_exit_releases_are_attributed(vm, backend):
     assert counts == {"alloc": 4 * N, "release": 4 * N}, counts
 
 
+NOFP_MAIN = ["__socket", "s8", "s7", "s6", "s5", "s4", "s3", "s2", "s1", "main",
+             "__libc_start_call_main", "__libc_start_main", "_start"]
+NOFP_THREAD = ["__socket", "t4", "t3", "t2", "t1", "t_start", "start_thread", "__clone3"]  # static glibc
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_cfi_stacks_through_code_without_frame_pointers(vm, backend):
+    """nofp_static (-O2 -fomit-frame-pointer, static): the guest's recorder
+    unwinds both chains from CFI down to the thread's start, on every
+    backend (the user stack is copied at the syscall's return for socket(),
+    whichever hook saw the allocation)."""
+    from test_unwind import END_NOTE, func_of
+    srec = recorded(vm, "nofp-" + backend)
+    d = sockreport_json("leaks", "--older", "0", srec)
+    stacks = [g["user_stack"] for g in d["exit_released"]]
+    got = sorted([func_of(l) for l in st[:-1]] for st in stacks)
+    assert got == sorted([NOFP_MAIN, NOFP_THREAD]), stacks
+    assert all(st[-1] == END_NOTE for st in stacks), stacks
+
+
 def tcp_summary(recs, pid):
     allocs = {r["serial"] for r in recs if r["record"] == "alloc" and r["pid"] == pid}
     released = {r["serial"] for r in recs if r["record"] == "release"}

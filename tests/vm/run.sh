@@ -7,7 +7,7 @@
 #   VM_CACHE     kernel cache directory (default tests/vm/cache)
 #   VM_BIN       directory holding the STATIC sockrec and sockreport
 #                (default build-static)
-#   VM_FIXTURES  directory holding the STATIC fixtures leaker, tcp_pair
+#   VM_FIXTURES  directory holding the STATIC fixtures leaker, tcp_pair, nofp_static
 #                (default build-static/vmfixtures); they are put at the same
 #                absolute path in the guest, so that the host symbolizes the
 #                guest's user stacks from the very same files
@@ -63,7 +63,7 @@ for f in $extra; do
 	case "$f" in /*) ;; *) echo "run.sh: VM_EXTRA: $f is not an absolute path" >&2; exit 1 ;; esac
 done
 # shellcheck disable=SC2086
-for f in "$busybox" "$bin/sockrec" "$bin/sockreport" "$fix/leaker" "$fix/tcp_pair" $extra; do
+for f in "$busybox" "$bin/sockrec" "$bin/sockreport" "$fix/leaker" "$fix/tcp_pair" "$fix/nofp_static" $extra; do
 	[ -x "$f" ] || { echo "run.sh: $f missing (make STATIC=1 vm-fixtures)" >&2; exit 1; }
 	is_static "$f" || { echo "run.sh: $f is not statically linked" >&2; exit 1; }
 done
@@ -73,7 +73,7 @@ root="$out/initramfs"
 mkdir -p "$root"/{bin,vm,proc,sys,dev,tmp,etc} "$root$fix"
 cp "$busybox" "$root/bin/busybox"
 cp "$bin/sockrec" "$bin/sockreport" "$root/bin/"
-cp "$fix/leaker" "$fix/tcp_pair" "$root$fix/"
+cp "$fix/leaker" "$fix/tcp_pair" "$fix/nofp_static" "$root$fix/"
 for f in $extra; do
 	mkdir -p "$root$(dirname "$f")"
 	cp "$f" "$root$f"
@@ -83,7 +83,8 @@ cp "$here/guest-setup.sh" "$root/vm/guest-setup.sh"
 printf 'ID=debian\nNAME="sockrec test VM"\n' > "$root/etc/os-release"
 # The matrix: NAME BACKEND DURATION OPTS CMD ARGS (guest-init.sh).  leak: -d shorter than the
 # workload's sleep (sockets still open at the end); exit: the workload exits
-# without closing; tcp: every socket closed.
+# without closing; tcp: every socket closed; nofp: user stacks through code
+# without frame pointers (CFI unwinding), held open until exit.
 : > "$root/vm/cases"
 if [ -n "${VM_CASES_FILE:-}" ]; then # debugging: own cases, @FIX@ = fixture dir
 	sed "s|@FIX@|$fix|g" "$VM_CASES_FILE" > "$root/vm/cases"
@@ -94,6 +95,7 @@ for b in $backends; do
 leak-$b $b 2.5 - $fix/leaker 10 4 30
 exit-$b $b 30 - $fix/leaker 10 4 0
 tcp-$b $b 30 - $fix/tcp_pair 5
+nofp-$b $b 30 - $fix/nofp_static
 CASES
 done
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -1 > "$out/initrd.gz"

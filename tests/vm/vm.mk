@@ -19,7 +19,8 @@ VM_DIR := tests/vm
 VM_CACHE ?= $(VM_DIR)/cache
 VM_STATIC := build-static
 VM_OUT ?= $(VM_STATIC)/vm/out
-VM_FIXTURE_BINS := $(VM_STATIC)/vmfixtures/leaker $(VM_STATIC)/vmfixtures/tcp_pair
+VM_FIXTURE_BINS := $(VM_STATIC)/vmfixtures/leaker $(VM_STATIC)/vmfixtures/tcp_pair \
+	$(VM_STATIC)/vmfixtures/nofp_static
 
 vm-deps:
 	$(VM_DIR)/install-deps.sh
@@ -35,6 +36,12 @@ $(VM_STATIC)/vmfixtures/%: tests/fixtures/%.c
 	$(call msg,FIXTURE,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(FIXTURE_CFLAGS) -static $< -o $@
+
+# The CFI unwinder's guest fixture: no frame pointers (NOFP_CFLAGS).
+$(VM_STATIC)/vmfixtures/nofp_static: tests/fixtures/nofp/nofp_static.c tests/fixtures/nofp/nofp_step.h
+	$(call msg,FIXTURE,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(NOFP_CFLAGS) -static $< -o $@
 
 vm-fixtures: $(VM_FIXTURE_BINS)
 
