@@ -39,14 +39,20 @@ CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(SANFLAGS)
 CPPFLAGS += -Iformat -I$(BUILD) -Ibpf -I/usr/include/libdwarf
 LDFLAGS += $(SANFLAGS)
 LIBS_REC := -lbpf -lelf -lz -lzstd
-LIBS_REP := -lelf -ldwarf -lz -lzstd -lstdc++
+# libdebuginfod and liblzma: the symbolizer's debuginfod.c, minidebuginfo.c
+LIBS_SYM := -ldebuginfod -llzma
+LIBS_REP := -lelf -ldwarf -lz -lzstd -lstdc++ $(LIBS_SYM)
 ifeq ($(STATIC),1)
 # Self-contained binaries (make STATIC=1 -> build-static/): every library
 # from its .a.  Debian 12's libelf.a and libdwarf.a need only zlib (checked
 # with nm -u); libdwarf goes before libelf, both before -lz.
 LDFLAGS += -static
 LIBS_REC := -lbpf -lelf -lz -lzstd
-LIBS_REP := -ldwarf -lelf -lz -lzstd -lstdc++ -lm
+# Debian ships no libdebuginfod.a: the static sockreport is built without
+# debuginfod (it says so when asked); liblzma.a links.
+CPPFLAGS += -DSOCKREPORT_NO_DEBUGINFOD
+LIBS_SYM := -llzma
+LIBS_REP := -ldwarf -lelf -lz -lzstd -lstdc++ -lm $(LIBS_SYM)
 endif
 
 ifeq ($(V),1)

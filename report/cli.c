@@ -169,6 +169,7 @@ struct sym_ctx *cli_symbolizer(const struct cli *c)
 	o.sysroot = c->sysroot;
 	o.vmlinux = c->vmlinux;
 	o.demangle = c->demangle;
+	o.use_debuginfod = !c->no_debuginfod;
 	/* The -v trace quotes paths from the file: escape it on the way out.
 	 * One stream for the process (stdio flushes it at exit). */
 	static FILE *vlog;

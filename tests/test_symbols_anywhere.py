@@ -1,0 +1,180 @@
+"""Symbols for frames whose binaries are not on the reading machine: a real
+debuginfod server (Debian's debuginfod, on 127.0.0.1 ports 171xx), `sockrec
+archive` beside the recording, and JIT frames named from /tmp/perf-PID.map.
+Each test records a real workload it starts itself."""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+from conftest import REPO_ROOT, SOCKREC, SOCKREPORT, fixture_path
+
+CFLAGS = ["-std=c11", "-D_GNU_SOURCE", "-O1", "-g", "-fno-omit-frame-pointer"]
+
+
+def build_stripped_app(d):
+    """libsockfix.so + libuser (rpath $ORIGIN) in d, stripped of every symbol
+    table and of DWARF; returns {name: separate debug file} (in d/../debug)."""
+    d.mkdir()
+    dbg = d.parent / "debug"
+    dbg.mkdir(exist_ok=True)
+    subprocess.run(["gcc", *CFLAGS, "-shared", "-fPIC",
+                    os.path.join(REPO_ROOT, "tests/fixtures/lib/libsockfix.c"),
+                    "-o", str(d / "libsockfix.so")], check=True)
+    subprocess.run(["gcc", *CFLAGS, os.path.join(REPO_ROOT, "tests/fixtures/libuser.c"),
+                    "-L", str(d), "-lsockfix", "-Wl,-rpath,$ORIGIN", "-o", str(d / "libuser")],
+                   check=True)
+    out = {}
+    for name in ("libsockfix.so", "libuser"):
+        out[name] = dbg / (name + ".debug")
+        subprocess.run(["objcopy", "--only-keep-debug", str(d / name), str(out[name])], check=True)
+        subprocess.run(["strip", "--strip-all", str(d / name)], check=True)
+    return out
+
+
+def record(tmp_path, app, extra=("--no-embed-symbols",)):
+    out = tmp_path / "app.srec"
+    p = subprocess.run([SOCKREC, *extra, "-d", "20", "-o", str(out), "--",
+                        fixture_path("spawner"), str(app / "libuser"), "1"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return out
+
+
+def sockreport(*args, env=None, timeout=300):
+    e = dict(os.environ)
+    for k in list(e):
+        if k.startswith("DEBUGINFOD_"):
+            del e[k]
+    e.update(env or {})
+    return subprocess.run([SOCKREPORT, *args], capture_output=True, text=True, env=e,
+                          timeout=timeout)
+
+
+def leak_stacks(srec, *args, env=None):
+    p = sockreport("leaks", "--json", *args, str(srec), env=env)
+    assert p.returncode == 0, p.stderr
+    return [g["user_stack"] for g in json.loads(p.stdout)["exit_released"]], p.stderr
+
+
+def assert_named_with_lines(stacks):
+    assert stacks
+    for st in stacks:
+        text = " ".join(st)
+        assert "lib_make_socket+" in text and "libsockfix.c:" in text, st
+        assert "main+" in text and "libuser.c:" in text, st
+
+
+# ---------------------------------------------------------------- debuginfod
+
+
+class Debuginfod:
+    """debuginfod -F over a directory of ELF files, on 127.0.0.1:port."""
+
+    def __init__(self, tmp_path, srvdir, port):
+        self.port = port
+        self.url = "http://127.0.0.1:%d" % port
+        self.log = open(str(tmp_path / "debuginfod.log"), "w")
+        self.p = subprocess.Popen(["debuginfod", "-p", str(port), "-F", str(srvdir),
+                                   "-d", str(tmp_path / "debuginfod.sqlite"), "-t", "0",
+                                   "-g", "0"],
+                                  stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait_indexed(self, build_ids):
+        """Until the server answers for every build-id (its first scan ran)."""
+        deadline = time.time() + 60
+        for bid in build_ids:
+            while True:
+                assert self.p.poll() is None, "debuginfod exited"
+                try:
+                    urllib.request.urlopen("%s/buildid/%s/debuginfo" % (self.url, bid), timeout=5)
+                    break
+                except Exception:  # connection refused or 404 until the scan is done
+                    assert time.time() < deadline, "debuginfod did not index " + bid
+                    time.sleep(0.2)
+
+    def stop(self):
+        self.p.terminate()
+        self.p.wait(timeout=30)
+        self.log.close()
+
+
+def build_id(path):
+    out = subprocess.run(["readelf", "-n", str(path)], capture_output=True, text=True,
+                         check=True).stdout
+    return out.split("Build ID:")[1].split()[0]
+
+
+def test_debuginfod_names_a_removed_stripped_binary(bpf, tmp_path):
+    app = tmp_path / "app"
+    debug = build_stripped_app(app)
+    srec = record(tmp_path, app)
+    srv = tmp_path / "srv"
+    srv.mkdir()
+    for name, dbg in debug.items():
+        shutil.copy(str(dbg), str(srv / dbg.name))
+        shutil.copy(str(app / name), str(srv / name))
+    shutil.rmtree(str(app))
+    bids = [build_id(srv / n) for n in debug]
+
+    # no server: module and offset only, and no word about debuginfod
+    stacks, err = leak_stacks(srec)
+    for st in stacks:
+        assert any("libsockfix.so+0x" in f and "not found" in f for f in st), st
+    assert "debuginfod" not in err
+
+    server = Debuginfod(tmp_path, srv, 17101)
+    try:
+        server.wait_indexed(bids)
+        env = {"DEBUGINFOD_URLS": server.url, "DEBUGINFOD_CACHE_PATH": str(tmp_path / "cache")}
+        stacks, err = leak_stacks(srec, "-v", env=env)
+        assert_named_with_lines(stacks)
+        # -v names each module's source of symbols
+        assert "symbols for libsockfix.so: DWARF from debuginfod: " + str(tmp_path / "cache") in err
+        assert "symbols for libuser: DWARF from debuginfod: " in err
+        # the library's cache was used: the files are there by build-id
+        for bid in bids:
+            assert (tmp_path / "cache" / bid / "debuginfo").is_file()
+            assert (tmp_path / "cache" / bid / "executable").is_file()
+        # --no-debuginfod: not asked
+        stacks, err = leak_stacks(srec, "-v", "--no-debuginfod",
+                                  env={"DEBUGINFOD_URLS": server.url,
+                                       "DEBUGINFOD_CACHE_PATH": str(tmp_path / "cache2")})
+        assert not (tmp_path / "cache2").exists()
+        for st in stacks:
+            assert any("libsockfix.so+0x" in f and "not found" in f for f in st), st
+    finally:
+        server.stop()
+
+
+def test_debuginfod_silent_server_costs_one_timeout(bpf, tmp_path):
+    """A server that accepts and never answers: one request times out, the
+    other modules are not asked; the warning says so once."""
+    app = tmp_path / "app"
+    build_stripped_app(app)
+    srec = record(tmp_path, app)
+    shutil.rmtree(str(app))
+    lsock = socket.socket()
+    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lsock.bind(("127.0.0.1", 17102))
+    lsock.listen(64)
+    try:
+        env = {"DEBUGINFOD_URLS": "http://127.0.0.1:17102", "DEBUGINFOD_TIMEOUT": "1",
+               "DEBUGINFOD_RETRY_LIMIT": "0", "DEBUGINFOD_CACHE_PATH": str(tmp_path / "cache")}
+        t0 = time.time()
+        stacks, err = leak_stacks(srec, "-v", env=env)
+        took = time.time() - t0
+    finally:
+        lsock.close()
+    assert err.count("WARNING: debuginfod") == 1, err
+    assert "not asked again in this run" in err
+    # two modules miss; each would wait one timeout: only one did
+    assert err.count("not asked again after") >= 1
+    assert took < 1 + 4, took
+    for st in stacks:
+        assert any("libuser+0x" in f and "not found" in f for f in st), st
