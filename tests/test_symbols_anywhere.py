@@ -178,3 +178,89 @@ def test_debuginfod_silent_server_costs_one_timeout(bpf, tmp_path):
     assert took < 1 + 4, took
     for st in stacks:
         assert any("libuser+0x" in f and "not found" in f for f in st), st
+
+
+# ---------------------------------------------------------------- sockrec archive
+
+
+def archive(srec, *args):
+    return subprocess.run([SOCKREC, "archive", *args, str(srec)], capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_archive_travels_with_the_recording(bpf, tmp_path):
+    app = tmp_path / "app"
+    debug = build_stripped_app(app)
+    # libsockfix.so finds its debug file through .gnu_debuglink (beside
+    # it, CRC checked); libuser is a full binary with DWARF again
+    shutil.copy(str(debug["libsockfix.so"]), str(app / "libsockfix.so.debug"))
+    subprocess.run(["objcopy", "--add-gnu-debuglink=libsockfix.so.debug", "libsockfix.so"],
+                   cwd=str(app), check=True)
+    subprocess.run(["gcc", *CFLAGS, os.path.join(REPO_ROOT, "tests/fixtures/libuser.c"),
+                    "-L", str(app), "-lsockfix", "-Wl,-rpath,$ORIGIN", "-o",
+                    str(app / "libuser")], check=True)
+    srec = record(tmp_path, app)
+    p = archive(srec)
+    assert p.returncode == 0, p.stderr
+    out = p.stdout
+    arch = tmp_path / "app.srec.archive"
+    assert "%s -> %s/" % (srec, arch) in out
+    lines = {ln.split()[0]: ln for ln in out.splitlines() if ln.startswith("  /")}
+    assert "binary" in lines[str(app / "libuser")]
+    assert "debug file" in lines[str(app / "libsockfix.so")]
+    assert "(from %s)" % (app / "libsockfix.so.debug") in lines[str(app / "libsockfix.so")]
+    # the summary names the totals and the size, which is the files' size
+    files = [f for f in arch.rglob("*") if f.is_file()]
+    size = sum(f.stat().st_size for f in files)
+    assert size > 0 and "binaries" in out and "debug files" in out, out
+    for f in files:
+        assert f.stat().st_mode & 0o777 == 0o600, f
+        # keyed by build-id: the name is the file's own build-id
+        bid = build_id(f)
+        assert str(f).endswith("/.build-id/%s/%s%s" % (bid[:2], bid[2:],
+                                                         ".debug" if f.suffix == ".debug" else ""))
+    # again: refused, the archive exists
+    p = archive(srec)
+    assert p.returncode == 1 and "exists (use --force" in p.stderr
+    assert archive(srec, "--force").returncode == 0
+
+    # to the workstation: the binaries gone, the two files elsewhere
+    shutil.rmtree(str(app))
+    ws = tmp_path / "workstation"
+    ws.mkdir()
+    shutil.move(str(srec), str(ws / "app.srec"))
+    shutil.move(str(arch), str(ws / "app.srec.archive"))
+    stacks, err = leak_stacks(ws / "app.srec", "-v")
+    assert_named_with_lines(stacks)
+    assert "using the archive %s beside the recording" % (ws / "app.srec.archive") in err
+    assert "symbols for libsockfix.so: DWARF from a debug dir: %s/.build-id/" % (
+        ws / "app.srec.archive") in err
+    # and renamed, through --debug-dir
+    shutil.move(str(ws / "app.srec.archive"), str(ws / "bundle"))
+    stacks, _ = leak_stacks(ws / "app.srec")
+    for st in stacks:
+        assert any("libsockfix.so+0x" in f and "not found" in f for f in st), st
+    stacks, _ = leak_stacks(ws / "app.srec", "--debug-dir", str(ws / "bundle"))
+    assert_named_with_lines(stacks)
+
+
+def test_archive_checks_recorded_build_ids(bpf, tmp_path):
+    app = tmp_path / "app"
+    build_stripped_app(app)
+    srec = record(tmp_path, app)
+    # rebuilt after the recording: another build-id, not archived
+    subprocess.run(["gcc", *CFLAGS, "-Wl,--build-id=0x%040x" % 0xbadc0de17,
+                    os.path.join(REPO_ROOT, "tests/fixtures/libuser.c"), "-L", str(app),
+                    "-lsockfix", "-Wl,-rpath,$ORIGIN", "-o", str(app / "libuser")], check=True)
+    p = archive(srec)
+    assert p.returncode == 0, p.stderr
+    assert "%s NOT archived: the file has another build-id" % str(app / "libuser") in \
+        " ".join(p.stdout.split()), p.stdout
+    assert "1 modules NOT archived" in p.stdout
+    assert not list((tmp_path / "app.srec.archive").rglob("*badc0de17*"))
+    # bad input: one line, non-zero
+    bad = tmp_path / "junk.srec"
+    bad.write_bytes(b"not a recording")
+    p = archive(bad)
+    assert p.returncode == 1 and len(p.stderr.splitlines()) == 1, p.stderr
+    assert not (tmp_path / "junk.srec.archive").exists()
