@@ -264,3 +264,47 @@ def test_archive_checks_recorded_build_ids(bpf, tmp_path):
     p = archive(bad)
     assert p.returncode == 1 and len(p.stderr.splitlines()) == 1, p.stderr
     assert not (tmp_path / "junk.srec.archive").exists()
+
+
+# ---------------------------------------------------------------- JIT: perf maps
+
+NODE_PROGRAM = r"""
+const net = require('net');
+function openSocketFromJs(port) {
+  const srv = net.createServer();
+  srv.listen(port);  // no host: bound at once, from this function
+  return srv;
+}
+openSocketFromJs(17103);
+setTimeout(() => process.exit(0), 300);
+"""
+
+
+def test_node_perf_map_names_jit_frames(bpf, tmp_path):
+    node = shutil.which("node") or shutil.which("nodejs")
+    assert node, "node is not installed (tests/install-deps.sh installs nodejs)"
+    js = tmp_path / "open.js"
+    js.write_text(NODE_PROGRAM)
+    srec = tmp_path / "node.srec"
+    # --interpreted-frames-native-stack: each interpreted function gets its
+    # own copy of the interpreter entry, named in the perf map (node's docs)
+    p = subprocess.run([SOCKREC, "-d", "30", "-o", str(srec), "--", node, "--perf-basic-prof",
+                        "--interpreted-frames-native-stack", str(js)],
+                       capture_output=True, text=True, timeout=60, cwd=str(tmp_path))
+    assert p.returncode == 0, p.stderr
+    groups = json.loads(sockreport("leaks", "--json", str(srec)).stdout)["exit_released"]
+    pids = {x["pid"] for g in groups for x in g["processes"] if x["comm"] == "node"}
+    assert len(pids) == 1, groups
+    perfmap = "/tmp/perf-%d.map" % pids.pop()
+    assert os.path.isfile(perfmap)
+    # the map is not needed to read the recording: the names hit are in it
+    os.unlink(perfmap)
+    p = sockreport("leaks", "--json", str(srec))
+    assert p.returncode == 0, p.stderr
+    stacks = [g["user_stack"] for g in json.loads(p.stdout)["exit_released"]]
+    hits = [f for st in stacks for f in st if "openSocketFromJs" in f]
+    # named from the perf map, in the process's anonymous-code module, with
+    # the script's file:line as V8 writes it
+    assert any("[anon pid " in f and "open.js:3" in f for f in hits), stacks
+    # its callee, net.Server.listen, is a JIT frame too
+    assert any("Server.listen" in f and "[anon pid " in f for st in stacks for f in st), stacks
