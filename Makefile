@@ -38,7 +38,7 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(SANFLAGS)
 CPPFLAGS += -Iformat -I$(BUILD) -Ibpf -I/usr/include/libdwarf
 LDFLAGS += $(SANFLAGS)
-LIBS_REC := -lbpf -lelf -lz -lzstd
+LIBS_REC := -lbpf -lelf -lz -lzstd -llzma
 # libdebuginfod and liblzma: the symbolizer's debuginfod.c, minidebuginfo.c
 LIBS_SYM := -ldebuginfod -llzma
 LIBS_REP := -lelf -ldwarf -lz -lzstd -lstdc++ $(LIBS_SYM)
@@ -47,7 +47,7 @@ ifeq ($(STATIC),1)
 # from its .a.  Debian 12's libelf.a and libdwarf.a need only zlib (checked
 # with nm -u); libdwarf goes before libelf, both before -lz.
 LDFLAGS += -static
-LIBS_REC := -lbpf -lelf -lz -lzstd
+LIBS_REC := -lbpf -lelf -lz -lzstd -llzma
 # Debian ships no libdebuginfod.a: the static sockreport is built without
 # debuginfod (it says so when asked); liblzma.a links.
 CPPFLAGS += -DSOCKREPORT_NO_DEBUGINFOD
@@ -88,7 +88,8 @@ $(BUILD)/%.o: %.c $(wildcard format/*.h record/*.h report/*.h bpf/sockrec.h)
 
 $(RECORD_OBJ): $(BUILD)/sockrec.skel.h
 
-$(BUILD)/sockrec: $(RECORD_OBJ) $(FORMAT_OBJ)
+# elfsyms.c embeds MiniDebugInfo symbols with the report's reader of them
+$(BUILD)/sockrec: $(RECORD_OBJ) $(FORMAT_OBJ) $(BUILD)/report/minidebuginfo.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_REC) -o $@
 

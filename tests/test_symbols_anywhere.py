@@ -308,3 +308,56 @@ def test_node_perf_map_names_jit_frames(bpf, tmp_path):
     assert any("[anon pid " in f and "open.js:3" in f for f in hits), stacks
     # its callee, net.Server.listen, is a JIT frame too
     assert any("Server.listen" in f and "[anon pid " in f for st in stacks for f in st), stacks
+
+
+# ---------------------------------------------------------------- MiniDebugInfo
+
+
+def minidebuginfo(binary, work):
+    """Gives binary a .gnu_debugdata section as Fedora's find-debuginfo does
+    (nm, objcopy --keep-symbols, xz, objcopy --add-section) and strips its
+    .symtab and DWARF."""
+    work.mkdir()
+    nm = lambda *a: subprocess.run(["nm", *a, "--format=posix", "--defined-only", str(binary)],
+                                   capture_output=True, text=True, check=True).stdout
+    dynsyms = {ln.split()[0] for ln in nm("-D").splitlines() if ln.split()}
+    funcs = {ln.split()[0] for ln in nm().splitlines()
+             if len(ln.split()) > 1 and ln.split()[1] in ("T", "t")}
+    (work / "keep").write_text("".join(n + "\n" for n in sorted(funcs - dynsyms)))
+    subprocess.run(["objcopy", "--only-keep-debug", str(binary), str(work / "debug")], check=True)
+    subprocess.run(["objcopy", "-S", "--remove-section", ".gdb_index", "--remove-section",
+                    ".comment", "--keep-symbols=" + str(work / "keep"), str(work / "debug"),
+                    str(work / "mini")], check=True)
+    subprocess.run(["xz", str(work / "mini")], check=True)
+    subprocess.run(["strip", "--strip-all", str(binary)], check=True)
+    subprocess.run(["objcopy", "--add-section", ".gnu_debugdata=%s" % (work / "mini.xz"),
+                    str(binary)], check=True)
+    sections = subprocess.run(["readelf", "-SW", str(binary)], capture_output=True, text=True,
+                              check=True).stdout
+    assert ".gnu_debugdata" in sections and ".symtab" not in sections
+    assert ".debug_info" not in sections
+
+
+def test_minidebuginfo_names_frames(bpf, tmp_path):
+    app = tmp_path / "app"
+    build_stripped_app(app)
+    # libuser again, unstripped, then given MiniDebugInfo: main is not in
+    # an executable's .dynsym, only in .gnu_debugdata
+    subprocess.run(["gcc", *CFLAGS, os.path.join(REPO_ROOT, "tests/fixtures/libuser.c"),
+                    "-L", str(app), "-lsockfix", "-Wl,-rpath,$ORIGIN", "-o",
+                    str(app / "libuser")], check=True)
+    minidebuginfo(app / "libuser", tmp_path / "mdi")
+    # the reader reads it from the binary
+    srec = record(tmp_path, app)
+    stacks, err = leak_stacks(srec, "-v")
+    for st in stacks:
+        assert any(f.startswith("main+0x") and "(libuser)" in f for f in st), st
+    assert "symbols for libuser: MiniDebugInfo (.gnu_debugdata) from the recorded path" in err
+    # the recorder embeds it: named without the binary
+    os.unlink(str(srec))
+    srec = record(tmp_path, app, extra=())
+    shutil.rmtree(str(app))
+    stacks, err = leak_stacks(srec, "-v")
+    for st in stacks:
+        assert any(f.startswith("main+0x") and "(libuser)" in f for f in st), st
+    assert "symbols for libuser: embedded in the recording" in err
