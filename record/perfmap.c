@@ -207,13 +207,12 @@ static const struct esym *lookup(const struct perfmap *pm, uint64_t addr)
 
 const struct esym *perfmap_find(struct perfmap *pm, uint64_t addr)
 {
-	const struct esym *s = lookup(pm, addr);
-	if (s || pm->gone)
-		return s;
+	/* Read what was appended since, hit or miss: a hit may be a stale
+	 * entry whose memory now holds newer code, named further down. */
 	uint64_t t = now_ns();
-	if (pm->last_read && t - pm->last_read < PERFMAP_REREAD_NS)
-		return NULL;
-	pm->last_read = t;
-	read_more(pm);
+	if (!pm->gone && (!pm->last_read || t - pm->last_read >= PERFMAP_REREAD_NS)) {
+		pm->last_read = t;
+		read_more(pm);
+	}
 	return lookup(pm, addr);
 }

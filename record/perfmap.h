@@ -12,10 +12,12 @@
  * or /tmp/perf-PID.map once the process is gone (or a zombie, whose root
  * cannot be read).  It must be a regular
  * file (never followed through a symlink) owned by root or by the
- * process's user.  It is read on the first lookup, and again from where the
- * last read stopped when an address is not found (code made since), at most
- * every PERFMAP_REREAD_NS.  A later line for the same address wins: code
- * memory is reused after the runtime frees code.
+ * process's user.  It is read on the first lookup, and then from where the
+ * last read stopped (code made since) on a lookup at least PERFMAP_REREAD_NS
+ * after the last read.  A later line for the same address wins: code memory
+ * is reused after the runtime frees code (a recording whose frames hit both
+ * the old and the new code at one address gets both SYMBOL records, and a
+ * reader cannot tell them apart).
  */
 #ifndef SOCKREC_PERFMAP_H
 #define SOCKREC_PERFMAP_H

@@ -288,17 +288,21 @@ def test_node_perf_map_names_jit_frames(bpf, tmp_path):
     srec = tmp_path / "node.srec"
     # --interpreted-frames-native-stack: each interpreted function gets its
     # own copy of the interpreter entry, named in the perf map (node's docs)
-    p = subprocess.run([SOCKREC, "-d", "30", "-o", str(srec), "--", node, "--perf-basic-prof",
-                        "--interpreted-frames-native-stack", str(js)],
-                       capture_output=True, text=True, timeout=60, cwd=str(tmp_path))
-    assert p.returncode == 0, p.stderr
-    groups = json.loads(sockreport("leaks", "--json", str(srec)).stdout)["exit_released"]
-    pids = {x["pid"] for g in groups for x in g["processes"] if x["comm"] == "node"}
-    assert len(pids) == 1, groups
-    perfmap = "/tmp/perf-%d.map" % pids.pop()
-    assert os.path.isfile(perfmap)
-    # the map is not needed to read the recording: the names hit are in it
-    os.unlink(perfmap)
+    before = set(os.listdir("/tmp"))
+    try:
+        p = subprocess.run([SOCKREC, "-d", "30", "-o", str(srec), "--", node,
+                            "--perf-basic-prof", "--interpreted-frames-native-stack", str(js)],
+                           capture_output=True, text=True, timeout=60, cwd=str(tmp_path))
+        assert p.returncode == 0, p.stderr
+        groups = json.loads(sockreport("leaks", "--json", str(srec)).stdout)["exit_released"]
+        pids = {x["pid"] for g in groups for x in g["processes"] if x["comm"] == "node"}
+        assert len(pids) == 1, groups
+        assert os.path.isfile("/tmp/perf-%d.map" % pids.pop())
+    finally:
+        # the map is not needed to read the recording: the names hit are in it
+        for f in set(os.listdir("/tmp")) - before:
+            if f.startswith("perf-") and f.endswith(".map"):
+                os.unlink("/tmp/" + f)
     p = sockreport("leaks", "--json", str(srec))
     assert p.returncode == 0, p.stderr
     stacks = [g["user_stack"] for g in json.loads(p.stdout)["exit_released"]]
@@ -361,3 +365,25 @@ def test_minidebuginfo_names_frames(bpf, tmp_path):
     for st in stacks:
         assert any(f.startswith("main+0x") and "(libuser)" in f for f in st), st
     assert "symbols for libuser: embedded in the recording" in err
+
+
+def test_perf_map_trampolines_named(bpf, tmp_path):
+    """CPython -X perf's scheme (a trampoline per function in anonymous
+    code, named py::NAME:FILE in the perf map), with a name written after
+    the recorder's first read of the map."""
+    srec = tmp_path / "jit.srec"
+    p = subprocess.run([SOCKREC, "-d", "20", "-o", str(srec), "--", fixture_path("jitfix")],
+                       capture_output=True, text=True, timeout=60)
+    perfmap = p.stdout.split()[-1] if p.stdout.split() else ""
+    if perfmap.startswith("/tmp/perf-"):
+        os.unlink(perfmap)
+    assert p.returncode == 0 and perfmap.startswith("/tmp/perf-"), (p.stdout, p.stderr)
+    stacks, _ = leak_stacks(srec)
+    frames = sorted(f for st in stacks for f in st if "[anon pid " in f)
+    pid = perfmap[len("/tmp/perf-"):-len(".map")]
+    # the return address is 6 bytes into each trampoline (after its call)
+    assert frames == ["py::first_trampoline:/srv/jit.py+0x6 ([anon pid %s])" % pid,
+                      "py::second_trampoline:/srv/jit.py+0x6 ([anon pid %s])" % pid], stacks
+    for st in stacks:
+        i = next(i for i, f in enumerate(st) if "[anon pid " in f)
+        assert st[i - 1].startswith("make_socket+") and st[i + 1].startswith("main+"), st
