@@ -18,7 +18,8 @@ struct dbgd {
 	char gave_up_why[160];
 	int tty;         /* stderr is a terminal: show progress */
 	int progress_shown;
-	const char *module; /* being fetched, for the progress line */
+	const char *module; /* being fetched, for the progress line ... */
+	const char *what;   /* ... and what of it */
 #ifndef SOCKREPORT_NO_DEBUGINFOD
 	debuginfod_client *client;
 #endif
@@ -49,9 +50,14 @@ void dbgd_free(struct dbgd *d)
 int dbgd_find(struct dbgd *d, enum dbgd_kind kind, const uint8_t *bid, size_t len,
 	      const char *module, char **path, char *why, size_t whysz)
 {
-	(void)d, (void)kind, (void)bid, (void)len, (void)module;
+	(void)kind, (void)bid, (void)len, (void)module;
 	*path = NULL;
 	snprintf(why, whysz, "debuginfod support is not built into this (static) sockreport");
+	const char *urls = getenv("DEBUGINFOD_URLS");
+	if (!d->tried && urls && urls[strspn(urls, " \t")])
+		fprintf(stderr, "sockreport: WARNING: DEBUGINFOD_URLS is set, but this static "
+				"sockreport has no debuginfod support\n");
+	d->tried = 1;
 	return DBGD_OFF;
 }
 #else
@@ -64,10 +70,11 @@ static int progress(debuginfod_client *client, long a, long b)
 	if (!d || !d->tty)
 		return 0;
 	if (b > 0)
-		fprintf(stderr, "\rsockreport: debuginfod: %s: %ld/%ld KiB\033[K", d->module,
-			a / 1024, b / 1024);
+		fprintf(stderr, "\rsockreport: debuginfod: %s %s: %ld/%ld KiB\033[K", d->module,
+			d->what, a / 1024, b / 1024);
 	else
-		fprintf(stderr, "\rsockreport: debuginfod: %s: %ld KiB\033[K", d->module, a / 1024);
+		fprintf(stderr, "\rsockreport: debuginfod: %s %s: %ld KiB\033[K", d->module, d->what,
+			a / 1024);
 	fflush(stderr);
 	d->progress_shown = 1;
 	return 0;
@@ -104,6 +111,7 @@ int dbgd_find(struct dbgd *d, enum dbgd_kind kind, const uint8_t *bid, size_t le
 	if (client(d, why, whysz))
 		return DBGD_OFF;
 	d->module = module;
+	d->what = what[kind];
 	d->progress_shown = 0;
 	char *got = NULL;
 	int fd = kind == DBGD_DEBUGINFO ?

@@ -12,7 +12,8 @@
  *    server costs one timeout, not one per module; that is said once on
  *    stderr;
  *  - progress on a terminal: while a download runs and stderr is a tty, one
- *    line "sockreport: debuginfod: MODULE: N KiB" is kept up to date.
+ *    line "sockreport: debuginfod: MODULE debug info: N/M KiB" is kept up to
+ *    date, and erased when the download ends.
  *
  * A build made with SOCKREPORT_NO_DEBUGINFOD defined (the STATIC=1 build:
  * Debian has no libdebuginfod.a) answers every request with "not built in".

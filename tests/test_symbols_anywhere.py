@@ -141,6 +141,19 @@ def test_debuginfod_names_a_removed_stripped_binary(bpf, tmp_path):
         for bid in bids:
             assert (tmp_path / "cache" / bid / "debuginfo").is_file()
             assert (tmp_path / "cache" / bid / "executable").is_file()
+        # on a terminal: a progress line per download, erased when it ends
+        cache3 = tmp_path / "cache3"
+        p = subprocess.run(["script", "-qec", "%s leaks %s >/dev/null" % (SOCKREPORT, srec),
+                            "/dev/null"], capture_output=True, timeout=120,
+                           env=dict(os.environ, DEBUGINFOD_URLS=server.url,
+                                    DEBUGINFOD_CACHE_PATH=str(cache3)))
+        tty = p.stdout.decode()  # bytes: universal newlines would eat the \r
+        assert p.returncode == 0, tty + p.stderr.decode()
+        assert "\rsockreport: debuginfod: libsockfix.so debug info: " in tty, repr(tty)
+        assert "\rsockreport: debuginfod: libuser executable: " in tty, repr(tty)
+        assert tty.endswith("\r\x1b[K"), repr(tty)
+        # not on a terminal (above): no progress line
+        assert "KiB" not in err
         # --no-debuginfod: not asked
         stacks, err = leak_stacks(srec, "-v", "--no-debuginfod",
                                   env={"DEBUGINFOD_URLS": server.url,
