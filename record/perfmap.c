@@ -142,11 +142,13 @@ static int add_line(struct perfmap *pm, char *line)
 		pm->e = ne;
 		pm->cap = nc;
 	}
-	char *nm = strdup(name);
-	if (!nm)
+	struct esym *e = &pm->e[pm->n];
+	e->name = strdup(name);
+	if (!e->name)
 		return -1;
-	pm->e[pm->n] = (struct esym){ start, size, nm, (uint32_t)pm->n };
-	pm->n++;
+	e->off = start;
+	e->size = size;
+	e->index = (uint32_t)pm->n++;
 	return 0;
 }
 
