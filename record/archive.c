@@ -306,6 +306,25 @@ static void human(char *buf, size_t cap, uint64_t n)
 		snprintf(buf, cap, "%" PRIu64 " B", n);
 }
 
+/* Copies src to dst and appends "WHAT SIZE (from FROM)" to line.  0, or 1
+ * after a message. */
+static int put(int src, const char *dst, int force, const char *what, const char *from,
+	       char *line, size_t cap, uint64_t *total)
+{
+	off_t n = copy_to(src, dst, force);
+	if (n < 0) {
+		fprintf(stderr, "sockrec archive: %s: %s\n", dst, strerror(errno));
+		return 1;
+	}
+	char sz[32];
+	human(sz, sizeof(sz), (uint64_t)n);
+	size_t l = strlen(line);
+	snprintf(line + l, cap - l, "%s%s %s%s%s%s", l ? ", " : "", what, sz, from ? " (from " : "",
+		 from ? from : "", from ? ")" : "");
+	*total += (uint64_t)n;
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -405,7 +424,7 @@ int archive_main(int argc, char **argv)
 		/* dst: dir + '/' + the build-id's rest + ".debug" always fits */
 		char hex[2 * BUILDID_MAX + 1], dir[PATH_MAX], dst[PATH_MAX + 2 * BUILDID_MAX + 8];
 		char from[PATH_MAX];
-		char sz[32], line[PATH_MAX + 128] = "";
+		char line[PATH_MAX + 128] = "";
 		hex_of(m->bid, m->bid_len, hex);
 		if (snprintf(dir, sizeof(dir), "%s/.build-id/%.2s", outdir, hex) >= (int)sizeof(dir) ||
 		    make_dirs(dir) != 0) {
@@ -417,32 +436,14 @@ int archive_main(int argc, char **argv)
 		int binfd = open_matching(path, m->bid, m->bid_len, &why);
 		if (binfd >= 0) {
 			snprintf(dst, sizeof(dst), "%s/%s", dir, hex + 2);
-			off_t n = copy_to(binfd, dst, force);
-			if (n < 0) {
-				fprintf(stderr, "sockrec archive: %s: %s\n", dst, strerror(errno));
-				rc = 1;
-			} else {
-				human(sz, sizeof(sz), (uint64_t)n);
-				snprintf(line, sizeof(line), "binary %s", sz);
-				total += (uint64_t)n;
-				nbin++;
-			}
+			rc = put(binfd, dst, force, "binary", NULL, line, sizeof(line), &total);
+			nbin += !rc;
 		}
 		int dbgfd = rc ? -1 : find_debug(path, hex, m, binfd, from, sizeof(from));
 		if (dbgfd >= 0) {
 			snprintf(dst, sizeof(dst), "%s/%s.debug", dir, hex + 2);
-			off_t n = copy_to(dbgfd, dst, force);
-			if (n < 0) {
-				fprintf(stderr, "sockrec archive: %s: %s\n", dst, strerror(errno));
-				rc = 1;
-			} else {
-				human(sz, sizeof(sz), (uint64_t)n);
-				size_t l = strlen(line);
-				snprintf(line + l, sizeof(line) - l, "%sdebug file %s (from %s)",
-					 l ? ", " : "", sz, from);
-				total += (uint64_t)n;
-				ndbg++;
-			}
+			rc = put(dbgfd, dst, force, "debug file", from, line, sizeof(line), &total);
+			ndbg += !rc;
 			close(dbgfd);
 		}
 		if (binfd >= 0)
