@@ -2134,6 +2134,7 @@ static int load_module(struct sym_ctx *c, struct module *m)
 		size_t rn = 0, rcap = 0;
 		Elf *mini = NULL;
 		void *minibuf = NULL;
+		int used_mini = 0; /* its symbols are in (mini itself is freed below) */
 		if (rc == 0 && symf)
 			rc = collect_syms(symf->elf, SHT_SYMTAB, &rv, &rn, &rcap);
 		if (rc == 0 && !symf && mdf) {
@@ -2147,6 +2148,7 @@ static int load_module(struct sym_ctx *c, struct module *m)
 				vlog(c, "  %s: .gnu_debugdata unusable: %s", mdf->path, why);
 			else
 				rc = collect_syms(mini, SHT_SYMTAB, &rv, &rn, &rcap);
+			used_mini = mini != NULL;
 		}
 		if (rc == 0 && dynf)
 			rc = collect_syms(dynf->elf, SHT_DYNSYM, &rv, &rn, &rcap);
@@ -2158,13 +2160,13 @@ static int load_module(struct sym_ctx *c, struct module *m)
 		free(minibuf);
 		if (rc == 0)
 			vlog(c, "  %zu function symbols (.symtab from %s%s, .dynsym from %s)", m->nsyms,
-			     symf ? symf->path : mini ? mdf->path : "-",
-			     !symf && mini ? " .gnu_debugdata" : "", dynf ? dynf->path : "-");
+			     symf ? symf->path : used_mini ? mdf->path : "-",
+			     used_mini ? " .gnu_debugdata" : "", dynf ? dynf->path : "-");
 		if (rc == 0) {
 			/* the -v summary: one line per module, where its names come from */
-			const struct efile *best = dwf ? dwf : symf ? symf : mini ? mdf : u;
+			const struct efile *best = dwf ? dwf : symf ? symf : used_mini ? mdf : u;
 			vlog(c, "symbols for %s: %s from %s: %s%s", m->display,
-			     dwf ? "DWARF" : symf ? ".symtab" : mini ? "MiniDebugInfo (.gnu_debugdata)" :
+			     dwf ? "DWARF" : symf ? ".symtab" : used_mini ? "MiniDebugInfo (.gnu_debugdata)" :
 			     dynf ? ".dynsym only" : "no symbol table", best->src, best->path,
 			     rebuild ? " (layout rebuilt)" : "");
 		}
