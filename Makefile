@@ -39,8 +39,10 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(SANFLAGS)
 CPPFLAGS += -Iformat -I$(BUILD) -Ibpf -I/usr/include/libdwarf
 LDFLAGS += $(SANFLAGS)
-LIBS_REC := -lbpf -ldw -lelf -lz -lzstd
-LIBS_REP := -lelf -ldwarf -lz -lzstd -lstdc++
+LIBS_REC := -lbpf -ldw -lelf -lz -lzstd -llzma
+# libdebuginfod and liblzma: the symbolizer's debuginfod.c, minidebuginfo.c
+LIBS_SYM := -ldebuginfod -llzma
+LIBS_REP := -lelf -ldwarf -lz -lzstd -lstdc++ $(LIBS_SYM)
 ifeq ($(STATIC),1)
 # Self-contained binaries (make STATIC=1 -> build-static/): every library
 # from its .a.  Debian 12's libelf.a and libdwarf.a need only zlib (checked
@@ -48,7 +50,11 @@ ifeq ($(STATIC),1)
 # recorder's CFI unwinder) also reads compressed sections: lzma, bz2, zstd.
 LDFLAGS += -static
 LIBS_REC := -lbpf -ldw -lelf -lz -lzstd -llzma -lbz2 -lpthread -ldl
-LIBS_REP := -ldwarf -lelf -lz -lzstd -lstdc++ -lm
+# Debian ships no libdebuginfod.a: the static sockreport is built without
+# debuginfod (it says so when asked); liblzma.a links.
+CPPFLAGS += -DSOCKREPORT_NO_DEBUGINFOD
+LIBS_SYM := -llzma
+LIBS_REP := -ldwarf -lelf -lz -lzstd -lstdc++ -lm $(LIBS_SYM)
 endif
 
 ifeq ($(V),1)
@@ -84,7 +90,8 @@ $(BUILD)/%.o: %.c $(wildcard format/*.h record/*.h report/*.h bpf/sockrec.h)
 
 $(RECORD_OBJ): $(BUILD)/sockrec.skel.h
 
-$(BUILD)/sockrec: $(RECORD_OBJ) $(FORMAT_OBJ)
+# elfsyms.c embeds MiniDebugInfo symbols with the report's reader of them
+$(BUILD)/sockrec: $(RECORD_OBJ) $(FORMAT_OBJ) $(BUILD)/report/minidebuginfo.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_REC) -o $@
 

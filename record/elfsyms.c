@@ -1,6 +1,7 @@
 /* elfsyms.c - libelf symbol tables, keyed by file offset. */
 #include "elfsyms.h"
 #include "buildid.h"
+#include "../report/minidebuginfo.h"
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -36,7 +37,9 @@ static int vaddr_to_off(Elf *e, size_t nph, uint64_t va, uint64_t *off)
 	return -1;
 }
 
-static int add_table(struct elfsyms *t, size_t *cap, Elf *e, Elf_Scn *scn, size_t nph)
+/* The function symbols of table scn of e; ph: the ELF file whose program
+ * headers place them (e itself, or the binary around a MiniDebugInfo). */
+static int add_table(struct elfsyms *t, size_t *cap, Elf *e, Elf_Scn *scn, Elf *ph, size_t nph)
 {
 	GElf_Shdr sh;
 	Elf_Data *d;
@@ -54,7 +57,7 @@ static int add_table(struct elfsyms *t, size_t *cap, Elf *e, Elf_Scn *scn, size_
 		    sym.st_shndx == SHN_UNDEF)
 			continue;
 		const char *name = elf_strptr(e, sh.sh_link, sym.st_name);
-		if (!name || !name[0] || vaddr_to_off(e, nph, sym.st_value, &off))
+		if (!name || !name[0] || vaddr_to_off(ph, nph, sym.st_value, &off))
 			continue;
 		if (t->n == *cap) {
 			size_t nc = *cap ? *cap * 2 : 1024;
@@ -106,11 +109,31 @@ struct elfsyms *elfsyms_load(const char *path, const uint8_t *bid, size_t bid_le
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		goto fail;
+	int have_symtab = 0;
 	for (Elf_Scn *s = NULL; (s = elf_nextscn(e, s));) {
 		GElf_Shdr sh;
-		if (gelf_getshdr(s, &sh) && (sh.sh_type == SHT_SYMTAB || sh.sh_type == SHT_DYNSYM))
-			if (add_table(t, &cap, e, s, nph))
+		if (gelf_getshdr(s, &sh) && (sh.sh_type == SHT_SYMTAB || sh.sh_type == SHT_DYNSYM)) {
+			have_symtab |= sh.sh_type == SHT_SYMTAB;
+			if (add_table(t, &cap, e, s, e, nph))
 				goto fail;
+		}
+	}
+	if (!have_symtab) {
+		/* Fedora/RHEL: the functions .dynsym lacks, in .gnu_debugdata */
+		Elf *mini = NULL;
+		void *buf = NULL;
+		char why[128];
+		int r = mdi_open(e, &mini, &buf, why, sizeof(why));
+		for (Elf_Scn *s = NULL; r == 0 && (s = elf_nextscn(mini, s));) {
+			GElf_Shdr sh;
+			if (gelf_getshdr(s, &sh) && sh.sh_type == SHT_SYMTAB)
+				r = add_table(t, &cap, mini, s, e, nph);
+		}
+		if (mini)
+			elf_end(mini);
+		free(buf);
+		if (r < 0)
+			goto fail;
 	}
 	if (!t->n)
 		goto fail;

@@ -3,9 +3,11 @@
  * sockrec --embed-symbols (the default) stores in the file the function
  * symbols its user frames hit, so that a .srec attached to a ticket names
  * functions on a machine without the host's binaries.  This reads them on
- * the host: .symtab and .dynsym FUNC/IFUNC symbols, converted from ELF
- * virtual addresses to file offsets through the PT_LOAD headers (frames
- * are stored as file offsets, spec 5.2).  The file is used only if its
+ * the host: .symtab and .dynsym FUNC/IFUNC symbols (without a .symtab,
+ * also the MiniDebugInfo of .gnu_debugdata: report/minidebuginfo.h),
+ * converted from ELF virtual addresses to file offsets through the PT_LOAD
+ * headers (frames are stored as file offsets, spec 5.2).  (Anonymous code
+ * is named from the process's perf map instead: perfmap.h.)  The file is used only if its
  * build-id equals the one recorded for the mapping.
  */
 #ifndef SOCKREC_ELFSYMS_H

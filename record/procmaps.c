@@ -3,6 +3,7 @@
 #include "buildid.h"
 #include "elfsyms.h"
 #include "hmap.h"
+#include "perfmap.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -38,6 +39,8 @@ struct modinfo {
 	uint8_t bid_len;
 	uint8_t tried;          /* symbols looked for (found or not) */
 	struct elfsyms *syms;
+	uint32_t jit_pid;       /* anonymous code of this process (anon_code()) */
+	struct perfmap *perfmap; /* its /tmp/perf-PID.map, read on first use */
 };
 
 /* A module seen by the side-band stream in a process that no event has
@@ -126,6 +129,7 @@ void procs_free(struct procs *p)
 	for (size_t i = 0; i < p->nmods; i++) {
 		free(p->mods[i].path);
 		elfsyms_free(p->mods[i].syms);
+		perfmap_free(p->mods[i].perfmap);
 	}
 	free(p->mods);
 	hmap_foreach(p->bypid, free_proc_cb, NULL);
@@ -182,6 +186,12 @@ const struct esym *procs_module_symbol(struct procs *p, uint64_t module, uint64_
 	if (!module || module >= p->nmods || !p->mods[module].path)
 		return NULL;
 	struct modinfo *m = &p->mods[module];
+	if (m->jit_pid) {
+		/* off is the virtual address (see anon_code()) */
+		if (!m->perfmap && !(m->perfmap = perfmap_new(m->jit_pid)))
+			return NULL;
+		return perfmap_find(m->perfmap, off);
+	}
 	if (!m->tried) {
 		m->tried = 1;
 		m->syms = elfsyms_load(m->path, m->bid, m->bid_len);
@@ -199,6 +209,33 @@ const char *procs_module_file(const struct procs *p, uint64_t module, const uint
 	return p->mods[module].path;
 }
 
+/* Executable memory that is no file (JIT code): "" and "[anon:NAME]" in
+ * /proc/PID/maps, "//anon" in perf's MMAP2 records, [heap], [stack].  Such
+ * a mapping gets a module of its own per process, "[anon pid PID]", and a
+ * pgoff equal to its start, so that its frames are stored as virtual
+ * addresses: the addresses /tmp/perf-PID.map names (perfmap.h). */
+static int anon_code(const char *name)
+{
+	static const char *const files[] = { "[vdso]", "[vsyscall]", "[uprobes]" };
+	if (name[0] == '/' && strncmp(name, "//anon", 6) != 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (!strcmp(name, files[i]))
+			return 0;
+	return 1;
+}
+
+static uint64_t anon_module(struct procs *p, uint32_t pid, int *err)
+{
+	char name[48];
+	snprintf(name, sizeof(name), "[anon pid %u]", pid);
+	uint64_t id = remember(p, srec_intern_module(p->in, p->w, name, NULL, 0, err), name, NULL, 0,
+			       err);
+	if (id && !*err)
+		p->mods[id].jit_pid = pid;
+	return id;
+}
+
 /* Module id for one mapping; reads the build-id through map_files so that
  * a binary deleted or replaced since it was mapped still gives the id of
  * what is actually mapped. */
@@ -212,7 +249,9 @@ static uint64_t module_for(struct procs *p, uint32_t pid, uint64_t start, uint64
 	int fd;
 
 	*err = 0;
-	if (path[0] != '/') /* [vdso], [vsyscall], anonymous JIT: no file */
+	if (anon_code(path))
+		return anon_module(p, pid, err);
+	if (path[0] != '/') /* [vdso], [vsyscall]: no file */
 		return remember(p, srec_intern_module(p->in, p->w, path, NULL, 0, err), path, NULL, 0,
 				err);
 	snprintf(mf, sizeof(mf), "/proc/%u/map_files/%" PRIx64 "-%" PRIx64, pid, start, end);
@@ -275,8 +314,8 @@ static int read_maps(struct procs *p, uint32_t pid, struct proc *pr, uint64_t ts
 			continue;
 		char *name = line + pos;
 		name[strcspn(name, "\n")] = 0;
-		if (!name[0])
-			name = "[anon]";
+		if (anon_code(name))
+			pgoff = start; /* frames become virtual addresses */
 		if (n == cap) {
 			size_t ncap = cap ? cap * 2 : 32;
 			struct pmap *nm = realloc(maps, ncap * sizeof(*nm));
@@ -448,6 +487,13 @@ static int resolve_pending(struct procs *p, uint32_t pid, struct proc *pr, uint6
 		if (!(m->module & PENDING))
 			continue;
 		struct pendmod *pm = &p->pend[m->module & ~PENDING];
+		if (anon_code(pm->path)) {
+			/* shared by every process's "//anon": the module is this one's */
+			m->module = anon_module(p, pid, &err);
+			if (!err)
+				err = write_mapping(p, pid, pr, ts, m, 5 /* r-x */);
+			continue;
+		}
 		if (!pm->id)
 			pm->id = pm->bid_len ?
 					 remember(p, srec_intern_module(p->in, p->w, pm->path, pm->bid,
@@ -551,6 +597,8 @@ int procs_mmap(struct procs *p, uint32_t pid, uint64_t ts, uint64_t start, uint6
 
 	if (!(prot & 4) || end <= start)
 		return 0; /* only code is ever on a stack */
+	if (anon_code(path))
+		pgoff = start; /* as read_maps() does */
 	if (!pr && !(pr = new_proc(p, pid)))
 		return -2;
 	uint64_t mod;

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/types.h>
+#include "archive.h"
 #include "backend.h"
 #include "events.h"
 #include "hostmeta.h"
@@ -88,6 +89,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "Usage: sockrec [OPTIONS] -o FILE [-- COMMAND [ARGS...]]\n"
+"       sockrec archive [-f] [-o DIR] FILE   (bundle binaries and debug files)\n"
 "Record socket lifecycles (alloc, release, TCP state, connect, accept) with\n"
 "stacks and module snapshots into a compressed .srec file for sockreport.\n"
 "\n"
@@ -765,6 +767,9 @@ int main(int argc, char **argv)
 	struct bpf_config cfg;
 	enum backend chosen = BACKEND_TRACEPOINT;
 
+	/* `sockrec archive FILE`: no BPF, no privileges needed */
+	if (argc > 1 && strcmp(argv[1], "archive") == 0)
+		return archive_main(argc - 1, argv + 1);
 	memset(&s, 0, sizeof(s));
 	parse_args(argc, argv, &s.o);
 	libbpf_set_print(s.o.verbose ? libbpf_print : libbpf_quiet);

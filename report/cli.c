@@ -1,10 +1,12 @@
 /* cli.c - loading with filters, common warnings, time formatting. */
 #include "cli.h"
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "out.h"
@@ -188,15 +190,38 @@ int cli_load_ev(const struct cli *c, const char *path, struct model *m, model_do
 	return 0;
 }
 
+/* FILE.archive/ (made by `sockrec archive FILE`) beside a recording is a
+ * debug directory keyed by build-id: it is used with no flag, after the
+ * --debug-dir ones.  1 and the path in buf if it is there. */
+static int archive_beside(const char *file, char *buf, size_t cap)
+{
+	struct stat sb;
+	return snprintf(buf, cap, "%s.archive", file) < (int)cap && stat(buf, &sb) == 0 &&
+	       S_ISDIR(sb.st_mode);
+}
+
 struct sym_ctx *cli_symbolizer(const struct cli *c)
 {
 	struct sym_opts o;
 	sym_opts_init(&o);
-	o.debug_dirs = c->debug_dirs;
-	o.ndebug_dirs = (size_t)c->ndebug_dirs;
+	const char *dirs[CLI_MAX_DIRS + 2];
+	char arch[2][PATH_MAX];
+	size_t nd = 0;
+	for (int i = 0; i < c->ndebug_dirs; i++)
+		dirs[nd++] = c->debug_dirs[i];
+	for (int i = 0; i < c->nfiles && i < 2; i++) {
+		if (!archive_beside(c->files[i], arch[i], sizeof(arch[i])))
+			continue;
+		dirs[nd++] = arch[i];
+		if (c->verbose)
+			fprintf(stderr, "sym: using the archive %s beside the recording\n", arch[i]);
+	}
+	o.debug_dirs = dirs;
+	o.ndebug_dirs = nd;
 	o.sysroot = c->sysroot;
 	o.vmlinux = c->vmlinux;
 	o.demangle = c->demangle;
+	o.use_debuginfod = !c->no_debuginfod;
 	/* The -v trace quotes paths from the file: escape it on the way out.
 	 * One stream for the process (stdio flushes it at exit). */
 	static FILE *vlog;

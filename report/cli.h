@@ -29,6 +29,7 @@ struct cli {
 	int ndebug_dirs;
 	const char *sysroot;
 	const char *vmlinux;    /* --vmlinux FILE: kernel frames with file:line */
+	int no_debuginfod;      /* --no-debuginfod */
 	/* added with pairs/latency/diff/timeline: */
 	int stacks;             /* pairs: show alloc/release stacks */
 	int folded;             /* leaks/allocs: folded stacks for flame graphs */

@@ -52,6 +52,8 @@ static void usage(FILE *f)
 "      --top N          leaks: show the N largest groups of each kind\n"
 "      --debug-dir DIR  look for debug files in DIR/.build-id/xx/rest.debug (repeatable)\n"
 "      --sysroot DIR    look for the recorded binaries under DIR\n"
+"      --no-debuginfod  do not fetch missing debug files from the DEBUGINFOD_URLS\n"
+"                       servers (by default they are asked, once per build-id)\n"
 "      --vmlinux FILE   the recorded kernel's vmlinux (with DWARF): kernel frames\n"
 "                       get file:line and inlined functions; used only if its\n"
 "                       build-id matches the recording's kernel\n"
@@ -70,7 +72,8 @@ static void usage(FILE *f)
 "  -o, --output FILE    timeline: write the trace there (default: stdout)\n"
 "      --fail-on EXPR   diff: exit 3 when EXPR trips (see sockreport diff --help)\n"
 "      --lines          diff: match stack frames by file:line too\n"
-"  -v, --verbose        say where each symbol file was looked for, and whether\n"
+"  -v, --verbose        say where each symbol file was looked for, where each\n"
+"                       module's names came from, and whether\n"
 "                       the --vmlinux build-id matches\n"
 "  -h, --help           this help\n"
 "\n"
@@ -252,7 +255,7 @@ static void parse(int argc, char **argv, struct cli *c)
 {
 	enum { O_JSON = 256, O_SINCE, O_UNTIL, O_OLDER, O_TOP, O_DEBUGDIR, O_SYSROOT, O_VMLINUX, O_NODEMANGLE,
 	       O_WIDE, O_STACKS, O_FOLDED, O_BY, O_FAILON, O_LINES, O_NOINDEX, O_RAW, O_AT,
-	       O_FAILEDACC };
+	       O_FAILEDACC, O_NODEBUGINFOD };
 	static const struct option lo[] = {
 		{ "json", no_argument, NULL, O_JSON },
 		{ "pid", required_argument, NULL, 'p' },
@@ -283,6 +286,7 @@ static void parse(int argc, char **argv, struct cli *c)
 		{ "listening", no_argument, NULL, 'l' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "failed-accepts", no_argument, NULL, O_FAILEDACC },
+		{ "no-debuginfod", no_argument, NULL, O_NODEBUGINFOD },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -322,6 +326,7 @@ static void parse(int argc, char **argv, struct cli *c)
 		case O_SINCE: c->since = optarg; break;
 		case O_NOINDEX: c->no_index = 1; break;
 		case O_FAILEDACC: c->failed_accepts = 1; break;
+		case O_NODEBUGINFOD: c->no_debuginfod = 1; break;
 		case O_UNTIL: c->until = optarg; break;
 		case O_OLDER: {
 			double s = strtod(optarg, &end);

@@ -1,5 +1,7 @@
 /* symbolize.c - user-space stack symbolizer (see symbolize.h). */
 #include "symbolize.h"
+#include "debuginfod.h"
+#include "minidebuginfo.h"
 
 #include <dwarf.h>
 #include <gelf.h>
@@ -227,6 +229,7 @@ struct module {
 	struct dwmod *dw;
 	uint64_t ktext;          /* kernel: link-time address of _text */
 	const char *why;         /* kernel: why the vmlinux is not used ("" if it is) */
+	int said_embedded;       /* the -v summary named the embedded symbols */
 	struct embed_tab *embed; /* cached find_embed() result ... */
 	uint64_t embed_gen;      /* ... valid while this equals ctx->embed_gen */
 };
@@ -254,6 +257,7 @@ struct sym_ctx {
 	char *sysroot_real; /* realpath() of it, NULL if it does not resolve */
 	int use_system_debug, use_recorded_path, demangle;
 	FILE *verbose;
+	struct dbgd *dbgd;  /* NULL: --no-debuginfod */
 	struct arena str;
 	struct module **buckets;
 	size_t nbuckets, nmodules;
@@ -325,6 +329,7 @@ void sym_opts_init(struct sym_opts *o)
 	o->use_system_debug = 1;
 	o->use_recorded_path = 1;
 	o->demangle = 1;
+	o->use_debuginfod = 1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -470,6 +475,8 @@ struct efile {
 	char debuglink[256];
 	uint32_t debuglink_crc;
 	int confined;  /* came from the sysroot */
+	int has_debugdata; /* .gnu_debugdata: MiniDebugInfo */
+	const char *src;   /* where it was found, for the -v summary */
 };
 
 static void efile_close(struct efile *f)
@@ -542,6 +549,9 @@ static void inspect(struct efile *f)
 			f->has_dwarf = 1;
 		} else if (sh.sh_type == SHT_NOBITS && strcmp(name, ".text") == 0) {
 			f->debug_only = 1;
+		} else if (sh.sh_type != SHT_NOBITS && sh.sh_size > 0 &&
+			   strcmp(name, ".gnu_debugdata") == 0) {
+			f->has_debugdata = 1;
 		} else if (sh.sh_type != SHT_NOBITS && strcmp(name, ".gnu_debuglink") == 0 &&
 			   !(sh.sh_flags & SHF_COMPRESSED)) {
 			Elf_Data *d = elf_getdata(scn, NULL);
@@ -1847,7 +1857,8 @@ static void describe(const struct efile *f, char *buf, size_t sz)
  * build-id, 1 recorded path (unverified when the build-id is empty),
  * 2 debuglink target (CRC checked by the caller).  0 or -ENOMEM. */
 static int try_candidate(struct sym_ctx *c, const struct module *m, struct probe *p,
-			 const char *path, const char *root, int kind, uint32_t want_crc)
+			 const char *path, const char *root, int kind, uint32_t want_crc,
+			 const char *src)
 {
 	if (p->nacc >= MAX_ACCEPTED)
 		return 0;
@@ -1872,6 +1883,7 @@ static int try_candidate(struct sym_ctx *c, const struct module *m, struct probe
 		return 0;
 	}
 	f->confined = root != NULL;
+	f->src = src;
 	inspect(f);
 	char have[2 * MAX_BID + 1], want[2 * MAX_BID + 1], what[128];
 	hex_of(f->bid, f->bid_len, have, sizeof(have));
@@ -1955,25 +1967,60 @@ static int follow_debuglink(struct sym_ctx *c, const struct module *m, struct pr
 	char mid[PATH_MAX];
 	if (!rc && join(mid, sizeof(mid), dir, sep, "") == 0 &&
 	    join(path, sizeof(path), mid, name, NULL) == 0)
-		rc = try_candidate(c, m, p, path, root, 2, crc);
+		rc = try_candidate(c, m, p, path, root, 2, crc, ".gnu_debuglink");
 	if (!rc && p->nacc == before && join(mid, sizeof(mid), dir, sep, ".debug/") == 0 &&
 	    join(path, sizeof(path), mid, name, NULL) == 0)
-		rc = try_candidate(c, m, p, path, root, 2, crc);
+		rc = try_candidate(c, m, p, path, root, 2, crc, ".gnu_debuglink");
 	for (size_t i = 0; !rc && p->nacc == before && i < c->ndebug_dirs; i++) {
 		if (join(path, sizeof(path), c->debug_dirs[i], "/", name) == 0)
-			rc = try_candidate(c, m, p, path, NULL, 2, crc);
+			rc = try_candidate(c, m, p, path, NULL, 2, crc, ".gnu_debuglink");
 		if (!rc && p->nacc == before && rdir[0] &&
 		    join(mid, sizeof(mid), c->debug_dirs[i], rdir, "/") == 0 &&
 		    join(path, sizeof(path), mid, name, NULL) == 0)
-			rc = try_candidate(c, m, p, path, NULL, 2, crc);
+			rc = try_candidate(c, m, p, path, NULL, 2, crc, ".gnu_debuglink");
 	}
 	if (!rc && p->nacc == before && c->use_system_debug && rdir[0] &&
 	    join(mid, sizeof(mid), SYSTEM_DEBUG_DIR, rdir, "/") == 0 &&
 	    join(path, sizeof(path), mid, name, NULL) == 0)
-		rc = try_candidate(c, m, p, path, NULL, 2, crc);
+		rc = try_candidate(c, m, p, path, NULL, 2, crc, ".gnu_debuglink");
 	if (!rc && p->nacc == before)
 		vlog(c, "  .gnu_debuglink \"%s\": no matching file", name);
 	return rc;
+}
+
+/* What the files found so far lack, from debuginfod: the debug info when
+ * there is no .symtab and no DWARF, the executable when there are no
+ * original program headers (the binary is not on this machine).  0 or
+ * -ENOMEM. */
+static int ask_debuginfod(struct sym_ctx *c, const struct module *m, struct probe *p)
+{
+	if (!c->dbgd || m->bid_len < 2)
+		return 0;
+	for (enum dbgd_kind k = DBGD_DEBUGINFO; k <= DBGD_EXECUTABLE && !have_enough(p); k++) {
+		int syms = 0, ph = 0;
+		for (size_t i = 0; i < p->nacc; i++) {
+			syms |= p->acc[i].has_symtab || p->acc[i].has_dwarf;
+			ph |= !p->acc[i].debug_only;
+		}
+		if (k == DBGD_DEBUGINFO ? syms : ph)
+			continue;
+		char *path = NULL, why[256];
+		int r = dbgd_find(c->dbgd, k, m->bid, m->bid_len, m->display, &path, why, sizeof(why));
+		if (r < 0)
+			return r;
+		if (r > 0) {
+			vlog(c, "  debuginfod %s: %s", k == DBGD_DEBUGINFO ? "debug info" : "executable",
+			     why);
+			if (r == DBGD_OFF)
+				break; /* the executable would get the same answer */
+			continue;
+		}
+		r = try_candidate(c, m, p, path, NULL, 0, 0, "debuginfod");
+		free(path);
+		if (r)
+			return r;
+	}
+	return 0;
 }
 
 static int probe_all(struct sym_ctx *c, const struct module *m, struct probe *p)
@@ -1991,14 +2038,14 @@ static int probe_all(struct sym_ctx *c, const struct module *m, struct probe *p)
 		snprintf(sub, sizeof(sub), "/.build-id/%.2s/%s", hex, rest);
 		for (size_t i = 0; i < c->ndebug_dirs && !rc && !have_enough(p); i++) {
 			if (join(path, sizeof(path), c->debug_dirs[i], sub, ".debug") == 0)
-				rc = try_candidate(c, m, p, path, NULL, 0, 0);
+				rc = try_candidate(c, m, p, path, NULL, 0, 0, "a debug dir");
 			if (!rc && !have_enough(p) &&
 			    join(path, sizeof(path), c->debug_dirs[i], sub, NULL) == 0)
-				rc = try_candidate(c, m, p, path, NULL, 0, 0);
+				rc = try_candidate(c, m, p, path, NULL, 0, 0, "a debug dir");
 		}
 		if (!rc && !have_enough(p) && c->use_system_debug &&
 		    join(path, sizeof(path), SYSTEM_DEBUG_DIR, sub, ".debug") == 0)
-			rc = try_candidate(c, m, p, path, NULL, 0, 0);
+			rc = try_candidate(c, m, p, path, NULL, 0, 0, SYSTEM_DEBUG_DIR);
 	} else if (c->ndebug_dirs || c->use_system_debug) {
 		vlog(c, "  build-id directories skipped: %s", m->bid_len ? "build-id too short" :
 		     "no build-id recorded");
@@ -2012,11 +2059,11 @@ static int probe_all(struct sym_ctx *c, const struct module *m, struct probe *p)
 				vlog(c, "  sysroot %s does not resolve; %s not tried", c->sysroot, m->path);
 			else if (join(path, sizeof(path), c->sysroot_real,
 				      strcmp(c->sysroot_real, "/") == 0 ? m->path + 1 : m->path, NULL) == 0)
-				rc = try_candidate(c, m, p, path, c->sysroot_real, 1, 0);
+				rc = try_candidate(c, m, p, path, c->sysroot_real, 1, 0, "the sysroot");
 			if (c->use_recorded_path)
 				vlog(c, "  %s: not tried on this machine (a sysroot is set)", m->path);
 		} else if (c->use_recorded_path) {
-			rc = try_candidate(c, m, p, m->path, NULL, 1, 0);
+			rc = try_candidate(c, m, p, m->path, NULL, 1, 0, "the recorded path");
 		}
 	}
 	/* .gnu_debuglink of accepted files without a symbol table */
@@ -2031,6 +2078,8 @@ static int probe_all(struct sym_ctx *c, const struct module *m, struct probe *p)
 			rc = follow_debuglink(c, m, p, i);
 		}
 	}
+	if (!rc && !have_enough(p))
+		rc = ask_debuginfod(c, m, p);
 	return rc;
 }
 
@@ -2043,11 +2092,13 @@ static int load_module(struct sym_ctx *c, struct module *m)
 	hex_of(m->bid, m->bid_len, hex, sizeof(hex));
 	vlog(c, "module %s build-id %s", m->path, m->bid_len ? hex : "(none)");
 	int rc = probe_all(c, m, p);
-	struct efile *symf = NULL, *dynf = NULL, *dwf = NULL, *phf = NULL;
+	struct efile *symf = NULL, *dynf = NULL, *dwf = NULL, *phf = NULL, *mdf = NULL;
 	for (size_t i = 0; i < p->nacc; i++) {
 		struct efile *f = &p->acc[i];
 		if (!symf && f->has_symtab)
 			symf = f;
+		if (!mdf && f->has_debugdata)
+			mdf = f;
 		if (!dynf && f->has_dynsym)
 			dynf = f;
 		if (!dwf && f->has_dwarf)
@@ -2064,6 +2115,7 @@ static int load_module(struct sym_ctx *c, struct module *m)
 		m->status = p->saw_mismatch ? SYM_BUILDID_MISMATCH :
 			    p->saw_bad ? SYM_BAD_FILE : SYM_NOT_FOUND;
 		vlog(c, "  no usable file: %s", sym_status_str(m->status));
+		vlog(c, "symbols for %s: from no file (%s)", m->display, sym_status_str(m->status));
 	}
 	if (rc == 0 && p->nacc) {
 		m->status = SYM_OK;
@@ -2080,16 +2132,44 @@ static int load_module(struct sym_ctx *c, struct module *m)
 			rc = read_loads(c, m, phf->elf, rebuild);
 		struct rawsym *rv = NULL;
 		size_t rn = 0, rcap = 0;
+		Elf *mini = NULL;
+		void *minibuf = NULL;
+		int used_mini = 0; /* its symbols are in (mini itself is freed below) */
 		if (rc == 0 && symf)
 			rc = collect_syms(symf->elf, SHT_SYMTAB, &rv, &rn, &rcap);
+		if (rc == 0 && !symf && mdf) {
+			/* MiniDebugInfo: the functions .dynsym lacks, for want of a
+			 * real .symtab (its names are then read before it is freed) */
+			char why[128];
+			int r = mdi_open(mdf->elf, &mini, &minibuf, why, sizeof(why));
+			if (r < 0)
+				rc = r;
+			else if (r > 0)
+				vlog(c, "  %s: .gnu_debugdata unusable: %s", mdf->path, why);
+			else
+				rc = collect_syms(mini, SHT_SYMTAB, &rv, &rn, &rcap);
+			used_mini = mini != NULL;
+		}
 		if (rc == 0 && dynf)
 			rc = collect_syms(dynf->elf, SHT_DYNSYM, &rv, &rn, &rcap);
 		if (rc == 0)
 			rc = build_syms(c, m, rv, rn);
 		free(rv);
+		if (mini)
+			elf_end(mini);
+		free(minibuf);
 		if (rc == 0)
-			vlog(c, "  %zu function symbols (.symtab from %s, .dynsym from %s)", m->nsyms,
-			     symf ? symf->path : "-", dynf ? dynf->path : "-");
+			vlog(c, "  %zu function symbols (.symtab from %s%s, .dynsym from %s)", m->nsyms,
+			     symf ? symf->path : used_mini ? mdf->path : "-",
+			     used_mini ? " .gnu_debugdata" : "", dynf ? dynf->path : "-");
+		if (rc == 0) {
+			/* the -v summary: one line per module, where its names come from */
+			const struct efile *best = dwf ? dwf : symf ? symf : used_mini ? mdf : u;
+			vlog(c, "symbols for %s: %s from %s: %s%s", m->display,
+			     dwf ? "DWARF" : symf ? ".symtab" : used_mini ? "MiniDebugInfo (.gnu_debugdata)" :
+			     dynf ? ".dynsym only" : "no symbol table", best->src, best->path,
+			     rebuild ? " (layout rebuilt)" : "");
+		}
 		if (rc == 0 && dwf) {
 			vlog(c, "  DWARF from %s", dwf->path);
 			Elf *e = dwf->elf;
@@ -2276,6 +2356,10 @@ static int embed_lookup(struct sym_ctx *c, struct module *m, uint64_t q, uint64_
 				s->shown = shown_name(c, s->name);
 			if (!s->shown)
 				return -ENOMEM;
+			if (!m->said_embedded)
+				vlog(c, "symbols for %s: embedded in the recording",
+				     m->display);
+			m->said_embedded = 1;
 			vlog(c, "%s+0x%llx: from embedded symbols", m->path, (unsigned long long)q);
 			out->status = SYM_OK;
 			out->used_path = NULL;
@@ -2307,6 +2391,8 @@ struct sym_ctx *sym_ctx_new(const struct sym_opts *o)
 	c->use_recorded_path = o->use_recorded_path;
 	c->demangle = o->demangle;
 	c->verbose = o->verbose;
+	if (o->use_debuginfod && !(c->dbgd = dbgd_new(o->verbose)))
+		goto fail;
 	/* Every file read here is a linked image whose DWARF is final; the
 	 * .rela.debug_* sections a kernel keeps from --emit-relocs would only
 	 * cost time and memory (libdwarf would copy and patch each section). */
@@ -2364,6 +2450,7 @@ void sym_ctx_free(struct sym_ctx *c)
 		module_free(m);
 	}
 	free(c->vmlinux);
+	dbgd_free(c->dbgd);
 	while (c->embeds) {
 		struct embed_tab *t = c->embeds;
 		c->embeds = t->next;

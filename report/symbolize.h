@@ -27,7 +27,11 @@
  *   2. /usr/lib/debug/.build-id/xx/rest.debug (if use_system_debug);
  *   3. sysroot + recorded path (if sysroot);
  *   4. the recorded path itself (if use_recorded_path and no sysroot);
- *   5. embedded symbols registered with sym_add_embedded().
+ *   5. debuginfod (if use_debuginfod and DEBUGINFOD_URLS is set, build-id of
+ *      at least 2 bytes): the debug file when the files above have neither
+ *      .symtab nor DWARF, the executable when none of them is the original
+ *      binary (its program headers);
+ *   6. embedded symbols registered with sym_add_embedded().
  * Steps 1-2 need a build-id of at least 2 bytes.  A file is accepted only if
  * its NT_GNU_BUILD_ID note equals the recorded build-id; a file without the
  * note is rejected like a mismatch.  When the recorded build-id is empty,
@@ -42,7 +46,10 @@
  * .gnu_debuglink brings in the named file if found (next to the file, in
  * its .debug/ subdirectory, in each debug dir as DIR/NAME and
  * DIR/RECORDED_DIRNAME/NAME, and in /usr/lib/debug/RECORDED_DIRNAME/NAME)
- * and its CRC-32 matches.
+ * and its CRC-32 matches.  When no accepted file has a .symtab, the
+ * MiniDebugInfo of one that has a .gnu_debugdata section (minidebuginfo.h)
+ * stands in for it.  The -v log ends each module with one line "symbols for
+ * NAME: WHAT from SOURCE: PATH" naming where its names come from.
  *
  * Separate debug files (objcopy --only-keep-debug) keep the program headers
  * but objcopy rewrites their p_offset/p_filesz.  When only such a file is
@@ -93,13 +100,15 @@ struct sym_opts {
 	int use_system_debug;    /* also look in /usr/lib/debug (default 1) */
 	int use_recorded_path;   /* also try the recorded path itself (default 1) */
 	int demangle;            /* demangle C++ names with __cxa_demangle (default 1) */
+	int use_debuginfod;      /* ask the DEBUGINFOD_URLS servers (debuginfod.h) when
+	                          * the files above lack symbols or the binary (default 1) */
 	FILE *verbose;           /* if non-NULL, log each candidate tried and why */
 	const char *vmlinux;     /* --vmlinux: the recorded kernel's image with its
 	                          * .symtab and DWARF, for sym_kernel_lookup(); may be NULL */
 };
 
 /* Fills *o with the defaults: no debug dirs, no sysroot, use_system_debug 1,
- * use_recorded_path 1, demangle 1, verbose NULL. */
+ * use_recorded_path 1, demangle 1, use_debuginfod 1, verbose NULL. */
 void sym_opts_init(struct sym_opts *o);
 
 enum sym_status {

@@ -7,6 +7,7 @@ default=(
   make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libzstd-dev libdwarf-dev
   libdw-dev liblzma-dev libbz2-dev curl wget
   pkg-config binutils zstd python3 python3-pytest libclang-rt-14-dev
+  libdebuginfod-dev liblzma-dev debuginfod xz-utils elfutils nodejs
   iproute2 nftables libbpf-tools
   linux-perf bpftrace valgrind time lld
   qemu-system-x86 busybox-static cpio

@@ -21,10 +21,11 @@ FIX = os.path.join(ROOT, "tests", "fixtures")
 REPORT = os.path.join(ROOT, "report")
 
 CFLAGS = ["-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror"]
-LIBS = ["-lelf", "-ldwarf", "-lz", "-lstdc++"]
+LIBS = ["-lelf", "-ldwarf", "-lz", "-lstdc++", "-ldebuginfod", "-llzma"]
 SANITIZE = ["-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined"] \
     if os.environ.get("SYM_SANITIZE") else []
-SYMTEST_SRCS = [os.path.join(FIX, "symtest.c"), os.path.join(REPORT, "symbolize.c")]
+SYMTEST_SRCS = [os.path.join(FIX, "symtest.c")] + [
+    os.path.join(REPORT, f) for f in ("symbolize.c", "debuginfod.c", "minidebuginfo.c")]
 INCS = ["-I" + REPORT, "-I/usr/include/libdwarf"]
 
 
@@ -523,6 +524,66 @@ def test_gnu_debuglink_crc_mismatch(bld, symtest):
     assert fr[0].status == "NO_SYMBOL"
 
 
+# ---------------------------------------------------------------- MiniDebugInfo
+
+
+def add_minidebuginfo(bld, exe, name, xz_opts=()):
+    """A stripped copy of exe with a .gnu_debugdata section, made as Fedora's
+    find-debuginfo makes it: the defined functions that .dynsym lacks
+    (nm), kept alone in a copy of the debug file (objcopy --keep-symbols),
+    xz-compressed, added to the stripped binary (objcopy --add-section)."""
+    work = bld / ("mdi_" + name)
+    work.mkdir()
+    dyn = run(["nm", "-D", "--format=posix", "--defined-only", exe]).stdout
+    full = run(["nm", "--format=posix", "--defined-only", exe]).stdout
+    dynsyms = {ln.split()[0] for ln in dyn.splitlines() if ln.split()}
+    funcs = {ln.split()[0] for ln in full.splitlines()
+             if len(ln.split()) > 1 and ln.split()[1] in ("T", "t")}
+    keep = work / "keep_symbols"
+    keep.write_text("".join(n + "\n" for n in sorted(funcs - dynsyms)))
+    debug = str(work / "debug")
+    mini = str(work / "mini_debuginfo")
+    run(["objcopy", "--only-keep-debug", exe, debug])
+    run(["objcopy", "-S", "--remove-section", ".gdb_index", "--remove-section", ".comment",
+         "--keep-symbols=" + str(keep), debug, mini])
+    run(["xz", *xz_opts, mini])
+    out = str(bld / name)
+    shutil.copy(exe, out)
+    run(["strip", "--strip-all", out])
+    run(["objcopy", "--add-section", ".gnu_debugdata=" + mini + ".xz", out])
+    assert ".symtab" not in run(["readelf", "-SW", out]).stdout
+    return out
+
+
+def test_minidebuginfo_names_stripped_binary(bld, symtest):
+    exe = cc(bld, "sym_basic.c", "mdi.full", ["-O1", "-g"])
+    target = add_minidebuginfo(bld, exe, "mdi")
+    funcs = nm_funcs(exe)
+    for fn in ("sym_leaf", "sym_static_mid", "sym_outer", "main"):
+        addr, size = funcs[fn]
+        fr, used, log = sym(symtest, target, build_id(exe), vaddr_to_off(exe, addr + size // 2),
+                            opts=NO_DBG_DIRS, show_path=True, verbose=True)
+        assert fr[0].status == "OK" and fr[0].func == fn, (fn, fr, log)
+        assert fr[0].off == size // 2 and fr[0].file is None, fr
+        assert used[0] == target
+    assert "symbols for mdi: MiniDebugInfo (.gnu_debugdata) from the recorded path: " + target in log
+
+
+def test_minidebuginfo_damaged_is_not_fatal(bld, symtest):
+    exe = cc(bld, "sym_basic.c", "mdibad.full", ["-O1", "-g"])
+    target = str(bld / "mdibad")
+    shutil.copy(exe, target)
+    run(["strip", "--strip-all", target])
+    junk = bld / "mdibad.junk"
+    junk.write_bytes(b"\xfd7zXZ\x00" + b"\x01" * 64)
+    run(["objcopy", "--add-section", ".gnu_debugdata=" + str(junk), target])
+    addr = nm_funcs(exe)["sym_outer"][0]
+    fr, used, log = sym(symtest, target, build_id(exe), vaddr_to_off(exe, addr),
+                        opts=NO_DBG_DIRS, show_path=True, verbose=True)
+    assert ".gnu_debugdata unusable: not a valid xz stream" in log
+    assert fr[0].status == "NO_SYMBOL"
+
+
 # ---------------------------------------------------------------- build-id checks
 
 
@@ -896,6 +957,8 @@ def symtest_failmalloc(bld):
     san = ["-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined"]
     objs = []
     for src, extra in ((os.path.join(REPORT, "symbolize.c"), ["-include", str(hdr)]),
+                       (os.path.join(REPORT, "debuginfod.c"), ["-include", str(hdr)]),
+                       (os.path.join(REPORT, "minidebuginfo.c"), ["-include", str(hdr)]),
                        (os.path.join(FIX, "symtest.c"), []),
                        (os.path.join(FIX, "sym_failmalloc.c"), [])):
         obj = str(bld / (os.path.basename(src) + ".fm.o"))

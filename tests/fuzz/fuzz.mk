@@ -24,7 +24,7 @@ FUZZ_INC := -Iformat -Ireport -I/usr/include/libdwarf
 FUZZ_SRC := tests/fuzz/fuzz_reader.c $(wildcard format/*.c) \
 	$(filter-out report/sockreport.c,$(wildcard report/*.c))
 # --wrap: the commands' symbolizer must not open host files (see fuzz_reader.c).
-FUZZ_LIBS := -Wl,--wrap=cli_symbolizer -lelf -ldwarf -lz -lzstd -lstdc++
+FUZZ_LIBS := -Wl,--wrap=cli_symbolizer -lelf -ldwarf -lz -lzstd -lstdc++ -ldebuginfod -llzma
 # -max_len: inputs up to 256 KiB; -rss_limit_mb: a bounded reader never needs
 # 2 GiB (the limit also caps single mallocs); -timeout: seconds per input.
 FUZZ_RUN_FLAGS := -max_len=262144 -rss_limit_mb=2048 -timeout=30 -print_final_stats=1 \
