@@ -13,7 +13,7 @@
 
 struct cli {
 	const char *cmd;
-	const char *files[2];
+	const char *const *files; /* the command line's FILE arguments */
 	int nfiles;
 	int json;
 	int verbose;
@@ -38,6 +38,11 @@ struct cli {
 	int lines;              /* diff: match stacks with file:line too */
 	int no_index;           /* --no-index: read every block, never use the index */
 	uint64_t index_types;   /* set by a command: see mfilter.index_types */
+	/* added with export/pprof: */
+	const char *format;     /* export: ndjson (default) or csv */
+	int uncompressed;       /* export: plain files, not zstd */
+	int force;              /* export: replace existing files */
+	const char *pprof;      /* allocs/leaks: --pprof FILE (gzipped profile.proto) */
 };
 
 /* --- helpers shared by the commands --- */
@@ -105,6 +110,7 @@ int cmd_latency(struct cli *c);
 int cmd_allocs(struct cli *c);
 int cmd_diff(struct cli *c);
 int cmd_timeline(struct cli *c);
+int cmd_export(struct cli *c);
 /* --- allocation sites (cmd_allocs.c), shared by allocs, leaks, diff --- */
 struct site {
 	uint64_t kstack, ustack;
@@ -135,6 +141,9 @@ int sites_collapse(struct sites *ss, struct stacks *st, int lines);
 /* Folded stacks of the collapsed sites; which: 0 allocs, 1 leaks. */
 void sites_folded(FILE *f, struct sites *ss, int which);
 void sites_free(struct sites *ss);
+/* The portable key of an allocation site ("origin;mod!func;..." root first,
+ * address-free; lines: with file:line): malloc'd, NULL on ENOMEM. */
+char *portable_key(struct stacks *st, uint64_t kref, uint64_t uref, uint32_t origin, int lines);
 /* "INET/STREAM/TCP", or "several kinds" for a mixed site */
 void site_kind(char *buf, size_t cap, const struct site *x);
 

@@ -173,7 +173,7 @@ static int site_account(struct site *x, const struct model *m, const struct msoc
 }
 
 /* "mod!func" per frame (innermost first in lines[]), joined root first. */
-static char *portable_key(struct stacks *st, uint64_t kref, uint64_t uref, uint32_t origin,
+char *portable_key(struct stacks *st, uint64_t kref, uint64_t uref, uint32_t origin,
 			  int lines)
 {
 	size_t cap = 256, len = 0;

@@ -33,6 +33,8 @@ static void usage(FILE *f)
 "  timeline Chrome/Perfetto trace-event JSON (-o FILE)\n"
 "  info     host, kernel, backend, duration, counts, losses, completeness\n"
 "  dump     every record, readable (or JSON lines with --json)\n"
+"  export   tables (sockets, events, sites, recordings) for DuckDB, ClickHouse,\n"
+"           Spark: FILE... -o DIR, hive-partitioned NDJSON (zstd) or CSV\n"
 "\n"
 "Options:\n"
 "  --json               one JSON document (dump: one object per line)\n"
@@ -53,7 +55,11 @@ static void usage(FILE *f)
 "      --stacks         pairs: show allocation and release stacks\n"
 "      --folded         leaks, allocs: folded stacks for flamegraph.pl/speedscope\n"
 "      --by KEY         latency: split by comm, pid, stack, dport or raddr\n"
-"  -o, --output FILE    timeline: write the trace there (default: stdout)\n"
+"  -o, --output FILE    timeline: write the trace there (default: stdout);\n"
+"                       export: the directory\n"
+"      --format FMT     export: ndjson (default) or csv\n"
+"      --uncompressed   export: plain files, not zstd-compressed\n"
+"  -f, --force          export: replace files of an earlier export\n"
 "      --fail-on EXPR   diff: exit 3 when EXPR trips (see sockreport diff --help)\n"
 "      --lines          diff: match stack frames by file:line too\n"
 "  -v, --verbose        say where each symbol file was looked for, and whether\n"
@@ -68,7 +74,8 @@ static void usage(FILE *f)
 "  sockreport diff --fail-on 'leaks>0,connect.p99>+20%%' base.srec new.srec\n"
 "  sockreport timeline -o trace.json trace.srec   # open in ui.perfetto.dev\n"
 "  sockreport info trace.srec\n"
-"  sockreport dump --json trace.srec | head\n");
+"  sockreport dump --json trace.srec | head\n"
+"  sockreport export -o fleet/ host1.srec host2.srec\n");
 }
 
 static const struct {
@@ -179,6 +186,23 @@ static const struct {
 "the index; the result is the same as --no-index, which reads every block.\n"
 "Examples:\n"
 "  sockreport info trace.srec\n" },
+	{ "export",
+"Usage: sockreport export [OPTIONS] FILE.srec... -o DIR\n"
+"Writes each recording as four tables, schema in spec/export.md:\n"
+"  DIR/sockets/host=H/date=YYYY-MM-DD/REC.ndjson.zst    one row per socket\n"
+"  DIR/events/...       one row per event record, names not ids\n"
+"  DIR/sites/...        one row per allocation site (portable site_key)\n"
+"  DIR/recordings/...   host, kernel, clocks, losses, completeness\n"
+"Every row has host and recording_id; a glob over many exports loads in one\n"
+"statement.  Files appear only when a recording is fully exported; an\n"
+"existing file is never replaced without --force.\n"
+"Options: --format ndjson|csv --uncompressed -f -p -c --since --until --older S\n"
+"         --debug-dir DIR --sysroot DIR --vmlinux FILE\n"
+"Examples:\n"
+"  sockreport export -o fleet/ web1.srec web2.srec\n"
+"  duckdb -c \"SELECT host, count(*) FROM 'fleet/sockets/*/*/*.ndjson.zst'\n"
+"             WHERE leak_class = 'outstanding' GROUP BY host\"\n"
+"  duckdb -c \"COPY (FROM 'fleet/sockets/*/*/*.ndjson.zst') TO 'sockets.parquet'\"\n" },
 	{ "dump",
 "Usage: sockreport dump [--json] FILE.srec\n"
 "Every record; --json: one object per line, the spec's field names.  The\n"
@@ -212,7 +236,8 @@ __attribute__((noreturn, format(printf, 1, 2))) static void die_usage(const char
 static void parse(int argc, char **argv, struct cli *c)
 {
 	enum { O_JSON = 256, O_SINCE, O_UNTIL, O_OLDER, O_TOP, O_DEBUGDIR, O_SYSROOT, O_VMLINUX, O_NODEMANGLE,
-	       O_WIDE, O_STACKS, O_FOLDED, O_BY, O_FAILON, O_LINES, O_NOINDEX };
+	       O_WIDE, O_STACKS, O_FOLDED, O_BY, O_FAILON, O_LINES, O_NOINDEX, O_FORMAT,
+	       O_UNCOMPRESSED, O_PPROF };
 	static const struct option lo[] = {
 		{ "json", no_argument, NULL, O_JSON },
 		{ "pid", required_argument, NULL, 'p' },
@@ -233,6 +258,10 @@ static void parse(int argc, char **argv, struct cli *c)
 		{ "fail-on", required_argument, NULL, O_FAILON },
 		{ "lines", no_argument, NULL, O_LINES },
 		{ "no-index", no_argument, NULL, O_NOINDEX },
+		{ "format", required_argument, NULL, O_FORMAT },
+		{ "uncompressed", no_argument, NULL, O_UNCOMPRESSED },
+		{ "force", no_argument, NULL, 'f' },
+		{ "pprof", required_argument, NULL, O_PPROF },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -250,7 +279,7 @@ static void parse(int argc, char **argv, struct cli *c)
 	c->cmd = argv[1];
 	optind = 2;
 	opterr = 0; /* our own one-line messages */
-	while ((opt = getopt_long(argc, argv, "p:c:o:vh", lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "p:c:o:fvh", lo, NULL)) != -1) {
 		switch (opt) {
 		case O_JSON: c->json = 1; break;
 		case 'p': {
@@ -306,6 +335,10 @@ static void parse(int argc, char **argv, struct cli *c)
 		case 'o': c->output = optarg; break;
 		case O_FAILON: c->fail_on = optarg; break;
 		case O_LINES: c->lines = 1; break;
+		case O_FORMAT: c->format = optarg; break;
+		case O_UNCOMPRESSED: c->uncompressed = 1; break;
+		case 'f': c->force = 1; break;
+		case O_PPROF: c->pprof = optarg; break;
 		case 'v': c->verbose = 1; break;
 		case 'h':
 			if (!cli_command_help(c->cmd, stdout))
@@ -319,29 +352,31 @@ static void parse(int argc, char **argv, struct cli *c)
 				  argv[optind - 1]);
 		}
 	}
-	for (int i = optind; i < argc; i++) {
-		if (c->nfiles == 2)
-			die_usage("too many files");
-		c->files[c->nfiles++] = argv[i];
-	}
+	c->files = (const char *const *)argv + optind;
+	c->nfiles = argc - optind;
 }
 
 int main(int argc, char **argv)
 {
+	/* nfiles: how many FILE arguments (0: one or more); many: the
+	 * several-files form of a one-file command (by site key and host). */
 	static const struct {
 		const char *name;
 		int (*fn)(struct cli *);
+		int nfiles;
+		int (*many)(struct cli *);
 	} cmds[] = {
-		{ "leaks", cmd_leaks },
-		{ "info", cmd_info },
-		{ "dump", cmd_dump },
-		{ "pairs", cmd_pairs },
-		{ "states", cmd_states },
-		{ "summary", cmd_summary },
-		{ "latency", cmd_latency },
-		{ "allocs", cmd_allocs },
-		{ "diff", cmd_diff },
-		{ "timeline", cmd_timeline },
+		{ "leaks", cmd_leaks, 1, NULL },
+		{ "info", cmd_info, 1, NULL },
+		{ "dump", cmd_dump, 1, NULL },
+		{ "pairs", cmd_pairs, 1, NULL },
+		{ "states", cmd_states, 1, NULL },
+		{ "summary", cmd_summary, 1, NULL },
+		{ "latency", cmd_latency, 1, NULL },
+		{ "allocs", cmd_allocs, 1, NULL },
+		{ "diff", cmd_diff, 2, NULL },
+		{ "timeline", cmd_timeline, 1, NULL },
+		{ "export", cmd_export, 0, NULL },
 	};
 	struct cli c;
 
@@ -349,10 +384,14 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (strcmp(c.cmd, cmds[i].name))
 			continue;
-		int want = !strcmp(c.cmd, "diff") ? 2 : 1;
+		int want = cmds[i].nfiles;
+		if (c.nfiles > 1 && cmds[i].many)
+			return cmds[i].many(&c);
 		if (c.nfiles != want && want == 2)
 			die_usage("diff takes two files: BASE NEW (try 'sockreport diff --help')");
-		if (c.nfiles != want)
+		if (!want && !c.nfiles)
+			die_usage("%s takes one or more FILEs (try 'sockreport %s --help')", c.cmd, c.cmd);
+		if (want && c.nfiles != want)
 			die_usage("%s takes one FILE (try 'sockreport %s --help')", c.cmd, c.cmd);
 		return cmds[i].fn(&c);
 	}
