@@ -325,6 +325,11 @@ static void json_groups(const struct cli *c, const struct model *m, struct stack
 		const struct group *g = &gs->g[i];
 		printf("%s\n    {\"count\": %" PRIu64 ", \"possible\": %" PRIu64 ", \"origin\": \"%s\"",
 		       i ? "," : "", g->count, g->possible, origin_name(g->origin));
+		/* the portable key of export's sites and of diff: joins across files */
+		char *key = portable_key(st, g->kstack, g->ustack, g->origin, 0);
+		printf(", \"site_key\": ");
+		out_json_z(stdout, key);
+		free(key);
 		printf(", \"processes\": [");
 		for (int p = 0; p < g->npids; p++) {
 			printf("%s{\"pid\": %u, \"comm\": ", p ? ", " : "", g->pids[p]);
