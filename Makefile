@@ -39,14 +39,14 @@ CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(SANFLAGS)
 CPPFLAGS += -Iformat -I$(BUILD) -Ibpf -I/usr/include/libdwarf
 LDFLAGS += $(SANFLAGS)
 LIBS_REC := -lbpf -lelf -lz -lzstd
-LIBS_REP := -lelf -ldwarf -lz -lzstd -lstdc++
+LIBS_REP := -lelf -ldwarf -lz -lzstd -lprotobuf-c -lstdc++
 ifeq ($(STATIC),1)
 # Self-contained binaries (make STATIC=1 -> build-static/): every library
 # from its .a.  Debian 12's libelf.a and libdwarf.a need only zlib (checked
 # with nm -u); libdwarf goes before libelf, both before -lz.
 LDFLAGS += -static
 LIBS_REC := -lbpf -lelf -lz -lzstd
-LIBS_REP := -ldwarf -lelf -lz -lzstd -lstdc++ -lm
+LIBS_REP := -ldwarf -lelf -lprotobuf-c -lz -lzstd -lstdc++ -lm
 endif
 
 ifeq ($(V),1)
@@ -62,7 +62,7 @@ RECORD_SRC := $(wildcard record/*.c)
 REPORT_SRC := $(wildcard report/*.c)
 FORMAT_OBJ := $(FORMAT_SRC:%.c=$(BUILD)/%.o)
 RECORD_OBJ := $(RECORD_SRC:%.c=$(BUILD)/%.o)
-REPORT_OBJ := $(REPORT_SRC:%.c=$(BUILD)/%.o)
+REPORT_OBJ := $(REPORT_SRC:%.c=$(BUILD)/%.o) $(BUILD)/pprof/profile.pb-c.o
 
 all: $(BUILD)/sockrec $(BUILD)/sockreport
 
@@ -81,6 +81,23 @@ $(BUILD)/%.o: %.c $(wildcard format/*.h record/*.h report/*.h bpf/sockrec.h)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(RECORD_OBJ): $(BUILD)/sockrec.skel.h
+
+# pprof's profile.proto, from Debian's golang-github-google-pprof-dev (the
+# upstream file, Apache-2.0), compiled with protoc-c: sockreport encodes
+# profiles with libprotobuf-c, never by hand.
+PROFILE_PROTO ?= /usr/share/gocode/src/github.com/google/pprof/proto/profile.proto
+$(BUILD)/pprof/profile.pb-c.c: $(BUILD)/pprof/profile.pb-c.h
+	@:
+$(BUILD)/pprof/profile.pb-c.h: $(PROFILE_PROTO)
+	$(call msg,PROTOC-C,$@)
+	$(Q)mkdir -p $(BUILD)/pprof
+	$(Q)protoc-c --c_out=$(BUILD)/pprof -I$(dir $(PROFILE_PROTO)) $(notdir $(PROFILE_PROTO))
+# generated code: our warnings are not its author's
+$(BUILD)/pprof/profile.pb-c.o: $(BUILD)/pprof/profile.pb-c.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-error -w -c $< -o $@
+$(BUILD)/report/pprof.o: $(BUILD)/pprof/profile.pb-c.h
+$(BUILD)/report/pprof.o: CPPFLAGS += -I$(BUILD)/pprof
 
 $(BUILD)/sockrec: $(RECORD_OBJ) $(FORMAT_OBJ)
 	$(call msg,LINK,$@)

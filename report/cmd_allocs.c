@@ -7,6 +7,7 @@
 #include <string.h>
 #include "cli.h"
 #include "out.h"
+#include "pprof.h"
 #include "stacks.h"
 
 void sites_init(struct sites *s)
@@ -374,6 +375,10 @@ int cmd_allocs(struct cli *c)
 	cli_warnings(c, &m, path);
 	if (c->folded) {
 		sites_folded(stdout, &A.ss, 0);
+		goto out;
+	}
+	if (c->pprof) {
+		rc = pprof_write(c, &m, sym, &A.ss, A.end, PPROF_ALLOCS);
 		goto out;
 	}
 	size_t n = c->top && (size_t)c->top < A.ss.by_key.n ? (size_t)c->top : A.ss.by_key.n;

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "groups.h"
 #include "out.h"
+#include "pprof.h"
 #include "stacks.h"
 
 /* One socket stranded in CLOSE_WAIT, listed individually: owner, fd,
@@ -396,6 +397,10 @@ int cmd_leaks(struct cli *c)
 	cli_warnings(c, &m, path);
 	if (c->folded) {
 		sites_folded(stdout, &L.sites, 1);
+		goto out;
+	}
+	if (c->pprof) {
+		rc = pprof_write(c, &m, sym, &L.sites, L.end, PPROF_LEAKED);
 		goto out;
 	}
 	if (c->json) {

@@ -54,6 +54,8 @@ static void usage(FILE *f)
 "      --wide           do not shorten lines to 80 columns\n"
 "      --stacks         pairs: show allocation and release stacks\n"
 "      --folded         leaks, allocs: folded stacks for flamegraph.pl/speedscope\n"
+"      --pprof FILE     leaks, allocs: write a gzipped pprof profile (go tool pprof,\n"
+"                       Pyroscope, Parca): allocations, open, leaked per site\n"
 "      --by KEY         latency: split by comm, pid, stack, dport or raddr\n"
 "  -o, --output FILE    timeline: write the trace there (default: stdout);\n"
 "                       export: the directory\n"
@@ -90,13 +92,14 @@ static const struct {
 "site, allocated minus released per minute.  Groups are allocation sites\n"
 "(kernel + user stack); a group is marked 'possible' when events were lost\n"
 "while its sockets lived.\n"
-"Options: --json --top N --older S --folded -p -c --since --until --wide\n"
+"Options: --json --top N --older S --folded --pprof FILE -f -p -c --since --until --wide\n"
 "         --debug-dir DIR --sysroot DIR --vmlinux FILE -v\n"
 "Examples:\n"
 "  sockreport leaks trace.srec\n"
 "  sockreport leaks --vmlinux /usr/lib/debug/boot/vmlinux-$(uname -r) trace.srec\n"
 "  sockreport leaks --top 3 --older 30 -c nginx trace.srec\n"
-"  sockreport leaks --folded trace.srec | flamegraph.pl > leaks.svg\n" },
+"  sockreport leaks --folded trace.srec | flamegraph.pl > leaks.svg\n"
+"  sockreport leaks --pprof leaks.pb.gz trace.srec && go tool pprof -http=: leaks.pb.gz\n" },
 	{ "pairs",
 "Usage: sockreport pairs [OPTIONS] FILE.srec\n"
 "One row per socket, by allocation time: serial and inode, owner pid/comm,\n"
@@ -145,10 +148,11 @@ static const struct {
 "Every allocation site (kernel + user stack): sockets allocated, released,\n"
 "still open.  With --folded: 'frame;frame;... count' lines, root first, for\n"
 "flamegraph.pl or speedscope.\n"
-"Options: --json --folded --top N -p -c --since --until --debug-dir --sysroot\n"
-"         --vmlinux FILE\n"
+"Options: --json --folded --pprof FILE -f --top N -p -c --since --until\n"
+"         --debug-dir --sysroot --vmlinux FILE\n"
 "Examples:\n"
-"  sockreport allocs --folded trace.srec | flamegraph.pl > allocs.svg\n" },
+"  sockreport allocs --folded trace.srec | flamegraph.pl > allocs.svg\n"
+"  sockreport allocs --pprof allocs.pb.gz trace.srec\n" },
 	{ "diff",
 "Usage: sockreport diff [OPTIONS] BASE.srec NEW.srec\n"
 "Compares two recordings of the same service, possibly of different builds.\n"

@@ -10,7 +10,7 @@ default=(
   linux-perf bpftrace valgrind time lld
   qemu-system-x86 busybox-static cpio
   cppcheck clang-tidy procps util-linux
-  nodejs protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
+  nodejs protobuf-c-compiler libprotobuf-c-dev protobuf-compiler golang-github-google-pprof-dev
   clickhouse-server clickhouse-client
 )
 # With arguments, install just those packages (tests/vm/install-deps.sh).
