@@ -111,6 +111,10 @@ int cmd_allocs(struct cli *c);
 int cmd_diff(struct cli *c);
 int cmd_timeline(struct cli *c);
 int cmd_export(struct cli *c);
+/* several files (cmd_fleet.c): by site key / destination, with a host column */
+int cmd_leaks_many(struct cli *c);
+int cmd_allocs_many(struct cli *c);
+int cmd_latency_many(struct cli *c);
 /* --- allocation sites (cmd_allocs.c), shared by allocs, leaks, diff --- */
 struct site {
 	uint64_t kstack, ustack;

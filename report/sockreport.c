@@ -16,6 +16,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "Usage: sockreport COMMAND [OPTIONS] FILE.srec\n"
+"       sockreport leaks|allocs|latency [OPTIONS] FILE.srec FILE.srec...\n"
 "Analyse a recording made by sockrec, on any machine.\n"
 "\n"
 "Commands (sockreport COMMAND --help for each):\n"
@@ -84,7 +85,7 @@ static const struct {
 	const char *cmd, *text;
 } cmd_help[] = {
 	{ "leaks",
-"Usage: sockreport leaks [OPTIONS] FILE.srec\n"
+"Usage: sockreport leaks [OPTIONS] FILE.srec [FILE.srec...]\n"
 "Sockets allocated during the recording and still open at its end (older\n"
 "than --older), sockets released only by their process's exit, TCP\n"
 "sockets stranded in CLOSE_WAIT (the peer closed, the owner never did: owner\n"
@@ -134,7 +135,7 @@ static const struct {
 "  sockreport summary trace.srec\n"
 "  sockreport summary --top 5 --json trace.srec\n" },
 	{ "latency",
-"Usage: sockreport latency [OPTIONS] FILE.srec\n"
+"Usage: sockreport latency [OPTIONS] FILE.srec [FILE.srec...]\n"
 "log2 histograms and p50/p90/p99/max of: TCP connect latency (blocking: the\n"
 "connect() call; non-blocking: from the call until the socket left\n"
 "SYN_SENT), split by result; accept-queue wait (established -> accept()\n"
@@ -144,7 +145,7 @@ static const struct {
 "  sockreport latency trace.srec\n"
 "  sockreport latency --by dport trace.srec\n" },
 	{ "allocs",
-"Usage: sockreport allocs [OPTIONS] FILE.srec\n"
+"Usage: sockreport allocs [OPTIONS] FILE.srec [FILE.srec...]\n"
 "Every allocation site (kernel + user stack): sockets allocated, released,\n"
 "still open.  With --folded: 'frame;frame;... count' lines, root first, for\n"
 "flamegraph.pl or speedscope.\n"
@@ -370,14 +371,14 @@ int main(int argc, char **argv)
 		int nfiles;
 		int (*many)(struct cli *);
 	} cmds[] = {
-		{ "leaks", cmd_leaks, 1, NULL },
+		{ "leaks", cmd_leaks, 1, cmd_leaks_many },
 		{ "info", cmd_info, 1, NULL },
 		{ "dump", cmd_dump, 1, NULL },
 		{ "pairs", cmd_pairs, 1, NULL },
 		{ "states", cmd_states, 1, NULL },
 		{ "summary", cmd_summary, 1, NULL },
-		{ "latency", cmd_latency, 1, NULL },
-		{ "allocs", cmd_allocs, 1, NULL },
+		{ "latency", cmd_latency, 1, cmd_latency_many },
+		{ "allocs", cmd_allocs, 1, cmd_allocs_many },
 		{ "diff", cmd_diff, 2, NULL },
 		{ "timeline", cmd_timeline, 1, NULL },
 		{ "export", cmd_export, 0, NULL },

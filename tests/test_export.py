@@ -221,3 +221,40 @@ def test_parquet_conversion_documented_works(fleet, tmp_path):
     n = duck("SELECT count(*) AS n FROM '%s'" % pq)[0]["n"]
     m = duck("SELECT count(*) AS n FROM %s" % table(fleet["dir"], "sockets"))[0]["n"]
     assert int(n) == int(m) > 0
+
+
+def test_several_files_in_one_report(fleet):
+    """leaks/allocs/latency A B C: by site key with a host column, the same
+    numbers as the engine over the export and as each file's own report."""
+    files = list(fleet["files"].values())
+    d = sockreport_json("leaks", *files)
+    assert [f["host"] for f in d["files"]] == list(HOSTS)
+    got = {s["site_key"]: s["leaked"] for s in d["sites"] if s["leaked"]}
+    rows = duck("SELECT site_key, count(*) AS n FROM %s WHERE leak_class = 'outstanding' "
+                "GROUP BY site_key" % table(fleet["dir"], "sockets"))
+    assert got == {r["site_key"]: int(r["n"]) for r in rows}
+    for s in d["sites"]:
+        for h in s["hosts"]:
+            one = sockreport_json("leaks", h["file"])
+            assert h["leaked"] == sum(g["count"] for g in one["outstanding"]
+                                      if g["site_key"] == s["site_key"]), (s["site_key"], h)
+    # the leaker's sites are on fleet-a and fleet-c, CLOSE_WAIT on fleet-b
+    hosts = {h["host"] for s in d["sites"] if "leak_sockets_here" in s["site_key"]
+             for h in s["hosts"] if h["leaked"]}
+    assert hosts == {"fleet-a", "fleet-c"}
+    cw = [(h["host"], h["close_wait"]) for s in d["sites"] for h in s["hosts"] if h["close_wait"]]
+    assert cw == [("fleet-b", 1)]
+    a = sockreport_json("allocs", *files)
+    total = duck("SELECT count(*) AS n FROM %s WHERE alloc_s IS NOT NULL"
+                 % table(fleet["dir"], "sockets"))[0]["n"]
+    assert sum(s["allocated"] for s in a["sites"]) == int(total)
+    text = run_sockreport("leaks", *files).stdout
+    assert "HOST" in text and "fleet-a" in text and "fleet-c" in text
+    lat = sockreport_json("latency", *files)["connect"]
+    n = duck("SELECT host, connect_remote, count(*) AS n FROM %s WHERE connect_established "
+             "AND protocol = 'TCP' GROUP BY ALL" % table(fleet["dir"], "sockets"))
+    assert {(r["host"], r["connect_remote"], int(r["n"])) for r in n} == \
+        {(x["host"], x["destination"], x["ok"]) for x in lat if x["ok"]}
+    assert any(x["host"] == "fleet-b" for x in lat)
+    p = run_sockreport("leaks", "--pprof", "x.pb.gz", *files, check=False)
+    assert p.returncode == 2 and "one FILE" in p.stderr
