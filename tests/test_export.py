@@ -258,3 +258,125 @@ def test_several_files_in_one_report(fleet):
     assert any(x["host"] == "fleet-b" for x in lat)
     p = run_sockreport("leaks", "--pprof", "x.pb.gz", *files, check=False)
     assert p.returncode == 2 and "one FILE" in p.stderr
+
+
+# ---------------------------------------------------------------- ClickHouse
+
+CH_SOCKETS = ("host String, recording_id String, serial UInt64, open UInt8, "
+              "leak_class Nullable(String), close_wait UInt8, possible UInt8, site_key String, "
+              "states Array(String), connect_latency_ns Nullable(Int64)")
+CH_RECORDINGS = ("host String, recording_id String, complete UInt8, salvaged UInt8, "
+                 "lost_events UInt64, stack_failures UInt64")
+
+
+def free_port(lo, hi):
+    import socket
+    for port in range(lo, hi):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    pytest.fail("no free port in %d..%d" % (lo, hi))
+
+
+@pytest.fixture(scope="module")
+def clickhouse(tmp_path_factory):
+    """Debian's clickhouse-server, on 127.0.0.1, with its own config and data
+    in a temporary directory; yields a function running one query."""
+    import time
+    server = shutil.which("clickhouse-server") or "/usr/sbin/clickhouse-server"
+    if not os.path.exists(server) or not shutil.which("clickhouse-client"):
+        pytest.fail("clickhouse-server/clickhouse-client are not installed (run make deps)")
+    d = tmp_path_factory.mktemp("clickhouse")
+    tcp = free_port(20900, 20950)
+    http = free_port(20950, 21000)
+    for sub in ("data", "tmp", "log", "user_files", "format_schemas"):
+        (d / sub).mkdir()
+    (d / "config.xml").write_text("""<?xml version="1.0"?>
+<yandex>
+  <logger><level>warning</level><log>{d}/log/server.log</log>
+    <errorlog>{d}/log/err.log</errorlog><console>0</console></logger>
+  <listen_host>127.0.0.1</listen_host>
+  <tcp_port>{tcp}</tcp_port><http_port>{http}</http_port>
+  <path>{d}/data/</path><tmp_path>{d}/tmp/</tmp_path>
+  <user_files_path>{d}/user_files/</user_files_path>
+  <format_schema_path>{d}/format_schemas/</format_schema_path>
+  <users_config>{d}/users.xml</users_config>
+  <default_profile>default</default_profile><default_database>default</default_database>
+  <mark_cache_size>5368709</mark_cache_size><max_concurrent_queries>8</max_concurrent_queries>
+</yandex>
+""".format(d=d, tcp=tcp, http=http))
+    (d / "users.xml").write_text("""<?xml version="1.0"?>
+<yandex>
+  <profiles><default><max_memory_usage>2000000000</max_memory_usage></default></profiles>
+  <users><default><password></password><networks><ip>127.0.0.1</ip></networks>
+    <profile>default</profile><quota>default</quota></default></users>
+  <quotas><default></default></quotas>
+</yandex>
+""")
+    log = open(d / "stdout.log", "w")
+    proc = subprocess.Popen([server, "--config-file=%s/config.xml" % d], cwd=str(d),
+                            stdout=log, stderr=subprocess.STDOUT)
+
+    def query(sql, data=None, settings=()):
+        p = subprocess.run(["clickhouse-client", "--host", "127.0.0.1", "--port", str(tcp),
+                            *settings, "--query", sql], input=data, capture_output=True,
+                           timeout=120)
+        return p
+
+    try:
+        deadline = time.time() + 60
+        while True:
+            p = query("SELECT 1")
+            if p.returncode == 0:
+                break
+            if proc.poll() is not None or time.time() > deadline:
+                pytest.fail("clickhouse-server did not start: %s %s" % (
+                    p.stderr.decode()[-300:], (d / "stdout.log").read_text()[-300:]))
+            time.sleep(0.5)
+
+        def q(sql, data=None, settings=()):
+            p = query(sql, data, settings)
+            assert p.returncode == 0, (sql, p.stderr.decode())
+            return p.stdout.decode()
+        yield q
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def test_clickhouse_answers_the_same(fleet, clickhouse):
+    q = clickhouse
+    q("CREATE TABLE sockets (%s) ENGINE = MergeTree ORDER BY (host, recording_id, serial)"
+      % CH_SOCKETS)
+    q("CREATE TABLE recordings (%s) ENGINE = MergeTree ORDER BY (host, recording_id)"
+      % CH_RECORDINGS)
+    for t in ("sockets", "recordings"):
+        for f in sorted(glob.glob(os.path.join(fleet["dir"], t, "*", "*", "*.ndjson.zst"))):
+            data = subprocess.run(["zstd", "-dc", f], capture_output=True, check=True).stdout
+            q("INSERT INTO %s FORMAT JSONEachRow" % t, data,
+              ("--input_format_skip_unknown_fields=1",))
+    out = q("SELECT site_key, count() FROM sockets WHERE leak_class = 'outstanding' "
+            "GROUP BY site_key FORMAT TSV")
+    got = {k: int(n) for k, n in (l.split("\t") for l in out.splitlines())}
+    want = {}
+    for f in fleet["files"].values():
+        for g in sockreport_json("leaks", f)["outstanding"]:
+            want[g["site_key"]] = want.get(g["site_key"], 0) + g["count"]
+    assert got == want
+    # closed never open; CLOSE_WAIT on fleet-b only; losses as `info` says
+    assert q("SELECT count() FROM sockets WHERE open AND leak_class IS NULL").strip() == "0"
+    assert q("SELECT host, count() FROM sockets WHERE close_wait GROUP BY host "
+             "FORMAT TSV").strip() == "fleet-b\t1"
+    out = q("SELECT host, lost_events FROM recordings ORDER BY host FORMAT TSV")
+    lost = {h: int(n) for h, n in (l.split("\t") for l in out.splitlines())}
+    assert lost == {h: sockreport_json("info", f)["lost_events"]
+                    for h, f in fleet["files"].items()}
+    assert lost["fleet-c"] > 0
