@@ -27,6 +27,8 @@
 #include "srec_error.h"
 #include "table_out.h"
 
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
 /* spec/export.md: bumped (minor) when columns are added, (major) when a
  * column changes meaning or goes. */
 #define EXPORT_SCHEMA "1.0"
@@ -81,6 +83,8 @@ static const struct {
 	{ "rport", "remote", C_PORT },   { "raddr", "remote", C_ADDR },
 };
 
+_Static_assert(N(ev_fields) < 255 && EV_NCOLS < 255, "evmap stores them in a byte");
+
 static const char *const sites_cols[] = {
 	"host", "recording_id", "site_key", "site_id", "origin", "kind", "allocated", "released",
 	"open", "leaked", "exit_released", "close_wait", "possible", "lifetime_p50_ns",
@@ -96,8 +100,6 @@ static const char *const recordings_cols[] = {
 	"stack_failures", "hook_skips", "records_capped", "releases_unknown", "records", "events",
 	"sockets", "sockets_open", "leaked", "close_wait", "sites", "older_ns",
 };
-
-#define N(a) (sizeof(a) / sizeof((a)[0]))
 
 /* An allocation site's key, made once per (kstack, ustack, origin). */
 struct skey {
@@ -118,6 +120,10 @@ struct exp {
 	int have_clock;
 	int64_t real_minus_mono; /* wall ns = ts + this */
 	char host[256], recid[40];
+	/* per record type and field: the ev_fields entry + 1 (0: not
+	 * exported) and its column, worked out once per type */
+	struct { uint8_t k, col; } evmap[SREC_R__MAX][32];
+	uint8_t evmap_done[SREC_R__MAX];
 	uint64_t nsockets, nopen, nleaked, ncw, nevents;
 };
 
@@ -355,28 +361,40 @@ static void on_event(struct model *m, const struct srec_record *r, const struct 
 		return;
 	exp_clock(E, m);
 	memset(col, 0, sizeof(col));
-	for (unsigned i = 0; i < nf; i++) {
-		for (size_t k = 0; k < N(ev_fields); k++) {
-			if (strcmp(fi[i].name, ev_fields[k].field))
-				continue;
-			int c = EV_FIRST_FIELD;
-			while (c < EV_NCOLS && strcmp(events_cols[c], ev_fields[k].column))
-				c++;
-			int64_t v = fi[i].kind == 'B' ? 0 : srec_field_int(r, &fi[i]);
-			if (ev_fields[k].conv == C_PORT) {
-				port[strcmp(ev_fields[k].column, "local") ? 1 : 0] = (int)v;
+	if (r->type < SREC_R__MAX && !E->evmap_done[r->type]) {
+		for (unsigned i = 0; i < nf; i++) {
+			E->evmap[r->type][i].k = 0;
+			for (size_t k = 0; k < N(ev_fields); k++) {
+				if (strcmp(fi[i].name, ev_fields[k].field))
+					continue;
+				int c = EV_FIRST_FIELD;
+				while (c < EV_NCOLS && strcmp(events_cols[c], ev_fields[k].column))
+					c++;
+				E->evmap[r->type][i].k = (uint8_t)(k + 1);
+				E->evmap[r->type][i].col = (uint8_t)c;
 				break;
 			}
-			if (ev_fields[k].conv == C_FAMILY)
-				family = (uint32_t)v;
-			if (c < EV_NCOLS) {
-				col[c].set = 1;
-				col[c].conv = ev_fields[k].conv;
-				col[c].v = v;
-				if (fi[i].kind == 'B')
-					col[c].b = (const void *)((const char *)r + fi[i].offset);
-			}
-			break;
+		}
+		E->evmap_done[r->type] = 1;
+	}
+	for (unsigned i = 0; i < nf && r->type < SREC_R__MAX; i++) {
+		if (!E->evmap[r->type][i].k)
+			continue;
+		size_t k = E->evmap[r->type][i].k - 1u;
+		int c = E->evmap[r->type][i].col;
+		int64_t v = fi[i].kind == 'B' ? 0 : srec_field_int(r, &fi[i]);
+		if (ev_fields[k].conv == C_PORT) {
+			port[c == EV_NCOLS || strcmp(events_cols[c], "local") ? 1 : 0] = (int)v;
+			continue;
+		}
+		if (ev_fields[k].conv == C_FAMILY)
+			family = (uint32_t)v;
+		if (c < EV_NCOLS) {
+			col[c].set = 1;
+			col[c].conv = ev_fields[k].conv;
+			col[c].v = v;
+			if (fi[i].kind == 'B')
+				col[c].b = (const void *)((const char *)r + fi[i].offset);
 		}
 	}
 	struct tout *t = E->t_events;
