@@ -218,7 +218,7 @@ static void sites_out(struct fleet *F, size_t *ix, size_t n)
 		printf(",\n  \"sites\": [");
 	else
 		printf("\n%s, by allocation site across files:\n",
-		       leaks ? "Still open at the end (leaked: older than --older)" : "Allocation sites");
+		       leaks ? "Leaked (open at the end, older than --older)" : "Allocation sites");
 	for (size_t i = 0; i < n && (!c->top || (int)i < c->top); i++) {
 		const char *key = F->sites.keys[ix[i]];
 		const struct fsite *x = F->sites.vals[ix[i]];
