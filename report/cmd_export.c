@@ -434,6 +434,10 @@ static void on_event(struct model *m, const struct srec_record *r, const struct 
 		}
 		case C_NONBLOCK: tout_bool(t, (x->v & SREC_CF_NONBLOCK) != 0); break;
 		case C_ADDR: {
+			if (!x->b) { /* only bytes fields convert so */
+				tout_null(t);
+				break;
+			}
 			uint8_t a[16] = { 0 };
 			uint32_t len = x->b->len > 16 ? 16 : x->b->len;
 			memcpy(a, x->b->p, len);

@@ -188,7 +188,8 @@ static void files_out(const struct fleet *F)
 		char line[600];
 		char host[128], path[300];
 		out_text_buf(host, sizeof(host), f->host, strlen(f->host));
-		out_text_buf(path, sizeof(path), f->path, strlen(f->path));
+		const char *fp = f->path ? f->path : "?";
+		out_text_buf(path, sizeof(path), fp, strlen(fp));
 		snprintf(line, sizeof(line), "  %-16s %s%s%s", host, path,
 			 f->complete ? "" : " (INCOMPLETE)", f->salvaged ? " (DAMAGED)" : "");
 		cli_puts_cut(c, line, 80);

@@ -84,9 +84,10 @@ static uint64_t mapping_id(struct pp *P, uint64_t modid, int kernel)
 	if (!id || *id)
 		return id ? *id : 0;
 	Mapping *mp = malloc(sizeof(*mp));
-	if (!mp)
+	if (vec_push(&P->mappings, mp)) /* owned by the vector from here */
 		return 0;
 	perftools__profiles__mapping__init(mp);
+	mp->id = P->mappings.n;
 	char bid[129] = "";
 	if (kernel) {
 		const char *b = model_meta(P->m, "kernel.build_id");
@@ -104,9 +105,8 @@ static uint64_t mapping_id(struct pp *P, uint64_t modid, int kernel)
 	mp->memory_limit = UINT64_MAX;
 	mp->file_offset = 0;
 	mp->has_functions = 1;
-	if (mp->filename < 0 || mp->build_id < 0 || vec_push(&P->mappings, mp))
+	if (mp->filename < 0 || mp->build_id < 0)
 		return 0;
-	mp->id = P->mappings.n;
 	*id = mp->id;
 	return *id;
 }
@@ -119,14 +119,14 @@ static uint64_t function_id(struct pp *P, const char *name, const char *file)
 	if (!id || *id)
 		return id ? *id : 0;
 	Function *f = malloc(sizeof(*f));
-	if (!f)
+	if (vec_push(&P->functions, f)) /* owned by the vector from here */
 		return 0;
 	perftools__profiles__function__init(f);
+	f->id = P->functions.n;
 	f->name = f->system_name = str_id(P, name);
 	f->filename = str_id(P, file ? file : "");
-	if (f->name < 0 || f->filename < 0 || vec_push(&P->functions, f))
+	if (f->name < 0 || f->filename < 0)
 		return 0;
-	f->id = P->functions.n;
 	*id = f->id;
 	return *id;
 }
@@ -159,11 +159,9 @@ static uint64_t location_id(struct pp *P, int kernel, uint64_t modid, int64_t va
 	if (!id || *id)
 		return id ? *id : 0;
 	Location *l = malloc(sizeof(*l));
-	if (!l)
-		return 0;
-	perftools__profiles__location__init(l);
 	if (vec_push(&P->locations, l))
 		return 0;
+	perftools__profiles__location__init(l);
 	l->id = P->locations.n;
 	l->address = (uint64_t)val;
 	l->mapping_id = mapping_id(P, modid, kernel);
@@ -237,12 +235,10 @@ static int add_stack(struct pp *P, Sample *s, uint64_t ref, int kernel)
 
 static int add_sample(struct pp *P, const struct site *x)
 {
-	Sample *s = calloc(1, sizeof(*s));
-	if (!s)
-		return -1;
-	perftools__profiles__sample__init(s);
+	Sample *s = malloc(sizeof(*s));
 	if (vec_push(&P->samples, s))
 		return -1;
+	perftools__profiles__sample__init(s);
 	/* leaf first: the kernel frames are below the syscall's user frames */
 	if (add_stack(P, s, x->kstack, 1) || add_stack(P, s, x->ustack, 0))
 		return -1;
