@@ -138,6 +138,14 @@ static void exp_clock(struct exp *E, const struct model *m)
 	}
 }
 
+/* Every row of every table starts with the recording's identity. */
+static void start_row(const struct exp *E, struct tout *t)
+{
+	tout_row(t);
+	tout_str(t, E->host);
+	tout_str(t, E->recid);
+}
+
 static void t_unix(struct exp *E, struct tout *t, uint64_t ts)
 {
 	if (E->have_clock && ts)
@@ -240,9 +248,7 @@ static void socket_row(struct exp *E, struct model *m, const struct msock *s)
 	E->nleaked += lc && !strcmp(lc, "outstanding");
 	E->ncw += (uint64_t)cw;
 
-	tout_row(t);
-	tout_str(t, E->host);
-	tout_str(t, E->recid);
+	start_row(E, t);
 	tout_u64(t, s->serial);
 	tout_u64(t, s->sk);
 	tout_u64(t, s->ino);
@@ -399,9 +405,7 @@ static void on_event(struct model *m, const struct srec_record *r, const struct 
 	}
 	struct tout *t = E->t_events;
 	E->nevents++;
-	tout_row(t);
-	tout_str(t, E->host);
-	tout_str(t, E->recid);
+	start_row(E, t);
 	tout_sec(t, (int64_t)(ev->ts - start_of(m)));
 	t_unix(E, t, ev->ts);
 	tout_str(t, srec_record_name(r->type));
@@ -484,9 +488,7 @@ static void sites_rows(struct exp *E, struct model *m, struct tout *t)
 		char kind[64], id[17];
 		site_kind(kind, sizeof(kind), x);
 		hex_id(id, x->key);
-		tout_row(t);
-		tout_str(t, E->host);
-		tout_str(t, E->recid);
+		start_row(E, t);
 		tout_str(t, x->key);
 		tout_str(t, id);
 		tout_str(t, origin_name(x->origin));
@@ -516,9 +518,7 @@ static void recording_row(struct exp *E, struct model *m, struct tout *t)
 	char st[64];
 	const char *base = strrchr(E->path, '/');
 	utc_date(st, sizeof(st), E, start, 1);
-	tout_row(t);
-	tout_str(t, E->host);
-	tout_str(t, E->recid);
+	start_row(E, t);
 	tout_str(t, EXPORT_SCHEMA);
 	tout_str(t, base ? base + 1 : E->path);
 	meta_col(t, m, "host.kernel");
