@@ -15,7 +15,7 @@ import subprocess
 
 import pytest
 
-from conftest import REPO_ROOT, SOCKREC, TESTS_DIR, fixture_path, run_sockreport, sockreport_json
+from conftest import SOCKREC, TESTS_DIR, fixture_path, run_sockreport, sockreport_json
 
 DUCK_DIR = os.path.join(TESTS_DIR, "duckdb")
 HOSTS = ("fleet-a", "fleet-b", "fleet-c")
