@@ -42,7 +42,7 @@ LDFLAGS += $(SANFLAGS)
 LIBS_REC := -lbpf -ldw -lelf -lz -lzstd -llzma
 # libdebuginfod and liblzma: the symbolizer's debuginfod.c, minidebuginfo.c
 LIBS_SYM := -ldebuginfod -llzma
-LIBS_REP := -lelf -ldwarf -lz -lzstd -lstdc++ $(LIBS_SYM)
+LIBS_REP := -lelf -ldwarf -lz -lzstd -lprotobuf-c -lstdc++ $(LIBS_SYM)
 ifeq ($(STATIC),1)
 # Self-contained binaries (make STATIC=1 -> build-static/): every library
 # from its .a.  Debian 12's libelf.a and libdwarf.a need only zlib (checked
@@ -54,7 +54,7 @@ LIBS_REC := -lbpf -ldw -lelf -lz -lzstd -llzma -lbz2 -lpthread -ldl
 # debuginfod (it says so when asked); liblzma.a links.
 CPPFLAGS += -DSOCKREPORT_NO_DEBUGINFOD
 LIBS_SYM := -llzma
-LIBS_REP := -ldwarf -lelf -lz -lzstd -lstdc++ -lm $(LIBS_SYM)
+LIBS_REP := -ldwarf -lelf -lprotobuf-c -lz -lzstd -lstdc++ -lm $(LIBS_SYM)
 endif
 
 ifeq ($(V),1)
@@ -70,7 +70,7 @@ RECORD_SRC := $(wildcard record/*.c)
 REPORT_SRC := $(wildcard report/*.c)
 FORMAT_OBJ := $(FORMAT_SRC:%.c=$(BUILD)/%.o)
 RECORD_OBJ := $(RECORD_SRC:%.c=$(BUILD)/%.o)
-REPORT_OBJ := $(REPORT_SRC:%.c=$(BUILD)/%.o)
+REPORT_OBJ := $(REPORT_SRC:%.c=$(BUILD)/%.o) $(BUILD)/pprof/profile.pb-c.o
 
 all: $(BUILD)/sockrec $(BUILD)/sockreport
 
@@ -89,6 +89,23 @@ $(BUILD)/%.o: %.c $(wildcard format/*.h record/*.h report/*.h bpf/sockrec.h)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(RECORD_OBJ): $(BUILD)/sockrec.skel.h
+
+# pprof's profile.proto, from Debian's golang-github-google-pprof-dev (the
+# upstream file, Apache-2.0), compiled with protoc-c: sockreport encodes
+# profiles with libprotobuf-c, never by hand.
+PROFILE_PROTO ?= /usr/share/gocode/src/github.com/google/pprof/proto/profile.proto
+$(BUILD)/pprof/profile.pb-c.c: $(BUILD)/pprof/profile.pb-c.h
+	@:
+$(BUILD)/pprof/profile.pb-c.h: $(PROFILE_PROTO)
+	$(call msg,PROTOC-C,$@)
+	$(Q)mkdir -p $(BUILD)/pprof
+	$(Q)protoc-c --c_out=$(BUILD)/pprof -I$(dir $(PROFILE_PROTO)) $(notdir $(PROFILE_PROTO))
+# generated code: our warnings are not its author's
+$(BUILD)/pprof/profile.pb-c.o: $(BUILD)/pprof/profile.pb-c.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-error -w -c $< -o $@
+$(BUILD)/report/pprof.o: $(BUILD)/pprof/profile.pb-c.h
+$(BUILD)/report/pprof.o: CPPFLAGS += -I$(BUILD)/pprof
 
 # elfsyms.c embeds MiniDebugInfo symbols with the report's reader of them
 $(BUILD)/sockrec: $(RECORD_OBJ) $(FORMAT_OBJ) $(BUILD)/report/minidebuginfo.o

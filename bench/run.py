@@ -79,7 +79,7 @@ GOALS = {
     "report_events_per_s": 5e6,   # sockreport leaks, pairs, latency, on one core
 }
 # The report commands measured on the gen_big files, and those the events/s goal covers.
-REPORT_CMDS = ("info", "leaks", "pairs", "latency", "dump --json")
+REPORT_CMDS = ("info", "leaks", "pairs", "latency", "dump --json", "export")
 REPORT_GOAL_CMDS = ("leaks", "pairs", "latency")
 
 
@@ -444,6 +444,9 @@ class Bench:
         """`sockreport NAME F` reps times, output to /dev/null: walls, CPU,
         peak RSS and events/s."""
         argv = [self.sockreport] + name.split() + [f]
+        out_dir = os.path.join(self.work, "export")
+        if name == "export":  # its output is a directory: -f replaces the last run's
+            argv = [self.sockreport, "export", "-f", "-o", out_dir, f]
         walls, cpus, rss = [], [], []
         for _ in range(reps):
             r, maxrss = run_rss(argv, 3600, self.work)
@@ -452,9 +455,14 @@ class Bench:
             walls.append(r.wall)
             cpus.append(r.cpu)
             rss.append(maxrss)
-        return {"walls": walls, "cpus": cpus, "maxrss_kb": rss,
-                "events_per_s": events / med(walls),
-                "events_per_cpu_s": events / max(med(cpus), 1e-6)}
+        res = {"walls": walls, "cpus": cpus, "maxrss_kb": rss,
+               "events_per_s": events / med(walls),
+               "events_per_cpu_s": events / max(med(cpus), 1e-6)}
+        if name == "export":
+            res["out_bytes"] = sum(os.path.getsize(os.path.join(d, x))
+                                   for d, _, xs in os.walk(out_dir) for x in xs)
+            shutil.rmtree(out_dir)
+        return res
 
     def report_real(self):
         """The same measures on a REAL recording rather than gen_big's
@@ -1023,6 +1031,14 @@ def summarise(b):
             lines.append("| %s | %.1f MB | decode_speed (srec_reader_next) | %.3f s | %s records/s | | | – |" % (
                 fmt_num(e["events"]), e["bytes"] / 1e6, d["secs"], fmt_num(d["records_per_s"])))
         lines.append("")
+        for n, e in rp.items():
+            x = e["cmds"].get("export")
+            if x and x.get("out_bytes"):
+                lines.append("`sockreport export` of %s events (NDJSON, zstd level 3, all four "
+                             "tables): %.1f MB, %.1f bytes per event against the .srec's %.1f "
+                             "(×%.1f).\n" % (fmt_num(e["events"]), x["out_bytes"] / 1e6,
+                                             x["out_bytes"] / e["events"],
+                                             e["bytes"] / e["events"], x["out_bytes"] / e["bytes"]))
         keys = list(rp.keys())
         if len(keys) >= 2:
             a, z = rp[keys[0]], rp[keys[-1]]

@@ -170,7 +170,8 @@ def test_run_py_quick(bins, tmp_path):
     ldd = subprocess.run(["ldd", os.path.join(BUILD, "sockreport")], capture_output=True, text=True)
     counted = shutil.which("valgrind") and "libasan" not in ldd.stdout
     for e in rep.values():
-        assert set(e["cmds"]) == {"info", "leaks", "pairs", "latency", "dump --json"}
+        assert set(e["cmds"]) == {"info", "leaks", "pairs", "latency", "dump --json", "export"}
+        assert e["cmds"]["export"]["out_bytes"] > 0
         for c in e["cmds"].values():
             assert c["events_per_s"] > 0 and c["events_per_cpu_s"] > 0 and max(c["maxrss_kb"]) > 0
         assert e["decode"]["events"] == e["events"]
@@ -179,6 +180,7 @@ def test_run_py_quick(bins, tmp_path):
                 assert e["cmds"][name]["instructions"] > e["events"], (name, e["cmds"][name])
     if counted:
         assert "instructions ×" in out.read_text()
+    assert "`sockreport export` of" in out.read_text()
     text = out.read_text()
     for head in ("## Goals", "### 1.", "### 2.", "### 3.", "### 4.", "### 5.", "### 6.",
                  "## Exact commands"):

@@ -13,7 +13,7 @@
 
 struct cli {
 	const char *cmd;
-	const char *files[2];
+	const char *const *files; /* the command line's FILE arguments */
 	int nfiles;
 	int json;
 	int verbose;
@@ -40,7 +40,6 @@ struct cli {
 	int no_index;           /* --no-index: read every block, never use the index */
 	int failed_accepts;     /* --failed-accepts: see mfilter.failed_accepts */
 	uint64_t index_types;   /* set by a command: see mfilter.index_types */
-	/* added with readable output (issue 18): */
 	int raw;                /* dump: numbers as recorded, bytes as hex */
 	int wall;               /* -T: wall-clock times (pairs, states, dump) */
 	int force;              /* -f: timeline -o may replace an existing file */
@@ -48,6 +47,9 @@ struct cli {
 	int ss_tcp, ss_udp, ss_unix, ss_listening, ss_all; /* ss: -t -u -x -l -a */
 	int cut;                /* cut/shorten lines to `cols` (a terminal, no --wide) */
 	int cols;               /* the terminal's width (80 if unknown) */
+	const char *format;     /* export: ndjson (default) or csv */
+	int uncompressed;       /* export: plain files, not zstd */
+	const char *pprof;      /* allocs/leaks: --pprof FILE (gzipped profile.proto) */
 };
 
 /* --- helpers shared by the commands --- */
@@ -132,6 +134,11 @@ int cmd_allocs(struct cli *c);
 int cmd_diff(struct cli *c);
 int cmd_timeline(struct cli *c);
 int cmd_ss(struct cli *c);
+int cmd_export(struct cli *c);
+/* several files (cmd_fleet.c): by site key / destination, with a host column */
+int cmd_leaks_many(struct cli *c);
+int cmd_allocs_many(struct cli *c);
+int cmd_latency_many(struct cli *c);
 /* --- allocation sites (cmd_allocs.c), shared by allocs, leaks, diff --- */
 struct site {
 	uint64_t kstack, ustack;
@@ -162,6 +169,9 @@ int sites_collapse(struct sites *ss, struct stacks *st, int lines);
 /* Folded stacks of the collapsed sites; which: 0 allocs, 1 leaks. */
 void sites_folded(FILE *f, struct sites *ss, int which);
 void sites_free(struct sites *ss);
+/* The portable key of an allocation site ("origin;mod!func;..." root first,
+ * address-free; lines: with file:line): malloc'd, NULL on ENOMEM. */
+char *portable_key(struct stacks *st, uint64_t kref, uint64_t uref, uint32_t origin, int lines);
 /* "INET/STREAM/TCP", or "several kinds" for a mixed site */
 void site_kind(char *buf, size_t cap, const struct site *x);
 

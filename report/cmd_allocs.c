@@ -7,6 +7,7 @@
 #include <string.h>
 #include "cli.h"
 #include "out.h"
+#include "pprof.h"
 #include "stacks.h"
 
 void sites_init(struct sites *s)
@@ -176,7 +177,7 @@ static int site_account(struct site *x, const struct model *m, const struct msoc
 }
 
 /* "mod!func" per frame (innermost first in lines[]), joined root first. */
-static char *portable_key(struct stacks *st, uint64_t kref, uint64_t uref, uint32_t origin,
+char *portable_key(struct stacks *st, uint64_t kref, uint64_t uref, uint32_t origin,
 			  int lines)
 {
 	size_t cap = 256, len = 0;
@@ -379,6 +380,10 @@ int cmd_allocs(struct cli *c)
 	cli_warnings(c, &m, path);
 	if (c->folded) {
 		sites_folded(stdout, &A.ss, 0);
+		goto out;
+	}
+	if (c->pprof) {
+		rc = pprof_write(c, &m, sym, &A.ss, A.end, PPROF_ALLOCS);
 		goto out;
 	}
 	size_t n = c->top && (size_t)c->top < A.ss.by_key.n ? (size_t)c->top : A.ss.by_key.n;

@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "groups.h"
 #include "out.h"
+#include "pprof.h"
 #include "stacks.h"
 
 /* One socket stranded in CLOSE_WAIT, listed individually: owner, fd,
@@ -342,6 +343,11 @@ static void json_groups(const struct cli *c, const struct model *m, struct stack
 		const struct group *g = &gs->g[i];
 		printf("%s\n    {\"count\": %" PRIu64 ", \"possible\": %" PRIu64 ", \"origin\": \"%s\"",
 		       i ? "," : "", g->count, g->possible, origin_name(g->origin));
+		/* the portable key of export's sites and of diff: joins across files */
+		char *key = portable_key(st, g->kstack, g->ustack, g->origin, 0);
+		printf(", \"site_key\": ");
+		out_json_z(stdout, key);
+		free(key);
 		printf(", \"processes\": [");
 		for (int p = 0; p < g->npids; p++) {
 			printf("%s{\"pid\": %u, \"comm\": ", p ? ", " : "", g->pids[p]);
@@ -409,6 +415,10 @@ int cmd_leaks(struct cli *c)
 	cli_warnings(c, &m, path);
 	if (c->folded) {
 		sites_folded(stdout, &L.sites, 1);
+		goto out;
+	}
+	if (c->pprof) {
+		rc = pprof_write(c, &m, sym, &L.sites, L.end, PPROF_LEAKED);
 		goto out;
 	}
 	if (c->json) {

@@ -18,6 +18,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "Usage: sockreport COMMAND [OPTIONS] FILE.srec\n"
+"       sockreport leaks|allocs|latency [OPTIONS] FILE.srec FILE.srec...\n"
 "Analyse a recording made by sockrec, on any machine.\n"
 "\n"
 "Commands (sockreport COMMAND --help for each):\n"
@@ -37,6 +38,8 @@ static void usage(FILE *f)
 "  info     host, kernel, backend, start and end time, duration, counts,\n"
 "           losses, completeness\n"
 "  dump     every record, readable (or JSON lines with --json)\n"
+"  export   tables (sockets, events, sites, recordings) for DuckDB, ClickHouse,\n"
+"           Spark: FILE... -o DIR, hive-partitioned NDJSON (zstd) or CSV\n"
 "\n"
 "Options:\n"
 "  --json               one JSON document (dump: one object per line)\n"
@@ -64,12 +67,17 @@ static void usage(FILE *f)
 "      --raw            dump: numbers and bytes as recorded, no names\n"
 "      --at T           ss: the moment (seconds from the start or HH:MM:SS)\n"
 "  -t, -u, -x, -l, -a   ss: TCP, UDP, UNIX sockets; listening ones; all states\n"
-"  -f, --force          timeline: replace an existing -o FILE\n"
+"  -f, --force          timeline, export: replace an existing output\n"
 "      --stacks         pairs: show allocation and release stacks\n"
 "      --folded         leaks, allocs: folded stacks for flamegraph.pl/speedscope\n"
 "      --by KEY         latency: split by comm, pid, stack, dport or raddr;\n"
 "                       summary: group by comm (default) or pid\n"
-"  -o, --output FILE    timeline: write the trace there (default: stdout)\n"
+"      --pprof FILE     leaks, allocs: write a gzipped pprof profile (go tool pprof,\n"
+"                       Pyroscope, Parca): allocations, open, leaked per site\n"
+"  -o, --output FILE    timeline: write the trace there (default: stdout);\n"
+"                       export: the directory\n"
+"      --format FMT     export: ndjson (default) or csv\n"
+"      --uncompressed   export: plain files, not zstd-compressed\n"
 "      --fail-on EXPR   diff: exit 3 when EXPR trips (see sockreport diff --help)\n"
 "      --lines          diff: match stack frames by file:line too\n"
 "  -v, --verbose        say where each symbol file was looked for, where each\n"
@@ -86,14 +94,15 @@ static void usage(FILE *f)
 "  sockreport timeline -o trace.json trace.srec   # open in ui.perfetto.dev\n"
 "  sockreport info trace.srec\n"
 "  sockreport ss --at 12:03:30 -t trace.srec\n"
-"  sockreport dump --json trace.srec | head\n");
+"  sockreport dump --json trace.srec | head\n"
+"  sockreport export -o fleet/ host1.srec host2.srec\n");
 }
 
 static const struct {
 	const char *cmd, *text;
 } cmd_help[] = {
 	{ "leaks",
-"Usage: sockreport leaks [OPTIONS] FILE.srec\n"
+"Usage: sockreport leaks [OPTIONS] FILE.srec [FILE.srec...]\n"
 "Sockets allocated during the recording and still open at its end (older\n"
 "than --older), sockets released only by their process's exit, TCP\n"
 "sockets stranded in CLOSE_WAIT (the peer closed, the owner never did: owner\n"
@@ -101,13 +110,14 @@ static const struct {
 "site, allocated minus released per minute.  Groups are allocation sites\n"
 "(kernel + user stack); a group is marked 'possible' when events were lost\n"
 "while its sockets lived.\n"
-"Options: --json --top N --older S --folded -p -c --since --until --wide\n"
+"Options: --json --top N --older S --folded --pprof FILE -f -p -c --since --until --wide\n"
 "         --debug-dir DIR --sysroot DIR --vmlinux FILE -v\n"
 "Examples:\n"
 "  sockreport leaks trace.srec\n"
 "  sockreport leaks --vmlinux /usr/lib/debug/boot/vmlinux-$(uname -r) trace.srec\n"
 "  sockreport leaks --top 3 --older 30 -c nginx trace.srec\n"
-"  sockreport leaks --folded trace.srec | flamegraph.pl > leaks.svg\n" },
+"  sockreport leaks --folded trace.srec | flamegraph.pl > leaks.svg\n"
+"  sockreport leaks --pprof leaks.pb.gz trace.srec && go tool pprof -http=: leaks.pb.gz\n" },
 	{ "pairs",
 "Usage: sockreport pairs [OPTIONS] FILE.srec\n"
 "One row per socket, by allocation time: serial and inode, owner pid/comm,\n"
@@ -146,7 +156,7 @@ static const struct {
 "  sockreport summary trace.srec\n"
 "  sockreport summary --top 5 --json trace.srec\n" },
 	{ "latency",
-"Usage: sockreport latency [OPTIONS] FILE.srec\n"
+"Usage: sockreport latency [OPTIONS] FILE.srec [FILE.srec...]\n"
 "log2 histograms and p50/p90/p99/max of: TCP connect latency (blocking: the\n"
 "connect() call; non-blocking: from the call until the socket left\n"
 "SYN_SENT), split by result; accept-queue wait (established -> accept()\n"
@@ -156,14 +166,15 @@ static const struct {
 "  sockreport latency trace.srec\n"
 "  sockreport latency --by dport trace.srec\n" },
 	{ "allocs",
-"Usage: sockreport allocs [OPTIONS] FILE.srec\n"
+"Usage: sockreport allocs [OPTIONS] FILE.srec [FILE.srec...]\n"
 "Every allocation site (kernel + user stack): sockets allocated, released,\n"
 "still open.  With --folded: 'frame;frame;... count' lines, root first, for\n"
 "flamegraph.pl or speedscope.\n"
-"Options: --json --folded --top N -p -c --since --until --debug-dir --sysroot\n"
-"         --vmlinux FILE\n"
+"Options: --json --folded --pprof FILE -f --top N -p -c --since --until\n"
+"         --debug-dir --sysroot --vmlinux FILE\n"
 "Examples:\n"
-"  sockreport allocs --folded trace.srec | flamegraph.pl > allocs.svg\n" },
+"  sockreport allocs --folded trace.srec | flamegraph.pl > allocs.svg\n"
+"  sockreport allocs --pprof allocs.pb.gz trace.srec\n" },
 	{ "diff",
 "Usage: sockreport diff [OPTIONS] BASE.srec NEW.srec\n"
 "Compares two recordings of the same service, possibly of different builds.\n"
@@ -216,6 +227,23 @@ static const struct {
 "the index; the result is the same as --no-index, which reads every block.\n"
 "Examples:\n"
 "  sockreport info trace.srec\n" },
+	{ "export",
+"Usage: sockreport export [OPTIONS] FILE.srec... -o DIR\n"
+"Writes each recording as four tables, schema in spec/export.md:\n"
+"  DIR/sockets/host=H/date=YYYY-MM-DD/REC.ndjson.zst    one row per socket\n"
+"  DIR/events/...       one row per event record, names not ids\n"
+"  DIR/sites/...        one row per allocation site (portable site_key)\n"
+"  DIR/recordings/...   host, kernel, clocks, losses, completeness\n"
+"Every row has host and recording_id; a glob over many exports loads in one\n"
+"statement.  Files appear only when a recording is fully exported; an\n"
+"existing file is never replaced without --force.\n"
+"Options: --format ndjson|csv --uncompressed -f -p -c --since --until --older S\n"
+"         --debug-dir DIR --sysroot DIR --vmlinux FILE\n"
+"Examples:\n"
+"  sockreport export -o fleet/ web1.srec web2.srec\n"
+"  duckdb -c \"SELECT host, count(*) FROM 'fleet/sockets/*/*/*.ndjson.zst'\n"
+"             WHERE leak_class = 'outstanding' GROUP BY host\"\n"
+"  duckdb -c \"COPY (FROM 'fleet/sockets/*/*/*.ndjson.zst') TO 'sockets.parquet'\"\n" },
 	{ "dump",
 "Usage: sockreport dump [--json] [--raw] [-T] FILE.srec\n"
 "Every record, with names: comm and paths as text, TCP states, families,\n"
@@ -255,7 +283,7 @@ static void parse(int argc, char **argv, struct cli *c)
 {
 	enum { O_JSON = 256, O_SINCE, O_UNTIL, O_OLDER, O_TOP, O_DEBUGDIR, O_SYSROOT, O_VMLINUX, O_NODEMANGLE,
 	       O_WIDE, O_STACKS, O_FOLDED, O_BY, O_FAILON, O_LINES, O_NOINDEX, O_RAW, O_AT,
-	       O_FAILEDACC, O_NODEBUGINFOD };
+	       O_FAILEDACC, O_NODEBUGINFOD, O_FORMAT, O_UNCOMPRESSED, O_PPROF };
 	static const struct option lo[] = {
 		{ "json", no_argument, NULL, O_JSON },
 		{ "pid", required_argument, NULL, 'p' },
@@ -287,6 +315,9 @@ static void parse(int argc, char **argv, struct cli *c)
 		{ "all", no_argument, NULL, 'a' },
 		{ "failed-accepts", no_argument, NULL, O_FAILEDACC },
 		{ "no-debuginfod", no_argument, NULL, O_NODEBUGINFOD },
+		{ "format", required_argument, NULL, O_FORMAT },
+		{ "uncompressed", no_argument, NULL, O_UNCOMPRESSED },
+		{ "pprof", required_argument, NULL, O_PPROF },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -362,6 +393,9 @@ static void parse(int argc, char **argv, struct cli *c)
 		case 'o': c->output = optarg; break;
 		case O_FAILON: c->fail_on = optarg; break;
 		case O_LINES: c->lines = 1; break;
+		case O_FORMAT: c->format = optarg; break;
+		case O_UNCOMPRESSED: c->uncompressed = 1; break;
+		case O_PPROF: c->pprof = optarg; break;
 		case 'v': c->verbose = 1; break;
 		case O_RAW: c->raw = 1; break;
 		case O_AT: c->at = optarg; break;
@@ -384,30 +418,32 @@ static void parse(int argc, char **argv, struct cli *c)
 				  argv[optind - 1]);
 		}
 	}
-	for (int i = optind; i < argc; i++) {
-		if (c->nfiles == 2)
-			die_usage("too many files");
-		c->files[c->nfiles++] = argv[i];
-	}
+	c->files = (const char *const *)argv + optind;
+	c->nfiles = argc - optind;
 }
 
 int main(int argc, char **argv)
 {
+	/* nfiles: how many FILE arguments (0: one or more); many: the
+	 * several-files form of a one-file command (by site key and host). */
 	static const struct {
 		const char *name;
 		int (*fn)(struct cli *);
+		int nfiles;
+		int (*many)(struct cli *);
 	} cmds[] = {
-		{ "leaks", cmd_leaks },
-		{ "info", cmd_info },
-		{ "dump", cmd_dump },
-		{ "pairs", cmd_pairs },
-		{ "states", cmd_states },
-		{ "summary", cmd_summary },
-		{ "latency", cmd_latency },
-		{ "allocs", cmd_allocs },
-		{ "diff", cmd_diff },
-		{ "timeline", cmd_timeline },
-		{ "ss", cmd_ss },
+		{ "leaks", cmd_leaks, 1, cmd_leaks_many },
+		{ "info", cmd_info, 1, NULL },
+		{ "dump", cmd_dump, 1, NULL },
+		{ "pairs", cmd_pairs, 1, NULL },
+		{ "states", cmd_states, 1, NULL },
+		{ "summary", cmd_summary, 1, NULL },
+		{ "latency", cmd_latency, 1, cmd_latency_many },
+		{ "allocs", cmd_allocs, 1, cmd_allocs_many },
+		{ "diff", cmd_diff, 2, NULL },
+		{ "timeline", cmd_timeline, 1, NULL },
+		{ "ss", cmd_ss, 1, NULL },
+		{ "export", cmd_export, 0, NULL },
 	};
 	struct cli c;
 
@@ -424,10 +460,14 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (strcmp(c.cmd, cmds[i].name))
 			continue;
-		int want = !strcmp(c.cmd, "diff") ? 2 : 1;
+		int want = cmds[i].nfiles;
+		if (c.nfiles > 1 && cmds[i].many)
+			return cmds[i].many(&c);
 		if (c.nfiles != want && want == 2)
 			die_usage("diff takes two files: BASE NEW (try 'sockreport diff --help')");
-		if (c.nfiles != want)
+		if (!want && !c.nfiles)
+			die_usage("%s takes one or more FILEs (try 'sockreport %s --help')", c.cmd, c.cmd);
+		if (want && c.nfiles != want)
 			die_usage("%s takes one FILE (try 'sockreport %s --help')", c.cmd, c.cmd);
 		return cmds[i].fn(&c);
 	}

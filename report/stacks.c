@@ -359,7 +359,9 @@ void stacks_frame_key(const char *line, char *out, size_t cap)
 		const char *colon = strchr(line, ':');
 		const char *p2 = strstr(line, "+0x");
 		size_t l = p2 ? (size_t)(p2 - line) : colon ? (size_t)(colon - line) : strlen(line);
-		snprintf(out, cap, "%.*s]", (int)(l < 250 ? l : 250), line);
+		/* "[stack lost]" has no part to cut: keep its own bracket */
+		int whole = l == strlen(line) && l && line[l - 1] == ']';
+		snprintf(out, cap, whole ? "%.*s" : "%.*s]", (int)(l < 250 ? l : 250), line);
 		return;
 	}
 	size_t fl = plus && (!sp || plus < sp) ? (size_t)(plus - line) : sp ? (size_t)(sp - line) :

@@ -25,6 +25,7 @@ for f in "${srcs[@]}"; do
   # the analyzer loses track of that inside bpftool's code, not ours.
   [ "$f" = record/backend.c ] && extra=(--checks=-clang-analyzer-unix.Malloc)
   clang-tidy --quiet "${extra[@]}" "$f" -- -std=c11 -D_GNU_SOURCE -Iformat -isystem "$build" \
+    -isystem "$build/pprof" \
     -Ibpf -I/usr/include/libdwarf 2>/dev/null || rc=1
 done
 [ $rc -eq 0 ] && echo "lint: clean"

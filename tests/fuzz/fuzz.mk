@@ -20,11 +20,11 @@ FUZZ_DIR := build-fuzz
 FUZZ_BIN := $(FUZZ_DIR)/fuzz_reader
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_INC := -Iformat -Ireport -I/usr/include/libdwarf
+FUZZ_INC := -Iformat -Ireport -I/usr/include/libdwarf -I$(BUILD)/pprof
 FUZZ_SRC := tests/fuzz/fuzz_reader.c $(wildcard format/*.c) \
-	$(filter-out report/sockreport.c,$(wildcard report/*.c))
+	$(filter-out report/sockreport.c,$(wildcard report/*.c)) $(BUILD)/pprof/profile.pb-c.c
 # --wrap: the commands' symbolizer must not open host files (see fuzz_reader.c).
-FUZZ_LIBS := -Wl,--wrap=cli_symbolizer -lelf -ldwarf -lz -lzstd -lstdc++ -ldebuginfod -llzma
+FUZZ_LIBS := -Wl,--wrap=cli_symbolizer -lelf -ldwarf -lprotobuf-c -lz -lzstd -lstdc++ -ldebuginfod -llzma
 # -max_len: inputs up to 256 KiB; -rss_limit_mb: a bounded reader never needs
 # 2 GiB (the limit also caps single mallocs); -timeout: seconds per input.
 FUZZ_RUN_FLAGS := -max_len=262144 -rss_limit_mb=2048 -timeout=30 -print_final_stats=1 \

@@ -331,9 +331,11 @@ static const char *const g_by[] = { NULL, "comm", "pid", "stack", "dport", "radd
 static void commands(size_t size)
 {
 	struct cli c;
+	/* the file twice: diff compares it against itself */
+	const char *const files[2] = { g_path, g_path };
 
 	memset(&c, 0, sizeof(c));
-	c.files[0] = g_path;
+	c.files = files;
 	c.nfiles = 1;
 	c.demangle = 1;
 	c.older_ns = 1000000000ull;
@@ -361,8 +363,7 @@ static void commands(size_t size)
 	cmd_leaks(&c);
 
 	memset(&c, 0, sizeof(c));
-	c.files[0] = g_path;
-	c.files[1] = g_path; /* diff: the file against itself */
+	c.files = files;
 	c.nfiles = 1;
 	c.demangle = 1;
 	c.older_ns = (size & 32) ? 0 : 1000000000ull;
