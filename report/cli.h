@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "hist.h"
+#include "series.h"
 #include "model.h"
 #include "symbolize.h"
 
@@ -118,6 +119,7 @@ struct site {
 	uint32_t family, type, protocol;
 	int mixed;             /* sockets of several family/type/protocol */
 	char *key;             /* portable key: frame keys, root first, ';'-joined */
+	struct series *ts;     /* open sockets over time (only with sites.clock) */
 };
 struct sites {
 	struct agg by_id;      /* "kstack/ustack/origin" -> struct site */
@@ -125,6 +127,7 @@ struct sites {
 	struct site **idx;     /* by_id by (kstack, ustack, origin), open addressing */
 	size_t idx_cap;
 	int no_life;           /* set by callers that print no lifetimes: site.life stays empty */
+	struct series_clock *clock; /* set by callers that draw site.ts (html) */
 };
 void sites_init(struct sites *s);
 /* Account socket s (done callback): end = recording end, older_ns as leaks. */

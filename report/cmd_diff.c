@@ -8,23 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "diffcore.h"
 #include "out.h"
 #include "stacks.h"
-
-struct side {
-	struct cli *c;
-	const char *path;
-	struct model m;
-	int loaded;
-	struct sites ss;
-	struct vals conn, acc, life;
-	uint64_t conn_failed, leaks, closewait, exit_leaks, allocs, releases;
-	uint64_t end;
-	double mins;
-	struct sym_ctx *sym;
-	struct stacks *st;
-	int err;
-};
 
 static int is_conn(const struct msock *s)
 {
@@ -55,12 +41,13 @@ static void on_done(struct model *m, const struct msock *s, void *arg)
 		S->err = 1;
 }
 
-static int load_side(struct cli *c, const char *path, struct side *S)
+int diff_load_side(struct cli *c, const char *path, struct side *S, struct series_clock *clock)
 {
 	memset(S, 0, sizeof(*S));
 	S->c = c;
 	S->path = path;
 	sites_init(&S->ss);
+	S->ss.clock = clock;
 	int rc = cli_load(c, path, &S->m, on_done, S);
 	if (rc)
 		return rc;
@@ -87,7 +74,7 @@ static int load_side(struct cli *c, const char *path, struct side *S)
 	return 0;
 }
 
-static void free_side(struct side *S)
+void diff_free_side(struct side *S)
 {
 	sites_free(&S->ss);
 	vals_free(&S->conn);
@@ -98,21 +85,6 @@ static void free_side(struct side *S)
 	if (S->loaded)
 		model_free(&S->m);
 }
-
-struct row {
-	char name[64];
-	const char *unit;
-	double base, new;
-	double score;
-	const char *status; /* "changed", "same", "new", "vanished" */
-	const struct site *bs, *ns;
-	int is_site;
-};
-
-struct rows {
-	struct row *r;
-	size_t n, cap;
-};
 
 static struct row *add_row(struct rows *R)
 {
@@ -243,7 +215,7 @@ static int by_score(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-static void site_label(char *buf, size_t cap, struct side *S, const struct site *x)
+void diff_site_label(char *buf, size_t cap, struct side *S, const struct site *x)
 {
 	size_t n = 0, len = 0;
 	const char *const *l = stacks_lines(S->st, x->ustack, &n);
@@ -258,6 +230,65 @@ static void site_label(char *buf, size_t cap, struct side *S, const struct site 
 	}
 	if (!buf[0])
 		snprintf(buf, cap, "%s (no user stack)", origin_name(x->origin));
+}
+
+int diff_rows(struct side *B, struct side *N, struct rows *R, uint64_t *new_sites)
+{
+	/* site rows */
+	*new_sites = 0;
+	for (size_t i = 0; i < N->ss.by_key.n; i++) {
+		const struct site *ns = N->ss.by_key.vals[i];
+		const struct site *bs = NULL;
+		for (size_t j = 0; j < B->ss.by_key.n; j++)
+			if (!strcmp(B->ss.by_key.keys[j], N->ss.by_key.keys[i]))
+				bs = B->ss.by_key.vals[j];
+		if (!bs && ns->allocs)
+			(*new_sites)++;
+		struct row *r = add_row(R);
+		if (!r)
+			return -1;
+		r->is_site = 1;
+		r->bs = bs;
+		r->ns = ns;
+		snprintf(r->name, sizeof(r->name), "site");
+		r->unit = "leaks/min";
+	}
+	for (size_t j = 0; j < B->ss.by_key.n; j++) {
+		int found = 0;
+		for (size_t i = 0; i < N->ss.by_key.n && !found; i++)
+			found = !strcmp(B->ss.by_key.keys[j], N->ss.by_key.keys[i]);
+		if (found)
+			continue;
+		struct row *r = add_row(R);
+		if (!r)
+			return -1;
+		r->is_site = 1;
+		r->bs = B->ss.by_key.vals[j];
+		snprintf(r->name, sizeof(r->name), "site");
+		r->unit = "leaks/min";
+	}
+	for (size_t i = 0; i < R->n; i++) {
+		struct row *r = &R->r[i];
+		double bl = r->bs ? (double)r->bs->leaks / B->mins : 0, nl = r->ns ? (double)r->ns->leaks / N->mins : 0;
+		double ba = r->bs ? (double)r->bs->allocs / B->mins : 0, na = r->ns ? (double)r->ns->allocs / N->mins : 0;
+		r->base = bl;
+		r->new = nl;
+		r->score = score(3, bl, nl, 1) + score(1, ba, na, 10);
+		r->status = !r->bs ? "new" : !r->ns ? "vanished" : r->score > 0.1 ? "changed" : "same";
+	}
+	for (size_t k = 0; k < NMETRICS; k++) {
+		struct row *r = add_row(R);
+		if (!r)
+			return -1;
+		snprintf(r->name, sizeof(r->name), "%s", metrics[k].name);
+		r->unit = metrics[k].unit;
+		r->base = metric_value(B, metrics[k].name, 0);
+		r->new = metric_value(N, metrics[k].name, *new_sites);
+		r->score = score(metrics[k].w, r->base, r->new, metrics[k].floor);
+		r->status = r->score > 0.1 ? "changed" : "same";
+	}
+	qsort(R->r, R->n, sizeof(*R->r), by_score);
+	return 0;
 }
 
 int cmd_diff(struct cli *c)
@@ -288,66 +319,15 @@ int cmd_diff(struct cli *c)
 		free(copy);
 	}
 	memset(&N, 0, sizeof(N));
-	rc = load_side(c, c->files[0], &B);
+	rc = diff_load_side(c, c->files[0], &B, NULL);
 	if (!rc)
-		rc = load_side(c, c->files[1], &N);
+		rc = diff_load_side(c, c->files[1], &N, NULL);
 	if (rc)
 		goto out;
 
-	/* site rows */
 	uint64_t new_sites = 0;
-	for (size_t i = 0; i < N.ss.by_key.n; i++) {
-		const struct site *ns = N.ss.by_key.vals[i];
-		const struct site *bs = NULL;
-		for (size_t j = 0; j < B.ss.by_key.n; j++)
-			if (!strcmp(B.ss.by_key.keys[j], N.ss.by_key.keys[i]))
-				bs = B.ss.by_key.vals[j];
-		if (!bs && ns->allocs)
-			new_sites++;
-		struct row *r = add_row(&R);
-		if (!r)
-			goto oom;
-		r->is_site = 1;
-		r->bs = bs;
-		r->ns = ns;
-		snprintf(r->name, sizeof(r->name), "site");
-		r->unit = "leaks/min";
-	}
-	for (size_t j = 0; j < B.ss.by_key.n; j++) {
-		int found = 0;
-		for (size_t i = 0; i < N.ss.by_key.n && !found; i++)
-			found = !strcmp(B.ss.by_key.keys[j], N.ss.by_key.keys[i]);
-		if (found)
-			continue;
-		struct row *r = add_row(&R);
-		if (!r)
-			goto oom;
-		r->is_site = 1;
-		r->bs = B.ss.by_key.vals[j];
-		snprintf(r->name, sizeof(r->name), "site");
-		r->unit = "leaks/min";
-	}
-	for (size_t i = 0; i < R.n; i++) {
-		struct row *r = &R.r[i];
-		double bl = r->bs ? (double)r->bs->leaks / B.mins : 0, nl = r->ns ? (double)r->ns->leaks / N.mins : 0;
-		double ba = r->bs ? (double)r->bs->allocs / B.mins : 0, na = r->ns ? (double)r->ns->allocs / N.mins : 0;
-		r->base = bl;
-		r->new = nl;
-		r->score = score(3, bl, nl, 1) + score(1, ba, na, 10);
-		r->status = !r->bs ? "new" : !r->ns ? "vanished" : r->score > 0.1 ? "changed" : "same";
-	}
-	for (size_t k = 0; k < NMETRICS; k++) {
-		struct row *r = add_row(&R);
-		if (!r)
-			goto oom;
-		snprintf(r->name, sizeof(r->name), "%s", metrics[k].name);
-		r->unit = metrics[k].unit;
-		r->base = metric_value(&B, metrics[k].name, 0);
-		r->new = metric_value(&N, metrics[k].name, new_sites);
-		r->score = score(metrics[k].w, r->base, r->new, metrics[k].floor);
-		r->status = r->score > 0.1 ? "changed" : "same";
-	}
-	qsort(R.r, R.n, sizeof(*R.r), by_score);
+	if (diff_rows(&B, &N, &R, &new_sites))
+		goto oom;
 
 	/* --fail-on */
 	int tripped_any = 0, tripped[32] = { 0 };
@@ -382,7 +362,7 @@ int cmd_diff(struct cli *c)
 			if (r->is_site) {
 				const struct site *x = r->ns ? r->ns : r->bs;
 				char label[1000];
-				site_label(label, sizeof(label), r->ns ? &N : &B, x);
+				diff_site_label(label, sizeof(label), r->ns ? &N : &B, x);
 				printf(", \"site\": ");
 				out_json_z(stdout, x->key);
 				printf(", \"label\": ");
@@ -424,7 +404,7 @@ int cmd_diff(struct cli *c)
 			if (r->is_site) {
 				const struct site *x = r->ns ? r->ns : r->bs;
 				char label[1000];
-				site_label(label, sizeof(label), r->ns ? &N : &B, x);
+				diff_site_label(label, sizeof(label), r->ns ? &N : &B, x);
 				snprintf(line, sizeof(line), "         %s  (leaks %" PRIu64 " -> %" PRIu64
 					 ", allocs %" PRIu64 " -> %" PRIu64 ")",
 					 label, r->bs ? r->bs->leaks : 0, r->ns ? r->ns->leaks : 0,
@@ -446,7 +426,7 @@ oom:
 	rc = 1;
 out:
 	free(R.r);
-	free_side(&B);
-	free_side(&N);
+	diff_free_side(&B);
+	diff_free_side(&N);
 	return rc;
 }
