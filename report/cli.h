@@ -39,6 +39,7 @@ struct cli {
 	int lines;              /* diff: match stacks with file:line too */
 	int no_index;           /* --no-index: read every block, never use the index */
 	uint64_t index_types;   /* set by a command: see mfilter.index_types */
+	int force;              /* html: -f, overwrite the -o file */
 };
 
 /* --- helpers shared by the commands --- */
@@ -88,6 +89,8 @@ uint64_t cli_end(const struct model *m);
 struct sym_ctx *cli_symbolizer(const struct cli *c);
 /* Print the loss / salvage / incomplete warnings (text to stderr). */
 void cli_warnings(const struct cli *c, const struct model *m, const char *path);
+/* The same lines to f ("sockreport: WARNING: ..." / "sockreport: note: ..."). */
+void cli_warnings_to(FILE *f, const struct model *m, const char *path);
 /* JSON members describing completeness, for every --json document. */
 void cli_json_status(FILE *f, const struct model *m);
 /* Seconds since the recording start, for display. */
@@ -106,6 +109,7 @@ int cmd_latency(struct cli *c);
 int cmd_allocs(struct cli *c);
 int cmd_diff(struct cli *c);
 int cmd_timeline(struct cli *c);
+int cmd_html(struct cli *c);
 /* --- allocation sites (cmd_allocs.c), shared by allocs, leaks, diff --- */
 struct site {
 	uint64_t kstack, ustack;

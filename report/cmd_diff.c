@@ -215,10 +215,10 @@ static int by_score(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-void diff_site_label(char *buf, size_t cap, struct side *S, const struct site *x)
+void diff_site_label(char *buf, size_t cap, struct stacks *st, uint64_t ustack, uint32_t origin)
 {
 	size_t n = 0, len = 0;
-	const char *const *l = stacks_lines(S->st, x->ustack, &n);
+	const char *const *l = stacks_lines(st, ustack, &n);
 	buf[0] = 0;
 	for (size_t i = 0; l && i < n && i < 3; i++) {
 		char k[300];
@@ -229,7 +229,7 @@ void diff_site_label(char *buf, size_t cap, struct side *S, const struct site *x
 		len += (size_t)w;
 	}
 	if (!buf[0])
-		snprintf(buf, cap, "%s (no user stack)", origin_name(x->origin));
+		snprintf(buf, cap, "%s (no user stack)", origin_name(origin));
 }
 
 int diff_rows(struct side *B, struct side *N, struct rows *R, uint64_t *new_sites)
@@ -362,7 +362,7 @@ int cmd_diff(struct cli *c)
 			if (r->is_site) {
 				const struct site *x = r->ns ? r->ns : r->bs;
 				char label[1000];
-				diff_site_label(label, sizeof(label), r->ns ? &N : &B, x);
+				diff_site_label(label, sizeof(label), (r->ns ? &N : &B)->st, x->ustack, x->origin);
 				printf(", \"site\": ");
 				out_json_z(stdout, x->key);
 				printf(", \"label\": ");
@@ -404,7 +404,7 @@ int cmd_diff(struct cli *c)
 			if (r->is_site) {
 				const struct site *x = r->ns ? r->ns : r->bs;
 				char label[1000];
-				diff_site_label(label, sizeof(label), r->ns ? &N : &B, x);
+				diff_site_label(label, sizeof(label), (r->ns ? &N : &B)->st, x->ustack, x->origin);
 				snprintf(line, sizeof(line), "         %s  (leaks %" PRIu64 " -> %" PRIu64
 					 ", allocs %" PRIu64 " -> %" PRIu64 ")",
 					 label, r->bs ? r->bs->leaks : 0, r->ns ? r->ns->leaks : 0,

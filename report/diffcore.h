@@ -47,7 +47,8 @@ void diff_free_side(struct side *S);
 /* The rows of BASE B against NEW N, most significant first; -1 on ENOMEM
  * (R->r freed by the caller). */
 int diff_rows(struct side *B, struct side *N, struct rows *R, uint64_t *new_sites);
-/* A site's first three user frames, "mod!f < mod!g < ...". */
-void diff_site_label(char *buf, size_t cap, struct side *S, const struct site *x);
+/* The first three frames of a user stack, "mod!f < mod!g < mod!h" (or
+ * "ORIGIN (no user stack)"): how diff and html name a site. */
+void diff_site_label(char *buf, size_t cap, struct stacks *st, uint64_t ustack, uint32_t origin);
 
 #endif

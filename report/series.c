@@ -28,11 +28,19 @@ void series_sync(struct series *s, const struct series_clock *k)
 	}
 }
 
+void series_cover(struct series_clock *k, uint64_t ts)
+{
+	uint64_t off = ts > k->start_ns ? ts - k->start_ns : 0;
+	if (!k->base_ns)
+		return;
+	while (k->shift < 40 && off / series_width(k) >= SERIES_N)
+		k->shift++;
+}
+
 void series_add(struct series *s, struct series_clock *k, uint64_t ts, int64_t delta)
 {
 	uint64_t off = ts > k->start_ns ? ts - k->start_ns : 0;
-	while (k->shift < 40 && off / series_width(k) >= SERIES_N)
-		k->shift++;
+	series_cover(k, ts);
 	series_sync(s, k);
 	uint64_t i = off / series_width(k);
 	s->d[i < SERIES_N ? i : SERIES_N - 1] += delta;

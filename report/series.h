@@ -29,10 +29,13 @@ struct series {
 /* Width of one bucket now. */
 static inline uint64_t series_width(const struct series_clock *k)
 {
-	return k->base_ns << k->shift;
+	return k->base_ns ? k->base_ns << k->shift : 1;
 }
 /* Adds delta at ts (before the start: the first bucket). */
 void series_add(struct series *s, struct series_clock *k, uint64_t ts, int64_t delta);
+/* Widens the buckets until ts falls in the last one at most (the end of
+ * the recording, before drawing). */
+void series_cover(struct series_clock *k, uint64_t ts);
 /* Brings s to the clock's current width. */
 void series_sync(struct series *s, const struct series_clock *k);
 /* dst += src (both synced to k first). */

@@ -10,6 +10,7 @@ default=(
   linux-perf bpftrace valgrind time lld
   qemu-system-x86 busybox-static cpio
   cppcheck clang-tidy procps util-linux
+  chromium
 )
 # With arguments, install just those packages (tests/vm/install-deps.sh).
 if [ $# -gt 0 ]; then pkgs=("$@"); else pkgs=("${default[@]}"); fi
