@@ -9,6 +9,9 @@
 #define IW 960
 #define ROW 18
 #define CHAR_PX 6.6 /* 11px monospace */
+/* At most this many frames per graph (about 250 bytes each): the minimum
+ * width drawn starts at half a pixel and doubles until they fit. */
+#define MAX_FRAMES 2000
 
 struct inode {
 	const char *name; /* into the folded text (not NUL-terminated) */
@@ -94,12 +97,22 @@ static void colour(char *buf, size_t cap, const char *name, size_t len)
 	snprintf(buf, cap, "hsl(%u,%u%%,%u%%)", 10 + h % 45, 60 + (h >> 8) % 30, 62 + (h >> 16) % 14);
 }
 
+static size_t count_wide(const struct itree *t, size_t i, uint64_t total, double minpx)
+{
+	if ((double)t->n[i].v / (double)total * IW < minpx)
+		return 0;
+	size_t k = 1;
+	for (size_t c = t->n[i].child; c; c = t->n[c].next)
+		k += count_wide(t, c, total, minpx);
+	return k;
+}
+
 static void draw(FILE *f, const struct itree *t, size_t i, double x, int depth, uint64_t total,
-		 const char *what, size_t *skipped)
+		 const char *what, double minpx, size_t *skipped)
 {
 	const struct inode *n = &t->n[i];
 	double w = (double)n->v / (double)total;
-	if (w * IW < 0.5) {
+	if (w * IW < minpx) {
 		(*skipped)++;
 		return;
 	}
@@ -125,18 +138,18 @@ static void draw(FILE *f, const struct itree *t, size_t i, double x, int depth, 
 	}
 	double cx = x;
 	for (size_t c = n->child; c; c = t->n[c].next) {
-		draw(f, t, c, cx, depth + 1, total, what, skipped);
+		draw(f, t, c, cx, depth + 1, total, what, minpx, skipped);
 		cx += (double)t->n[c].v / (double)total;
 	}
 }
 
-static int max_depth(const struct itree *t, size_t i, uint64_t total)
+static int max_depth(const struct itree *t, size_t i, uint64_t total, double minpx)
 {
 	int d = 0;
-	if ((double)t->n[i].v / (double)total * IW < 0.5)
+	if ((double)t->n[i].v / (double)total * IW < minpx)
 		return -1;
 	for (size_t c = t->n[i].child; c; c = t->n[c].next) {
-		int k = max_depth(t, c, total);
+		int k = max_depth(t, c, total, minpx);
 		if (k > d)
 			d = k;
 	}
@@ -164,7 +177,10 @@ int icicle_svg(FILE *f, const char *id, const char *desc, const char *folded, si
 		free(t.n);
 		return 0;
 	}
-	int depth = max_depth(&t, 0, t.n[0].v) - 1;
+	double minpx = 0.5;
+	while (count_wide(&t, 0, t.n[0].v, minpx) > MAX_FRAMES + 1)
+		minpx *= 2;
+	int depth = max_depth(&t, 0, t.n[0].v, minpx) - 1;
 	size_t skipped = 0;
 	fprintf(f, "<div class=\"icicle-wrap\"><button type=\"button\" class=\"unzoom\" "
 		   "data-for=\"%s\">Reset zoom</button>\n"
@@ -173,12 +189,13 @@ int icicle_svg(FILE *f, const char *id, const char *desc, const char *folded, si
 		id, id, IW, depth * ROW, id, t.n[0].v, id);
 	html_text(f, desc);
 	fputs("</desc>\n", f);
-	draw(f, &t, 0, 0, 0, t.n[0].v, what, &skipped);
+	draw(f, &t, 0, 0, 0, t.n[0].v, what, minpx, &skipped);
 	fputs("</svg></div>\n", f);
 	if (skipped)
-		fprintf(f, "<p class=\"note\">%zu frames narrower than half a pixel are not drawn "
-			   "(their counts are in their callers' widths).</p>\n",
-			skipped);
+		fprintf(f, "<p class=\"note\">%zu frames narrower than %g pixel%s are not drawn "
+			   "(their counts are in their callers' widths; sockreport allocs --folded has "
+			   "them all).</p>\n",
+			skipped, minpx, minpx > 1 ? "s" : "");
 	free(t.n);
 	return 0;
 }

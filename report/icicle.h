@@ -2,8 +2,9 @@
  *
  * Input: the lines sites_folded() writes ("root;frame;...;leaf COUNT").
  * Frames narrower than half a pixel are not drawn (their count stays in
- * their parent's width), so the page's size is bounded by the drawing's
- * width, not by the number of distinct stacks.  Each frame is a
+ * their parent's width), nor more than MAX_FRAMES (icicle.c) frames: the
+ * narrowest go first.  The page's size is bounded by that, not by the
+ * number of distinct stacks.  Each frame is a
  * <g class="fr"> with its position as data-x/data-w (fractions of the
  * root) and its depth as data-d, for the page's click-to-zoom script.
  */

@@ -137,10 +137,10 @@ void svg_line_chart(FILE *f, const char *id, const char *desc, const char *ylabe
 	}
 	fputs("</svg>\n<figcaption><ol class=\"legend\">", f);
 	for (size_t l = 0; l < nlines; l++) {
-		fprintf(f, "<li><svg width=\"44\" height=\"10\" aria-hidden=\"true\"><line class=\"ln "
-			   "s%zu\" x1=\"0\" x2=\"44\" y1=\"5\" y2=\"5\" style=\"fill:none;stroke-width:2\"/>"
-			   "</svg> ",
-			l % SVG_NSTYLES);
+		fprintf(f, "<li><b>%zu</b> <svg width=\"44\" height=\"10\" aria-hidden=\"true\"><line "
+			   "class=\"ln s%zu\" x1=\"0\" x2=\"44\" y1=\"5\" y2=\"5\" "
+			   "style=\"fill:none;stroke-width:2\"/></svg> ",
+			l + 1, l % SVG_NSTYLES);
 		html_text(f, lines[l].label);
 		fputs("</li>", f);
 	}

@@ -25,6 +25,9 @@ import zlib
 import pytest
 
 from conftest import DATA_DIR, SOCKREPORT, block_offsets, run_sockreport, sockreport_json
+from test_hostile import REGRESSIONS, assert_terminal_safe, check_sane, hostile, \
+    regression_files, srec_hostile_bin  # noqa: F401 (a fixture)
+from test_hostile import run as hrun
 from test_reports import kill_quietly, record
 
 CHROMIUM = shutil.which("chromium")
@@ -326,3 +329,34 @@ def test_console_check_is_real(tmp_path):
     _, console = browse(tmp_path, "file://%s" % bad, "--dump-dom")
     text = "\n".join(console)
     assert "nope is not defined" in text and "Content Security Policy" in text, text
+
+
+# ---------------------------------------------------------------- hostile input
+
+def test_hostile_strings_page(srec_hostile_bin, tmp_path):
+    """Strings from the file (comm, symbols, paths, host) are escaped twice:
+    printable as in the text reports, then HTML entities; the page's markup
+    and script survive them."""
+    src = tmp_path / "evil\x1b[31m<blink>.srec"
+    hostile(srec_hostile_bin, src, "--strings")
+    page = tmp_path / "evil.html"
+    rc, _out, err, _ = hrun(["html", "--older", "0", "-o", str(page)], src)
+    check_sane(["html"], src, rc, b"", err)
+    assert rc == 0, err
+    data = page.read_bytes()
+    assert_terminal_safe("sockreport html page", data)
+    text = data.decode()
+    assert text.count("<script>") == 1 and "<blink>" not in text
+    assert "ev\\x1b[31mil\\x0d\\x07\\xffcomm" in text
+    assert "evil\\x1b[31m&lt;blink&gt;.srec" in text
+    dom = dump_dom(tmp_path, page)
+    assert "ev\\x1b[31mil\\x0d\\x07\\xffcomm" in dom
+
+
+@pytest.mark.parametrize("name", regression_files())
+def test_fuzz_regression_html(name, tmp_path):
+    path = os.path.join(REGRESSIONS, name)
+    page = tmp_path / "r.html"
+    rc, _out, err, rss = hrun(["html", "-o", str(page)], path, measure=True)
+    check_sane(["html"], path, rc, b"", err, rss)
+    assert page.exists() == (rc == 0)  # no half page on failure
