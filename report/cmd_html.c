@@ -368,7 +368,8 @@ static int open_chart(FILE *f, struct leaks *L, struct series_clock *k, const st
 		snprintf(mtitle[nm], sizeof(mtitle[nm]),
 			 "%" PRIu64 " socket%s entered CLOSE_WAIT here (+%.1fs) and stayed there to the end",
 			 cb[j].n, cb[j].n == 1 ? "" : "s", (double)(cb[j].b * w) / 1e9);
-		marks[nm] = (struct svg_mark){ (double)(cb[j].b * w + w / 2) / 1e9, mlabel[nm], mtitle[nm] };
+		double at = ((double)(cb[j].b * w) + (double)w / 2) / 1e9; /* mid-bucket */
+		marks[nm] = (struct svg_mark){ at, mlabel[nm], mtitle[nm] };
 		if (marks[nm].x > cv[0].x[cv[0].n - 1])
 			marks[nm].x = cv[0].x[cv[0].n - 1];
 		nm++;
@@ -808,8 +809,8 @@ static void diff_table(FILE *f, const struct rows *R)
 			worse ? "regress" : better ? "better" : "same", r->status, mark,
 			r->is_site && (!r->bs || !r->ns) ? ", " : "",
 			r->is_site && (!r->bs || !r->ns) ? r->status : "", r->score);
-		if (r->is_site) {
-			const struct site *x = r->ns ? r->ns : r->bs;
+		const struct site *x = r->ns ? r->ns : r->bs; /* a site row has one or both */
+		if (r->is_site && x) {
 			fputs("allocation site <code>", f);
 			html_text(f, x->key);
 			fprintf(f, "</code> (leaks %" PRIu64 " \xe2\x86\x92 %" PRIu64 ", allocs %" PRIu64

@@ -89,14 +89,16 @@ void svg_line_chart(FILE *f, const char *id, const char *desc, const char *ylabe
 		   "aria-labelledby=\"%s-d\"><desc id=\"%s-d\">", id, W, H, id, id);
 	html_text(f, desc);
 	fputs("</desc>\n", f);
-	for (double y = 0; y <= ymax + ys / 2; y += ys) {
+	for (int i = 0; i * ys <= ymax + ys / 2; i++) {
+		double y = i * ys;
 		fprintf(f, "<line class=\"grid\" x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\"/>"
 			   "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">",
 			ML, W - MR, PY(y), PY(y), ML - 6, PY(y) + 4);
 		num(f, y);
 		fputs("</text>\n", f);
 	}
-	for (double x = 0; x <= xmax + xs / 2; x += xs) {
+	for (int i = 0; i * xs <= xmax + xs / 2; i++) {
+		double x = i * xs;
 		fprintf(f, "<line class=\"ax\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\"/>"
 			   "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">",
 			PX(x), PX(x), H - MB, H - MB + 5, PX(x), H - MB + 18);
