@@ -143,20 +143,47 @@ static void meta_row(FILE *f, const char *th, const char *v)
 	fputs("</td></tr>\n", f);
 }
 
+/* What a text writer of another report prints, captured: *n bytes, NUL-
+ * terminated, to free(); NULL on ENOMEM. */
+struct capture {
+	const struct model *m;
+	const char *path;
+	struct sites *ss;
+	int which;
+};
+static char *capture(void (*fn)(FILE *, const struct capture *), const struct capture *a,
+		     size_t *n)
+{
+	char *buf = NULL;
+	FILE *ms = open_memstream(&buf, n);
+	if (!ms)
+		return NULL;
+	fn(ms, a);
+	if (fclose(ms)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static void warnings_of(FILE *f, const struct capture *a)
+{
+	cli_warnings_to(f, a->m, a->path);
+}
+
+static void folded_of(FILE *f, const struct capture *a)
+{
+	sites_folded(f, a->ss, a->which);
+}
+
 /* The warnings every report prints (cli_warnings), made impossible to miss:
  * an icon, a sentence, a thick striped frame; the notes stay quiet. */
 static int status_block(FILE *f, const struct model *m, const char *path, const char *idp)
 {
-	char *buf = NULL;
 	size_t n = 0;
-	FILE *ms = open_memstream(&buf, &n);
-	if (!ms)
+	char *buf = capture(warnings_of, &(struct capture){ .m = m, .path = path }, &n);
+	if (!buf)
 		return -1;
-	cli_warnings_to(ms, m, path);
-	if (fclose(ms)) {
-		free(buf);
-		return -1;
-	}
 	static const char wpre[] = "sockreport: WARNING: ", npre[] = "sockreport: note: ";
 	int nw = 0, nn = 0;
 	for (int pass = 0; pass < 2; pass++) {
@@ -538,16 +565,10 @@ static void growth_html(FILE *f, const struct model *m, struct stacks *st, const
 static int flame(FILE *f, struct sites *ss, int which, const char *id, const char *title,
 		 const char *desc)
 {
-	char *buf = NULL;
 	size_t n = 0;
-	FILE *ms = open_memstream(&buf, &n);
-	if (!ms)
+	char *buf = capture(folded_of, &(struct capture){ .ss = ss, .which = which }, &n);
+	if (!buf)
 		return -1;
-	sites_folded(ms, ss, which);
-	if (fclose(ms)) {
-		free(buf);
-		return -1;
-	}
 	fprintf(f, "<section id=\"%s-sec\"><h2>%s</h2>\n<p>Root on top: the site's origin, then its "
 		   "user stack from main() down, then the kernel stack; the width is the number of "
 		   "sockets.  Click a frame (or focus it and press Enter) to zoom; every frame is "
@@ -560,15 +581,20 @@ static int flame(FILE *f, struct sites *ss, int which, const char *id, const cha
 
 /* ---- latency ---- */
 
+/* p50, p90, p99 and max of v, readable. */
+static void pcts(const struct vals *v, char p[4][32])
+{
+	static const double at[4] = { 50, 90, 99, 100 };
+	for (int i = 0; i < 4; i++)
+		cli_dur(p[i], 32, vals_pct(v, at[i]));
+}
+
 static void pct_text(FILE *f, const struct vals *v)
 {
-	char a[32], b[32], c[32], d[32];
-	cli_dur(a, sizeof(a), vals_pct(v, 50));
-	cli_dur(b, sizeof(b), vals_pct(v, 90));
-	cli_dur(c, sizeof(c), vals_pct(v, 99));
-	cli_dur(d, sizeof(d), vals_pct(v, 100));
+	char p[4][32];
+	pcts(v, p);
 	fprintf(f, "count <b>%zu</b> \xc2\xb7 p50 <b>%s</b> \xc2\xb7 p90 <b>%s</b> \xc2\xb7 p99 "
-		   "<b>%s</b> \xc2\xb7 max <b>%s</b>", v->n, a, b, c, d);
+		   "<b>%s</b> \xc2\xb7 max <b>%s</b>", v->n, p[0], p[1], p[2], p[3]);
 }
 
 /* The log2 slot (in us, as vals_log2) of value ns. */
@@ -633,14 +659,11 @@ static void latency_html(FILE *f, const struct vals *lat)
 			fputs("<table id=\"tcp-states\"><thead><tr><th>state</th><th class=\"n\">count</th>"
 			      "<th class=\"n\">p50</th><th class=\"n\">p90</th><th class=\"n\">p99</th>"
 			      "<th class=\"n\">max</th></tr></thead><tbody>\n", f);
-		char a[32], b[32], c[32], d[32];
-		cli_dur(a, sizeof(a), vals_pct(v, 50));
-		cli_dur(b, sizeof(b), vals_pct(v, 90));
-		cli_dur(c, sizeof(c), vals_pct(v, 99));
-		cli_dur(d, sizeof(d), vals_pct(v, 100));
+		char p[4][32];
+		pcts(v, p);
 		fprintf(f, "<tr><td>%s</td><td class=\"n\">%zu</td><td class=\"n\">%s</td>"
 			   "<td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td></tr>\n",
-			tcp_state_name((uint32_t)(k - LAT_STATE0)), v->n, a, b, c, d);
+			tcp_state_name((uint32_t)(k - LAT_STATE0)), v->n, p[0], p[1], p[2], p[3]);
 	}
 	fputs(nst ? "</tbody></table>\n" : "<p class=\"none\">(no TCP state transitions)</p>\n", f);
 	if (!any)
