@@ -53,6 +53,7 @@ static const char page_css[] =
 	".group{border-left:4px solid #999;padding:2px 10px;margin:10px 0}"
 	".group.possible{border-left-style:dashed}"
 	"details summary{cursor:pointer}"
+	"#diff-table td:first-child{white-space:nowrap}#diff-table code{word-break:break-all}"
 	"tr.regress{background:#ffe3e3;font-weight:bold}tr.regress td:first-child{border-left:5px "
 	"solid #b00}tr.better td:first-child{border-left:5px dotted #2a7a2a}"
 	"ol.legend{list-style:none;padding:0}ol.legend li{margin:2px 0}"
@@ -813,7 +814,7 @@ static void total_curve(struct curve *cv, struct side *S, struct series_clock *k
 	curve_of(cv, &total, k, S->end);
 }
 
-static void diff_table(FILE *f, const struct rows *R)
+static void diff_table(FILE *f, const struct rows *R, struct side *B, struct side *N)
 {
 	fputs("<section id=\"diff\"><h2>Differences, most significant first</h2>\n<p>As "
 	      "<code>sockreport diff</code>: sites are matched by their symbolized stacks, rates are "
@@ -826,20 +827,24 @@ static void diff_table(FILE *f, const struct rows *R)
 		const struct row *r = &R->r[i];
 		int changed = strcmp(r->status, "same") != 0;
 		int worse = changed && r->new > r->base, better = changed && r->new < r->base;
-		const char *mark = worse ? "\xe2\x96\xb2 worse" : better ? "\xe2\x96\xbc better" : "same";
-		fprintf(f, "<tr class=\"%s\" data-status=\"%s\"><td>%s%s%s</td><td class=\"n\">%.2f</td>"
+		const char *mark = worse ? "\xe2\x96\xb2 worse" : better ? "\xe2\x96\xbc better" :
+				   changed ? "changed" : "same";
+		const char *site = !r->is_site ? "" : !r->bs ? ", new site" : !r->ns ? ", vanished site" : "";
+		fprintf(f, "<tr class=\"%s\" data-status=\"%s\"><td>%s%s</td><td class=\"n\">%.2f</td>"
 			   "<td>",
-			worse ? "regress" : better ? "better" : "same", r->status, mark,
-			r->is_site && (!r->bs || !r->ns) ? ", " : "",
-			r->is_site && (!r->bs || !r->ns) ? r->status : "", r->score);
+			worse ? "regress" : better ? "better" : "same", r->status, mark, site, r->score);
 		const struct site *x = r->ns ? r->ns : r->bs; /* a site row has one or both */
 		if (r->is_site && x) {
+			char label[1000];
+			diff_site_label(label, sizeof(label), (r->ns ? N : B)->st, x->ustack, x->origin);
 			fputs("allocation site <code>", f);
-			html_text(f, x->key);
+			html_text(f, label);
 			fprintf(f, "</code> (leaks %" PRIu64 " \xe2\x86\x92 %" PRIu64 ", allocs %" PRIu64
-				   " \xe2\x86\x92 %" PRIu64 ")",
+				   " \xe2\x86\x92 %" PRIu64 ")<details><summary>matched by</summary><code>",
 				r->bs ? r->bs->leaks : 0, r->ns ? r->ns->leaks : 0, r->bs ? r->bs->allocs : 0,
 				r->ns ? r->ns->allocs : 0);
+			html_text(f, x->key);
+			fputs("</code></details>", f);
 		} else {
 			html_text(f, r->name);
 		}
@@ -893,7 +898,7 @@ static int page_diff(struct cli *c, FILE *f)
 	svg_line_chart(f, "chart-open", "Open sockets over time, BASE and NEW", "open sockets", lines,
 		       2, NULL, 0);
 	fputs("</section>\n", f);
-	diff_table(f, &R);
+	diff_table(f, &R, B, N);
 	page_tail(f, "two recordings");
 	rc = 0;
 out:
