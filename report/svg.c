@@ -128,7 +128,9 @@ void svg_line_chart(FILE *f, const char *id, const char *desc, const char *ylabe
 		const struct svg_line *L = &lines[l];
 		if (!L->n)
 			continue;
-		fprintf(f, "<g class=\"series\" data-series=\"%zu\"><title>", l);
+		/* data-last: the value at the end, readable by tests and tools */
+		fprintf(f, "<g class=\"series\" data-series=\"%zu\" data-last=\"%.0f\"><title>", l,
+			L->y[L->n - 1]);
 		html_text(f, L->label);
 		fprintf(f, "</title><polyline class=\"ln s%zu\" points=\"", l % SVG_NSTYLES);
 		for (size_t i = 0; i < L->n; i++)
