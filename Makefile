@@ -86,6 +86,8 @@ $(BUILD)/sockrec: $(RECORD_OBJ) $(FORMAT_OBJ)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_REC) -o $@
 
+# sockreport writes files (timeline -o, html -o) with the recorder's safe-create
+# helper, format/outfile.c (in format/: both programs and the fuzzer link it).
 $(BUILD)/sockreport: $(REPORT_OBJ) $(FORMAT_OBJ)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_REP) -o $@

@@ -10,6 +10,7 @@
 #include "out.h"
 #include "stacks.h"
 #include "srec_error.h"
+#include "wallclock.h"
 
 const char *cli_index_state(int state)
 {
@@ -43,6 +44,18 @@ static uint64_t meta_u64(const struct model *m, const char *k)
  * The wall clock needs META clock.monotonic_ns/clock.realtime_ns.  Of the
  * days around the recording, the occurrence of HH:MM:SS closest to its
  * start is taken (a recording that crosses midnight works). */
+static int parse_time(const char *s, const struct model *m, uint64_t start, uint64_t *out);
+
+int cli_parse_time(const char *s, const struct model *m, uint64_t *out)
+{
+	return parse_time(s, m, m->start_ns, out);
+}
+
+void cli_wall(const struct model *m, struct wall *w)
+{
+	wall_init(w, model_meta(m, "clock.monotonic_ns"), model_meta(m, "clock.realtime_ns"));
+}
+
 static int parse_time(const char *s, const struct model *m, uint64_t start, uint64_t *out)
 {
 	char *end;
@@ -237,6 +250,16 @@ void cli_json_status(FILE *f, const struct model *m)
 	fprintf(f, ", \"lost_events\": %" PRIu64 ", \"stack_failures\": %" PRIu64
 		   ", \"hook_skips\": %" PRIu64,
 		m->lost_events, m->lost_stacks, m->hook_skips);
+	/* absolute times of the recording, next to every relative one */
+	struct wall w;
+	char a[48], b[48];
+	cli_wall(m, &w);
+	int ok = wall_fmt(&w, m->start_ns, WALL_ISO_UTC, a, sizeof(a)) == 0 &&
+		 wall_fmt(&w, cli_end(m), WALL_ISO_UTC, b, sizeof(b)) == 0;
+	if (ok)
+		fprintf(f, ", \"start_wall\": \"%s\", \"end_wall\": \"%s\"", a, b);
+	else
+		fputs(", \"start_wall\": null, \"end_wall\": null", f);
 }
 
 double cli_rel(const struct model *m, uint64_t ts)
@@ -378,37 +401,81 @@ void agg_free(struct agg *a)
 
 void cli_addr(char *buf, size_t cap, uint32_t family, const uint8_t addr[16], uint16_t port)
 {
-	char a[INET6_ADDRSTRLEN] = "";
-	int zero = 1;
-	for (int i = 0; i < 16; i++)
-		zero &= !addr[i];
-	if (zero && !port) {
-		snprintf(buf, cap, "-");
-		return;
-	}
-	if (family == 10) {
-		if (!inet_ntop(AF_INET6, addr, a, sizeof(a)))
-			snprintf(a, sizeof(a), "?");
-		snprintf(buf, cap, "[%s]:%u", a, port);
-	} else {
-		if (!inet_ntop(AF_INET, addr, a, sizeof(a)))
-			snprintf(a, sizeof(a), "?");
-		snprintf(buf, cap, "%s:%u", a, port);
+	names_addr(buf, cap, addr, family == AF_INET6 ? 16 : 4, port);
+}
+
+/* Display columns of s: UTF-8 continuation bytes take none. */
+static size_t columns(const char *s, size_t n)
+{
+	size_t c = 0;
+	for (size_t i = 0; i < n; i++)
+		c += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return c;
+}
+
+void cli_shorten(char *buf, size_t cap, const char *line, int width)
+{
+	static const char ell[] = "\xe2\x80\xa6"; /* U+2026, one column */
+	snprintf(buf, cap, "%s", line);
+	/* Shorten the longest path first, one leading directory at a time,
+	 * down to its last directory and file (".../fixtures/leaker.c:23"),
+	 * then, if still needed, to the file alone (".../leaker.c:23").
+	 * Functions, modules and file:line are never touched. */
+	while (columns(buf, strlen(buf)) > (size_t)(width > 0 ? width : 80)) {
+		char *best = NULL;
+		size_t bestlen = 0;
+		for (char *t = buf; *t;) {
+			size_t len = strcspn(t, " ()[]");
+			int slashes = 0;
+			for (size_t i = 0; i < len; i++)
+				slashes += t[i] == '/';
+			/* ".../file": only tokens with more than that left */
+			int shortened = !strncmp(t, ell, 3);
+			if (slashes >= 1 + shortened && len > bestlen) {
+				best = t;
+				bestlen = len;
+			}
+			t += len;
+			t += strspn(t, " ()[]");
+		}
+		if (!best)
+			break;
+		/* drop through the first directory after the (possible) ellipsis */
+		char *from = !strncmp(best, ell, 3) ? best + 4 : best;
+		char *slash = memchr(from, '/', bestlen - (size_t)(from - best));
+		if (!slash)
+			break;
+		/* the ellipsis takes 3 bytes: replace at least that many */
+		while (slash && slash - best < 3)
+			slash = memchr(slash + 1, '/', bestlen - (size_t)(slash + 1 - best));
+		if (!slash)
+			break;
+		size_t keep = strlen(slash); /* "/rest..." incl. the rest of the line */
+		memmove(best + 3, slash, keep + 1);
+		best[0] = ell[0]; /* the ellipsis, without its NUL */
+		best[1] = ell[1];
+		best[2] = ell[2];
 	}
 }
 
 void cli_puts_cut(const struct cli *c, const char *line, int width)
 {
-	if (!c->wide && (int)strlen(line) > width)
-		printf("%.*s...\n", width - 3, line);
-	else
-		printf("%s\n", line);
+	if (c->cut && (int)columns(line, strlen(line)) > (c->cols > width ? c->cols : width)) {
+		size_t cap = strlen(line) + 1;
+		char *b = malloc(cap);
+		if (b) {
+			cli_shorten(b, cap, line, c->cols > width ? c->cols : width);
+			puts(b);
+			free(b);
+			return;
+		}
+	}
+	puts(line);
 }
 
 void cli_kind(char *buf, size_t cap, uint32_t family, uint32_t type, uint32_t protocol)
 {
-	const char *p = proto_name(family, protocol);
-	snprintf(buf, cap, "%s/%s%s%s", family_name(family), socktype_name(type), p[0] ? "/" : "", p);
+	names_kind(buf, cap, family, type, protocol);
 }
 
 void cli_state_path(char *buf, size_t cap, const struct msock *s, const char *sep)

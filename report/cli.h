@@ -39,7 +39,14 @@ struct cli {
 	int lines;              /* diff: match stacks with file:line too */
 	int no_index;           /* --no-index: read every block, never use the index */
 	uint64_t index_types;   /* set by a command: see mfilter.index_types */
-	int force;              /* html: -f, overwrite the -o file */
+	/* added with readable output (issue 18): */
+	int raw;                /* dump: numbers as recorded, bytes as hex */
+	int wall;               /* -T: wall-clock times (pairs, states, dump) */
+	int force;              /* -f: timeline and html -o may replace an existing file */
+	const char *at;         /* ss: --at TIME */
+	int ss_tcp, ss_udp, ss_unix, ss_listening, ss_all; /* ss: -t -u -x -l -a */
+	int cut;                /* cut/shorten lines to `cols` (a terminal, no --wide) */
+	int cols;               /* the terminal's width (80 if unknown) */
 };
 
 /* --- helpers shared by the commands --- */
@@ -73,8 +80,12 @@ struct stacks;
 void cli_json_stack(FILE *f, struct stacks *st, uint64_t ref);
 /* Prints the common head of text reports: "sockreport CMD: FILE" and host. */
 void cli_text_head(const struct cli *c, const struct model *m, const char *path);
-/* A line of text cut to `width` columns (with "...") unless --wide. */
+/* A line of text: on a terminal (c->cut) longer than the terminal's width,
+ * the middle of its paths is shortened ("/a/b/c/d/x.c:3" -> ".../d/x.c:3");
+ * nothing else is dropped.  Written whole when stdout is not a terminal. */
 void cli_puts_cut(const struct cli *c, const char *line, int width);
+/* The same shortening into buf (cap bytes) for a line that must fit width. */
+void cli_shorten(char *buf, size_t cap, const char *line, int width);
 
 /* Loads a file into m with the command line's filters; prints a one-line
  * error and returns non-zero when the file cannot be read at all. */
@@ -93,6 +104,13 @@ void cli_warnings(const struct cli *c, const struct model *m, const char *path);
 void cli_warnings_to(FILE *f, const struct model *m, const char *path);
 /* JSON members describing completeness, for every --json document. */
 void cli_json_status(FILE *f, const struct model *m);
+/* The recording's clocks, for wall-clock times (wallclock.h). */
+struct wall;
+void cli_wall(const struct model *m, struct wall *w);
+/* Parses a time of the command line ("2.5" from the start, or HH:MM:SS
+ * wall clock) against m into absolute monotonic ns: 0, -1 (bad syntax),
+ * -2 (wall clock asked, the file has no clock metadata). */
+int cli_parse_time(const char *s, const struct model *m, uint64_t *out);
 /* Seconds since the recording start, for display. */
 double cli_rel(const struct model *m, uint64_t ts);
 /* Human duration: "1.2s", "35ms", "4.1us". */
@@ -109,6 +127,7 @@ int cmd_latency(struct cli *c);
 int cmd_allocs(struct cli *c);
 int cmd_diff(struct cli *c);
 int cmd_timeline(struct cli *c);
+int cmd_ss(struct cli *c);
 int cmd_html(struct cli *c);
 /* --- allocation sites (cmd_allocs.c), shared by allocs, leaks, diff --- */
 struct site {

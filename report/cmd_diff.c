@@ -149,6 +149,30 @@ static double metric_value(struct side *S, const char *name, uint64_t new_sites)
 	return (double)vals_pct(v, pct) / 1e6;
 }
 
+/* Percentiles of a side with no value at all (no connect, no released
+ * socket) are not 0 ms: there is nothing to compare. */
+static int metric_has_data(const struct side *S, const char *name)
+{
+	if (!strncmp(name, "connect.p", 9) || !strcmp(name, "connect.max"))
+		return S->conn.n > 0;
+	if (!strncmp(name, "accept.", 7))
+		return S->acc.n > 0;
+	if (!strncmp(name, "lifetime.", 9))
+		return S->life.n > 0;
+	return 1;
+}
+
+/* "same" only for values within 10% (or 0.001 units) of each other: the
+ * score ranks rows, but a small-weighted metric that fell from 0.89 to 0
+ * has still changed. */
+static const char *change_status(double score, double base, double new)
+{
+	double d = fabs(new - base);
+	if (score > 0.1 || (d > 0.001 && d > 0.1 * fabs(base)))
+		return "changed";
+	return "same";
+}
+
 /* ---- --fail-on ---- */
 
 struct cond {
@@ -215,6 +239,14 @@ static int by_score(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+static void json_num(double v, int none)
+{
+	if (none)
+		fputs("null", stdout);
+	else
+		printf("%.6g", v);
+}
+
 void diff_site_label(char *buf, size_t cap, struct stacks *st, uint64_t ustack, uint32_t origin)
 {
 	size_t n = 0, len = 0;
@@ -274,8 +306,21 @@ int diff_rows(struct side *B, struct side *N, struct rows *R, uint64_t *new_site
 		r->base = bl;
 		r->new = nl;
 		r->score = score(3, bl, nl, 1) + score(1, ba, na, 10);
-		r->status = !r->bs ? "new" : !r->ns ? "vanished" : r->score > 0.1 ? "changed" : "same";
+		r->status = !r->bs ? "new" : !r->ns ? "vanished" : change_status(r->score, bl, nl);
 	}
+	/* A site without leaks on either side says nothing about leaks unless
+	 * it is new or vanished code: "unknown (no user stack) 0 -> 0" rows of
+	 * kernel sockets and unchanged sites are noise. */
+	size_t kept = 0;
+	for (size_t i = 0; i < R->n; i++) {
+		const struct row *r = &R->r[i];
+		const struct site *x = r->ns ? r->ns : r->bs;
+		int zero = (!r->bs || !r->bs->leaks) && (!r->ns || !r->ns->leaks);
+		if (zero && (!strcmp(r->status, "same") || !x || x->ustack < SREC_STACK_FIRST_ID))
+			continue;
+		R->r[kept++] = *r;
+	}
+	R->n = kept;
 	for (size_t k = 0; k < NMETRICS; k++) {
 		struct row *r = add_row(R);
 		if (!r)
@@ -285,7 +330,13 @@ int diff_rows(struct side *B, struct side *N, struct rows *R, uint64_t *new_site
 		r->base = metric_value(B, metrics[k].name, 0);
 		r->new = metric_value(N, metrics[k].name, *new_sites);
 		r->score = score(metrics[k].w, r->base, r->new, metrics[k].floor);
-		r->status = r->score > 0.1 ? "changed" : "same";
+		r->status = change_status(r->score, r->base, r->new);
+		r->no_base = !metric_has_data(B, metrics[k].name);
+		r->no_new = !metric_has_data(N, metrics[k].name);
+		if (r->no_base || r->no_new) {
+			r->status = "not comparable";
+			r->score = 0;
+		}
 	}
 	qsort(R->r, R->n, sizeof(*R->r), by_score);
 	return 0;
@@ -355,10 +406,14 @@ int cmd_diff(struct cli *c)
 		printf("}, \"rows\": [");
 		for (size_t i = 0; i < shown; i++) {
 			const struct row *r = &R.r[i];
-			printf("%s\n    {\"kind\": \"%s\", \"name\": \"%s\", \"unit\": \"%s\", \"base\": %.6g, "
-			       "\"new\": %.6g, \"delta\": %.6g, \"score\": %.4f, \"status\": \"%s\"",
-			       i ? "," : "", r->is_site ? "site" : "metric", r->name, r->unit, r->base, r->new,
-			       r->new - r->base, r->score, r->status);
+			printf("%s\n    {\"kind\": \"%s\", \"name\": \"%s\", \"unit\": \"%s\", \"base\": ",
+			       i ? "," : "", r->is_site ? "site" : "metric", r->name, r->unit);
+			json_num(r->base, r->no_base);
+			printf(", \"new\": ");
+			json_num(r->new, r->no_new);
+			printf(", \"delta\": ");
+			json_num(r->new - r->base, r->no_base || r->no_new);
+			printf(", \"score\": %.4f, \"status\": \"%s\"", r->score, r->status);
 			if (r->is_site) {
 				const struct site *x = r->ns ? r->ns : r->bs;
 				char label[1000];
@@ -397,9 +452,12 @@ int cmd_diff(struct cli *c)
 		for (size_t i = 0; i < shown; i++) {
 			const struct row *r = &R.r[i];
 			char line[1200];
-			snprintf(line, sizeof(line), "%7.2f  %-8s %-22s %10.4g %10.4g %s", r->score,
-				 r->status, r->is_site ? "allocation site" : r->name, r->base, r->new,
-				 r->unit);
+			char bv[32], nv[32];
+			snprintf(bv, sizeof(bv), r->no_base ? "-" : "%.4g", r->base);
+			snprintf(nv, sizeof(nv), r->no_new ? "-" : "%.4g", r->new);
+			snprintf(line, sizeof(line), "%7.2f  %-8s %-22s %10s %10s %s%s", r->score,
+				 r->status, r->is_site ? "allocation site" : r->name, bv, nv, r->unit,
+				 r->no_base || r->no_new ? " (no data on one side)" : "");
 			cli_puts_cut(c, line, 80);
 			if (r->is_site) {
 				const struct site *x = r->ns ? r->ns : r->bs;

@@ -1,9 +1,11 @@
 /* cmd_dump.c - `sockreport dump`: every record, as the file holds it.
  *
  * Reads with srec_reader directly (no model), so it shows exactly what is
- * on disk, damaged files included.  --json prints one object per record
- * (spec field names, bytes as hex) and a final {"status": ...} line; this
- * is the shape tests/srec_reader.py produces from the spec alone.
+ * on disk, damaged files included, with the names of numbers (names.h),
+ * strings for string ids and dotted addresses.  --json prints one object
+ * per record (spec field names) and a final {"status": ...} line; with
+ * --raw (numbers only, bytes as hex) this is the shape tests/srec_reader.py
+ * produces from the spec alone.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -13,13 +15,124 @@
 #include "srec_codec.h"
 #include "srec_error.h"
 #include "srec_reader.h"
+#include "wallclock.h"
 
 #define MAXF 32
 
-static void json_record(const struct srec_record *r)
+/* How dump shows a field, by its spec name: one table for every record
+ * type (a field name means the same thing wherever it appears). */
+enum show { SH_NUM, SH_STR, SH_STATE, SH_FAMILY, SH_TYPE, SH_PROTO, SH_HOW, SH_ORIGIN, SH_RET,
+	    SH_ADDR, SH_LOSS };
+static const struct {
+	const char *field;
+	enum show how;
+} shows[] = {
+	{ "comm", SH_STR }, { "exe", SH_STR }, { "filename", SH_STR }, { "path", SH_STR },
+	{ "name", SH_STR }, { "kmod", SH_STR },
+	{ "oldstate", SH_STATE }, { "newstate", SH_STATE }, { "tcpstate", SH_STATE },
+	{ "family", SH_FAMILY }, { "type", SH_TYPE }, { "protocol", SH_PROTO },
+	{ "how", SH_HOW }, { "origin", SH_ORIGIN }, { "ret", SH_RET },
+	{ "saddr", SH_ADDR }, { "daddr", SH_ADDR }, { "laddr", SH_ADDR }, { "raddr", SH_ADDR },
+	{ "paddr", SH_ADDR },
+};
+
+static enum show show_of(uint32_t type, const char *field)
+{
+	if (type == SREC_R_LOSS && !strcmp(field, "kind"))
+		return SH_LOSS;
+	for (size_t i = 0; i < sizeof(shows) / sizeof(shows[0]); i++)
+		if (!strcmp(shows[i].field, field))
+			return shows[i].how;
+	return SH_NUM;
+}
+
+/* STRING records seen so far, by id (a definition precedes its uses). */
+#define MAX_STR_ID (1u << 22)
+struct strtab {
+	char **s;
+	size_t cap;
+};
+
+static void strtab_add(struct strtab *t, uint64_t id, const srec_bytes *b)
+{
+	if (id >= MAX_STR_ID)
+		return; /* a hostile id: shown as its number */
+	if (id >= t->cap) {
+		size_t nc = t->cap ? t->cap : 1024;
+		while (nc <= id)
+			nc *= 2;
+		char **ns = realloc(t->s, nc * sizeof(*ns));
+		if (!ns)
+			return;
+		memset(ns + t->cap, 0, (nc - t->cap) * sizeof(*ns));
+		t->s = ns;
+		t->cap = nc;
+	}
+	char *v = malloc((size_t)b->len + 1);
+	if (!v)
+		return;
+	memcpy(v, b->p, b->len);
+	v[b->len] = 0;
+	free(t->s[id]);
+	t->s[id] = v;
+}
+
+static const char *strtab_get(const struct strtab *t, uint64_t id)
+{
+	return id < t->cap ? t->s[id] : NULL;
+}
+
+static void strtab_free(struct strtab *t)
+{
+	for (size_t i = 0; i < t->cap; i++)
+		free(t->s[i]);
+	free(t->s);
+}
+
+struct dump {
+	struct cli *c;
+	struct strtab strs;
+	struct wall wall;
+	const char *mono, *real; /* clock META values, while being read */
+	char mono_v[32], real_v[32];
+};
+
+/* The name of an integer field's value, or NULL to show the number only.
+ * family: the record's family field (for protocol). */
+static const char *int_name(const struct dump *D, enum show sh, int64_t v, uint32_t family,
+			    char *tmp, size_t cap)
+{
+	switch (sh) {
+	case SH_STR: return v ? strtab_get(&D->strs, (uint64_t)v) : NULL;
+	case SH_STATE: return tcp_state_name((uint32_t)v);
+	case SH_FAMILY: return family_name((uint32_t)v);
+	case SH_TYPE: return socktype_name((uint32_t)v);
+	case SH_PROTO: { /* "" (UNIX, IP default) and unknown ones: the number */
+		const char *p = proto_name(family, (uint32_t)v);
+		return strcmp(p, "proto?") ? p : NULL;
+	}
+	case SH_HOW: return how_name((uint32_t)v);
+	case SH_ORIGIN: return origin_name((uint32_t)v);
+	case SH_RET: names_result(tmp, cap, (int)v); return tmp;
+	case SH_LOSS: return loss_kind_name((uint32_t)v);
+	default: return NULL;
+	}
+}
+
+static uint32_t family_of(const struct srec_record *r)
+{
+	switch (r->type) {
+	case SREC_R_SOCKINFO: return r->u.sockinfo.family;
+	case SREC_R_PREEXIST: return r->u.preexist.family;
+	default: return 0;
+	}
+}
+
+static void json_record(struct dump *D, const struct srec_record *r)
 {
 	struct srec_field_info fi[MAXF];
 	unsigned n = srec_record_fields(r->type, fi, MAXF);
+	int raw = D->c->raw;
 
 	printf("{\"record\": \"%s\"", srec_record_name(r->type));
 	if (r->type == SREC_R_STACK) {
@@ -37,26 +150,59 @@ static void json_record(const struct srec_record *r)
 	}
 	for (unsigned i = 0; i < n; i++) {
 		printf(", \"%s\": ", fi[i].name);
+		enum show sh = show_of(r->type, fi[i].name);
 		if (fi[i].kind == 'B') {
 			const srec_bytes *b = (const void *)((const char *)r + fi[i].offset);
-			putchar('"');
-			out_hex(stdout, b->p, b->len);
-			putchar('"');
-		} else if (fi[i].kind == 'I') {
-			printf("%" PRId64, srec_field_int(r, &fi[i]));
-		} else {
-			printf("%" PRIu64, (uint64_t)srec_field_int(r, &fi[i]));
+			char a[64];
+			if (!raw && sh == SH_ADDR && (b->len == 4 || b->len == 16)) {
+				names_ip(a, sizeof(a), b->p, b->len);
+				out_json_z(stdout, a);
+			} else if (!raw && (r->type == SREC_R_META || r->type == SREC_R_STRING)) {
+				out_json_str(stdout, (const char *)b->p, b->len);
+			} else {
+				putchar('"');
+				out_hex(stdout, b->p, b->len);
+				putchar('"');
+			}
+			continue;
 		}
+		int64_t v = srec_field_int(r, &fi[i]);
+		if (fi[i].kind == 'I')
+			printf("%" PRId64, v);
+		else
+			printf("%" PRIu64, (uint64_t)v);
+		char tmp[64];
+		const char *nm = raw ? NULL : int_name(D, sh, v, family_of(r), tmp, sizeof(tmp));
+		if (nm) {
+			printf(", \"%s_name\": ", fi[i].name);
+			out_json_z(stdout, nm);
+		}
+	}
+	const struct srec_ev *ev = srec_record_ev(r);
+	if (!raw && ev) {
+		char w[64];
+		printf(", \"ts_wall\": ");
+		if (wall_fmt(&D->wall, ev->ts, WALL_ISO_UTC, w, sizeof(w)) == 0)
+			printf("\"%s\"", w);
+		else
+			fputs("null", stdout);
 	}
 	puts("}");
 }
 
-static void text_record(const struct srec_record *r, uint64_t start)
+static void text_record(struct dump *D, const struct srec_record *r, uint64_t start)
 {
 	struct srec_field_info fi[MAXF];
 	unsigned n = srec_record_fields(r->type, fi, MAXF);
 	const struct srec_ev *ev = srec_record_ev(r);
+	int raw = D->c->raw;
 
+	if (D->c->wall) {
+		char w[64] = "";
+		if (ev)
+			wall_fmt(&D->wall, ev->ts, WALL_TIME, w, sizeof(w));
+		printf("%-15s ", w);
+	}
 	if (ev)
 		printf("%12.6f ", ev->ts >= start ? (double)(ev->ts - start) / 1e9 :
 						      -(double)(start - ev->ts) / 1e9);
@@ -78,19 +224,64 @@ static void text_record(const struct srec_record *r, uint64_t start)
 	}
 	for (unsigned i = ev ? 1 : 0; i < n; i++) {
 		printf(" %s=", fi[i].name);
+		enum show sh = show_of(r->type, fi[i].name);
 		if (fi[i].kind == 'B') {
 			const srec_bytes *b = (const void *)((const char *)r + fi[i].offset);
-			if (r->type == SREC_R_META || r->type == SREC_R_STRING)
+			char a[64];
+			if (r->type == SREC_R_META || r->type == SREC_R_STRING) {
 				out_text(stdout, (const char *)b->p, b->len);
-			else
+			} else if (!raw && sh == SH_ADDR && (b->len == 4 || b->len == 16)) {
+				names_ip(a, sizeof(a), b->p, b->len);
+				fputs(a, stdout);
+			} else {
 				out_hex(stdout, b->p, b->len);
-		} else if (fi[i].kind == 'I') {
-			printf("%" PRId64, srec_field_int(r, &fi[i]));
-		} else {
-			printf("%" PRIu64, (uint64_t)srec_field_int(r, &fi[i]));
+			}
+			continue;
 		}
+		int64_t v = srec_field_int(r, &fi[i]);
+		char tmp[64];
+		const char *nm = raw ? NULL : int_name(D, sh, v, family_of(r), tmp, sizeof(tmp));
+		if (nm && sh == SH_STR) {
+			out_text_z(stdout, nm); /* text from the file: escaped */
+			continue;
+		}
+		if (nm && *nm && sh != SH_RET) {
+			fputs(nm, stdout);
+			continue;
+		}
+		if (fi[i].kind == 'I')
+			printf("%" PRId64, v);
+		else
+			printf("%" PRIu64, (uint64_t)v);
+		if (nm && *nm) /* ret: the number and its name, "-111(ECONNREFUSED)" */
+			printf("(%s)", nm);
 	}
 	putchar('\n');
+}
+
+/* Remembers what dump needs from records as they pass: strings and the
+ * clock readings (both come before the events that use them). */
+static void learn(struct dump *D, const struct srec_record *r)
+{
+	if (r->type == SREC_R_STRING) {
+		if (D->c->raw)
+			return; /* numbers only: no string to look up */
+		strtab_add(&D->strs, r->u.string.id, &r->u.string.str);
+		return;
+	}
+	if (r->type != SREC_R_META)
+		return;
+	static const char *const keys[2] = { "clock.monotonic_ns", "clock.realtime_ns" };
+	char *vals[2] = { D->mono_v, D->real_v };
+	for (int k = 0; k < 2; k++) {
+		if (r->u.meta.key.len != strlen(keys[k]) ||
+		    memcmp(r->u.meta.key.p, keys[k], r->u.meta.key.len))
+			continue;
+		size_t l = r->u.meta.value.len < 31 ? r->u.meta.value.len : 31;
+		memcpy(vals[k], r->u.meta.value.p, l);
+		vals[k][l] = 0;
+		wall_init(&D->wall, D->mono_v[0] ? D->mono_v : NULL, D->real_v[0] ? D->real_v : NULL);
+	}
 }
 
 int cmd_dump(struct cli *c)
@@ -113,9 +304,13 @@ int cmd_dump(struct cli *c)
 		model_free(&m);
 		return 1;
 	}
+	struct dump D;
+	memset(&D, 0, sizeof(D));
+	D.c = c;
 	while (srec_reader_next(rd, &r) == 1) {
+		learn(&D, r);
 		if (c->json) {
-			json_record(r);
+			json_record(&D, r);
 			continue;
 		}
 		if (r->type == SREC_R_META && r->u.meta.key.len == 18 &&
@@ -124,7 +319,7 @@ int cmd_dump(struct cli *c)
 			memcpy(v, r->u.meta.value.p, r->u.meta.value.len < 31 ? r->u.meta.value.len : 31);
 			start = strtoull(v, NULL, 10);
 		}
-		text_record(r, start);
+		text_record(&D, r, start);
 	}
 	const struct srec_read_status *s = srec_reader_status(rd);
 	if (c->json) {
@@ -156,5 +351,6 @@ int cmd_dump(struct cli *c)
 				"block at byte %" PRIu64 "): it was ignored\n",
 			srec_strerror(s->index_error), s->index_error_offset);
 	srec_reader_close(rd);
+	strtab_free(&D.strs);
 	return 0;
 }

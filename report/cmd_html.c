@@ -825,10 +825,12 @@ static void diff_table(FILE *f, const struct rows *R, struct side *B, struct sid
 	      "</thead><tbody>\n", f);
 	for (size_t i = 0; i < R->n && i < TOP_DIFF; i++) {
 		const struct row *r = &R->r[i];
-		int changed = strcmp(r->status, "same") != 0;
+		/* "not comparable": a side has no value (diff says which) */
+		int nc = !strcmp(r->status, "not comparable");
+		int changed = !nc && strcmp(r->status, "same") != 0;
 		int worse = changed && r->new > r->base, better = changed && r->new < r->base;
 		const char *mark = worse ? "\xe2\x96\xb2 worse" : better ? "\xe2\x96\xbc better" :
-				   changed ? "changed" : "same";
+				   nc ? "not comparable" : changed ? "changed" : "same";
 		const char *site = !r->is_site ? "" : !r->bs ? ", new site" : !r->ns ? ", vanished site" : "";
 		fprintf(f, "<tr class=\"%s\" data-status=\"%s\"><td>%s%s</td><td class=\"n\">%.2f</td>"
 			   "<td>",

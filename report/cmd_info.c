@@ -4,6 +4,7 @@
 #include <string.h>
 #include "cli.h"
 #include "out.h"
+#include "wallclock.h"
 #include "srec_error.h"
 
 static const char *const meta_shown[] = {
@@ -95,6 +96,19 @@ int cmd_info(struct cli *c)
 			       srec_strerror(m.status.index_error), m.status.index_error_offset);
 		else
 			printf("index:       none (sockrec did not finish cleanly, or format 1.0)\n");
+		struct wall w;
+		char u[64], l[64];
+		cli_wall(&m, &w);
+		if (wall_fmt(&w, start, WALL_UTC, u, sizeof(u)) == 0) {
+			wall_fmt(&w, start, WALL_LOCAL, l, sizeof(l));
+			printf("started:     %s (%s)\n", u, l);
+			wall_fmt(&w, end, WALL_UTC, u, sizeof(u));
+			wall_fmt(&w, end, WALL_LOCAL, l, sizeof(l));
+			printf("ended:       %s (%s)%s\n", u, l,
+			       m.complete ? "" : ", the last event seen");
+		} else {
+			printf("started:     unknown (the file has no clock metadata)\n");
+		}
 		printf("duration:    %s\n", dur);
 		for (size_t i = 0; i < sizeof(meta_shown) / sizeof(meta_shown[0]); i++) {
 			const char *v = model_meta(&m, meta_shown[i]);

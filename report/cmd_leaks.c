@@ -20,11 +20,10 @@ static void kinds_text(char *buf, size_t cap, const struct group *g)
 {
 	buf[0] = 0;
 	for (int i = 0; i < g->nkinds; i++) {
-		char t[64];
+		char t[96], kind[64];
 		const struct gkind *k = &g->kinds[i];
-		const char *p = proto_name(k->family, k->protocol);
-		snprintf(t, sizeof(t), "%s%s/%s%s%s x%" PRIu64, i ? ", " : "", family_name(k->family),
-			 socktype_name(k->type), p[0] ? "/" : "", p, k->count);
+		names_kind(kind, sizeof(kind), k->family, k->type, k->protocol);
+		snprintf(t, sizeof(t), "%s%s x%" PRIu64, i ? ", " : "", kind, k->count);
 		strncat(buf, t, cap - strlen(buf) - 1);
 	}
 }
@@ -37,10 +36,9 @@ static void print_lines(const struct cli *c, struct stacks *st, uint64_t ref, co
 		return;
 	printf("    %s:\n", label);
 	for (size_t i = 0; l && i < n; i++) {
-		if (!c->wide && strlen(l[i]) > 74)
-			printf("      %.71s...\n", l[i]);
-		else
-			printf("      %s\n", l[i]);
+		char line[1100];
+		snprintf(line, sizeof(line), "      %s", l[i]);
+		cli_puts_cut(c, line, 80);
 	}
 }
 

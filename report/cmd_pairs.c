@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "fbuf.h"
 #include "out.h"
+#include "wallclock.h"
 #include "stacks.h"
 
 /* Escaped forms of interned strings (comms), made once per string id. */
@@ -56,6 +57,7 @@ struct pairs {
 	int started, err;
 	uint64_t count, nopen, npre, nposs;
 	uint64_t end; /* the recording's end, once loaded (0 before) */
+	struct wall wall; /* -T and the JSON's absolute times */
 };
 
 static void sc_free(struct strcache *sc)
@@ -130,6 +132,22 @@ static void fb_rel(struct fbuf *b, const struct model *m, uint64_t ts, int dec)
 		fb_sec(b, 1, start - ts, dec);
 }
 
+/* , "key": "2026-12-03T08:45:43.123456Z" (UTC), or null. */
+static void json_wall(struct pairs *P, const char *key, uint64_t ts)
+{
+	char t[48];
+	FB_LIT(&P->b, ", \"");
+	fb_s(&P->b, key);
+	FB_LIT(&P->b, "\": ");
+	if (ts && wall_fmt(&P->wall, ts, WALL_ISO_UTC, t, sizeof(t)) == 0) {
+		fb_c(&P->b, '"');
+		fb_s(&P->b, t);
+		fb_c(&P->b, '"');
+	} else {
+		FB_LIT(&P->b, "null");
+	}
+}
+
 /* As cli_addr(); returns 0 for "-" (nothing written). */
 static int fb_addr(struct fbuf *b, uint32_t family, const uint8_t a[16], uint16_t port)
 {
@@ -170,17 +188,6 @@ static int is_possible(const struct model *m, const struct msock *s, uint64_t en
 	return model_loss_between(m, s->alloc_ts ? s->alloc_ts : start_of(m), end);
 }
 
-/* Ends a text line begun at `start`: cut to 80 columns with "..." unless
- * --wide (as cli_puts_cut). */
-static void end_line(const struct cli *c, struct fbuf *b, size_t start)
-{
-	if (!c->wide && b->n - start > 80 && !b->err) {
-		b->n = start + 77;
-		FB_LIT(b, "...");
-	}
-	fb_c(b, '\n');
-}
-
 static void print_stack(struct pairs *P, uint64_t ref, const char *label)
 {
 	size_t n = 0;
@@ -192,10 +199,13 @@ static void print_stack(struct pairs *P, uint64_t ref, const char *label)
 	fb_s(b, label);
 	FB_LIT(b, ":\n");
 	for (size_t i = 0; i < n; i++) {
-		size_t start = b->n;
-		FB_LIT(b, "        ");
-		fb_s(b, l[i]);
-		end_line(P->c, b, start);
+		/* frames are shortened in their paths' middle, never cut */
+		char line[1100], shown[1100];
+		snprintf(line, sizeof(line), "        %s", l[i]);
+		if (P->c->cut)
+			cli_shorten(shown, sizeof(shown), line, P->c->cols);
+		fb_s(b, P->c->cut ? shown : line);
+		fb_c(b, '\n');
 	}
 }
 
@@ -337,7 +347,8 @@ static char *w_addr(char *o, uint32_t family, const uint8_t a[16], uint16_t port
 	return fb_put_u64(o, port);
 }
 
-/* Ends a line begun at `line` as end_line() does. */
+/* Ends a table row begun at `line`: cut to 80 columns with "..." on a
+ * terminal unless --wide (never when stdout is not one: c->wide is set). */
 static inline char *w_eol(const struct cli *c, char *o, char *line)
 {
 	if (!c->wide && o - line > 80) {
@@ -379,6 +390,10 @@ static void text_row(struct pairs *P, const struct model *m, const struct msock 
 	f = o;
 	if (s->preexisting && !s->alloc_ts) {
 		o = w_mem(o, "pre", 3);
+	} else if (c->wall) {
+		char t[48];
+		wall_fmt(&P->wall, s->alloc_ts, WALL_TIME, t, sizeof(t));
+		o = w_mem(o, t, strnlen(t, 12)); /* HH:MM:SS.mmm */
 	} else {
 		uint64_t start = m->has_start_meta ? m->start_meta_ns : m->ts_first;
 		*o++ = '+';
@@ -561,9 +576,11 @@ static void json_row(struct pairs *P, const struct model *m, const struct msock 
 		fb_rel(b, m, s->alloc_ts, 6);
 	else
 		FB_LIT(b, "null");
+	json_wall(P, "alloc_wall", s->alloc_ts);
 	if (s->released) {
 		FB_LIT(b, ", \"release_s\": ");
 		fb_rel(b, m, s->release_ts, 6);
+		json_wall(P, "release_wall", s->release_ts);
 		FB_LIT(b, ", \"lifetime_ns\": ");
 		fb_u64(b, s->release_ts > from ? s->release_ts - from : 0);
 		FB_LIT(b, ", \"how\": \"");
@@ -576,7 +593,8 @@ static void json_row(struct pairs *P, const struct model *m, const struct msock 
 		fb_i64(b, s->rel_fd);
 		fb_c(b, '}');
 	} else {
-		FB_LIT(b, ", \"release_s\": null, \"lifetime_ns\": null, \"age_at_end_ns\": ");
+		FB_LIT(b, ", \"release_s\": null, \"release_wall\": null, \"lifetime_ns\": null, "
+			  "\"age_at_end_ns\": ");
 		fb_u64(b, end > from ? end - from : 0);
 		FB_LIT(b, ", \"how\": null, \"released_by\": null");
 	}
@@ -649,6 +667,7 @@ static void start(struct pairs *P, struct model *m)
 	const struct cli *c = P->c;
 	P->started = 1;
 	names_init(P);
+	cli_wall(m, &P->wall);
 	if (c->stacks) {
 		P->sym = cli_symbolizer(c);
 		P->st = P->sym ? stacks_new(m, P->sym) : NULL;
@@ -669,7 +688,10 @@ static void start(struct pairs *P, struct model *m)
 	out_text_z(stdout, host ? host : "?");
 	printf(", kernel ");
 	out_text_z(stdout, kern ? kern : "?");
-	printf("\n\nSERIAL     PID COMM            KIND                ALLOC LIFETIME HOW\n");
+	if (c->wall)
+		printf("\n\nSERIAL     PID COMM            KIND             ALLOC (local) LIFETIME HOW\n");
+	else
+		printf("\n\nSERIAL     PID COMM            KIND                ALLOC LIFETIME HOW\n");
 	printf("       fd, inode, releaser; local -> remote address; TCP states\n");
 }
 

@@ -9,17 +9,15 @@
 #include <string.h>
 #include "cli.h"
 #include "out.h"
+#include "wallclock.h"
 
 struct states {
 	struct cli *c;
 	uint64_t n;
 	int header_done;
+	struct wall wall;
+	int wall_set;
 };
-
-static const char *short_state(uint32_t st)
-{
-	return st == 1 ? "ESTAB" : tcp_state_name(st);
-}
 
 static void on_event(struct model *m, const struct srec_record *r, const struct msock *s,
 		     uint64_t prev_ts, void *arg)
@@ -57,10 +55,18 @@ static void on_event(struct model *m, const struct srec_record *r, const struct 
 	cli_addr(ras, sizeof(ras), fam, ra, rp);
 	uint64_t in_prev = prev_ts && ev->ts > prev_ts ? ev->ts - prev_ts : 0;
 	S->n++;
+	if (!S->wall_set) { /* the clocks are in the first META block */
+		cli_wall(m, &S->wall);
+		S->wall_set = 1;
+	}
+	char wall[48];
+	int have_wall = wall_fmt(&S->wall, ev->ts, S->c->json ? WALL_ISO_UTC : WALL_TIME, wall,
+				 sizeof(wall)) == 0;
 	if (S->c->json) {
-		printf("%s\n    {\"t_s\": %.6f, \"serial\": %" PRIu64 ", \"sk\": %" PRIu64
-		       ", \"pid\": %u, \"comm\": ",
-		       S->n > 1 ? "," : "", cli_rel(m, ev->ts), s ? s->serial : r->u.state.serial,
+		printf("%s\n    {\"t_s\": %.6f, \"t_wall\": %s%s%s, \"serial\": %" PRIu64
+		       ", \"sk\": %" PRIu64 ", \"pid\": %u, \"comm\": ",
+		       S->n > 1 ? "," : "", cli_rel(m, ev->ts), have_wall ? "\"" : "",
+		       have_wall ? wall : "null", have_wall ? "\"" : "", s ? s->serial : r->u.state.serial,
 		       r->u.state.sk, owner);
 		out_json_z(stdout, comm);
 		printf(", \"cpu_pid\": %u, \"local\": ", ev->pid);
@@ -75,24 +81,33 @@ static void on_event(struct model *m, const struct srec_record *r, const struct 
 			printf("null}");
 		return;
 	}
-	int wide = S->c->wide;
+	/* tcpstates' columns: socket, owner, both ends, old -> new, ms in old */
+	int T = S->c->wall;
 	if (!S->header_done) {
-		printf("%-8s %-7s %-*s %-19s %8s %s\n", "TIME(s)", "PID", wide ? 15 : 8, "COMM",
-		       "OLD>NEW", "MS(OLD)", wide ? "LADDR:LPORT>RADDR:RPORT" : "LPORT>RADDR:RPORT");
+		printf("%-*s %-7s %7s %-15s %-23s %-23s %-26s %s\n", T ? 15 : 10,
+		       T ? "TIME" : "TIME(s)", "SOCKET", "PID", "COMM", "LADDR:LPORT", "RADDR:RPORT",
+		       "OLDSTATE -> NEWSTATE", "MS");
 		S->header_done = 1;
 	}
-	char cm[64], ms[32], tr[40], line[600];
+	char cm[64], ms[32], tr[64], sock[24], tm[48], line[700];
 	out_text_buf(cm, sizeof(cm), comm, strlen(comm));
 	if (prev_ts)
 		snprintf(ms, sizeof(ms), "%.3f", (double)in_prev / 1e6);
 	else
 		snprintf(ms, sizeof(ms), "-");
-	snprintf(tr, sizeof(tr), "%s>%s", short_state(r->u.state.oldstate),
-		 short_state(r->u.state.newstate));
-	char lps[16];
-	snprintf(lps, sizeof(lps), "%u", lp);
-	snprintf(line, sizeof(line), "%-8.3f %-7u %-*.*s %-19s %8s %s>%s", cli_rel(m, ev->ts), owner,
-		 wide ? 15 : 8, wide ? 15 : 8, cm, tr, ms, wide ? las : lps, ras);
+	snprintf(tr, sizeof(tr), "%s -> %s", tcp_state_name(r->u.state.oldstate),
+		 tcp_state_name(r->u.state.newstate));
+	uint64_t serial = s ? s->serial : r->u.state.serial;
+	if (serial)
+		snprintf(sock, sizeof(sock), "#%" PRIu64, serial);
+	else
+		snprintf(sock, sizeof(sock), "-");
+	if (T)
+		snprintf(tm, sizeof(tm), "%s", have_wall ? wall : "?");
+	else
+		snprintf(tm, sizeof(tm), "%.6f", cli_rel(m, ev->ts));
+	snprintf(line, sizeof(line), "%-*s %-7s %7u %-15.15s %-23s %-23s %-26s %s", T ? 15 : 10, tm,
+		 sock, owner, cm, las, ras, tr, ms);
 	cli_puts_cut(S->c, line, 80);
 }
 
@@ -107,7 +122,8 @@ int cmd_states(struct cli *c)
 	if (c->json)
 		printf("{\"transitions\": [");
 	else
-		printf("sockreport states: TCP state transitions (time from the start)\n");
+		printf("sockreport states: TCP state transitions (%s)\n",
+		       c->wall ? "wall-clock time, local" : "seconds from the start");
 	int rc = cli_load_ev(c, path, &m, NULL, on_event, &S);
 	if (rc) {
 		if (c->json)

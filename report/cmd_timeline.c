@@ -12,6 +12,8 @@
 #include <string.h>
 #include "cli.h"
 #include "out.h"
+#include "outfile.h"
+#include <unistd.h>
 
 struct timeline {
 	struct cli *c;
@@ -148,11 +150,22 @@ int cmd_timeline(struct cli *c)
 		return 2;
 	}
 	if (c->output && strcmp(c->output, "-")) {
-		f = fopen(c->output, "w");
+		/* as sockrec -o: 0600, never through a symlink, never over an
+		 * existing file without -f */
+		char why[600];
+		int fd = outfile_create(c->output, c->force, why, sizeof(why));
+		if (fd < 0) {
+			fprintf(stderr, "sockreport: ");
+			out_text_z(stderr, why);
+			fputc('\n', stderr);
+			return 2;
+		}
+		f = fdopen(fd, "w");
 		if (!f) {
 			fprintf(stderr, "sockreport: ");
 			out_text_z(stderr, c->output);
 			fprintf(stderr, ": %s\n", strerror(errno));
+			close(fd);
 			return 2;
 		}
 	}

@@ -29,7 +29,8 @@ struct row {
 	const char *unit;
 	double base, new;
 	double score;
-	const char *status; /* "changed", "same", "new", "vanished" */
+	const char *status; /* "changed", "same", "new", "vanished", "not comparable" */
+	int no_base, no_new; /* a percentile of a side without any value */
 	const struct site *bs, *ns;
 	int is_site;
 };

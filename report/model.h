@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include "srec_reader.h"
 #include "srec_records.h"
+#include "names.h" /* family_name, tcp_state_name, errno_name, ... */
 
 #define MAX_STATES 16
 
@@ -215,14 +216,6 @@ const struct mproc *model_proc(const struct model *m, uint32_t pid);
 /* Was there event loss (ring buffer or table full) in [t0, t1]? */
 int model_loss_between(const struct model *m, uint64_t t0, uint64_t t1);
 
-const char *family_name(uint32_t f);
-const char *socktype_name(uint32_t t);
-const char *proto_name(uint32_t family, uint32_t p);
-const char *tcp_state_name(uint32_t s);
-const char *how_name(uint32_t how);
-const char *origin_name(uint32_t o);
 const char *stack_error_name(uint64_t ref);
-/* "ECONNREFUSED" for 111 (positive errno); NULL if unknown. */
-const char *errno_name(int e);
 
 #endif

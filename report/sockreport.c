@@ -11,6 +11,8 @@
 #include "cli.h"
 #include "out.h"
 #include "srec_error.h"
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 static void usage(FILE *f)
 {
@@ -32,7 +34,9 @@ static void usage(FILE *f)
 "  diff     compare two recordings (BASE NEW) by symbolized allocation site\n"
 "  timeline Chrome/Perfetto trace-event JSON (-o FILE)\n"
 "  html     one self-contained HTML page for a ticket (-o FILE; BASE NEW: a diff)\n"
-"  info     host, kernel, backend, duration, counts, losses, completeness\n"
+"  ss       the sockets open at one moment (--at TIME), like ss\n"
+"  info     host, kernel, backend, start and end time, duration, counts,\n"
+"           losses, completeness\n"
 "  dump     every record, readable (or JSON lines with --json)\n"
 "\n"
 "Options:\n"
@@ -50,13 +54,20 @@ static void usage(FILE *f)
 "                       get file:line and inlined functions; used only if its\n"
 "                       build-id matches the recording's kernel\n"
 "      --no-demangle    show C++ names as recorded\n"
-"      --wide           do not shorten lines to 80 columns\n"
+"      --wide           on a terminal, do not shorten long paths to its width\n"
+"                       (output to a pipe or file is never shortened)\n"
+"  -T, --wall-clock     pairs, states, dump: wall-clock times (local; TZ=...)\n"
+"      --raw            dump: numbers and bytes as recorded, no names\n"
+"      --at T           ss: the moment (seconds from the start or HH:MM:SS)\n"
+"  -t, -u, -x, -l, -a   ss: TCP, UDP, UNIX sockets; listening ones; all states\n"
+"  -f, --force          timeline, html: replace an existing -o FILE (never a\n"
+"                       symlink)\n"
 "      --stacks         pairs: show allocation and release stacks\n"
 "      --folded         leaks, allocs: folded stacks for flamegraph.pl/speedscope\n"
-"      --by KEY         latency: split by comm, pid, stack, dport or raddr\n"
-"  -o, --output FILE    timeline: write the trace there (default: stdout);\n"
+"      --by KEY         latency: split by comm, pid, stack, dport or raddr;\n"
+"                       summary: group by comm (default) or pid\n"
+"  -o, --output FILE    timeline: write the trace there (default: stdout)\n"
 "                       html: write the page there (mode 0600, never over a file)\n"
-"  -f, --force          html: overwrite an existing -o file (never a symlink)\n"
 "      --fail-on EXPR   diff: exit 3 when EXPR trips (see sockreport diff --help)\n"
 "      --lines          diff: match stack frames by file:line too\n"
 "  -v, --verbose        say where each symbol file was looked for, and whether\n"
@@ -72,6 +83,7 @@ static void usage(FILE *f)
 "  sockreport timeline -o trace.json trace.srec   # open in ui.perfetto.dev\n"
 "  sockreport html -o report.html trace.srec      # attach to the ticket\n"
 "  sockreport info trace.srec\n"
+"  sockreport ss --at 12:03:30 -t trace.srec\n"
 "  sockreport dump --json trace.srec | head\n");
 }
 
@@ -102,7 +114,7 @@ static const struct {
 "which pid when another process released it (fork, SCM_RIGHTS), and the TCP\n"
 "state path.  'open' marks sockets still open at the end, 'pre' sockets\n"
 "opened before the recording, '?' pairings a loss could affect.\n"
-"Options: --json --stacks --wide -p -c --since --until --debug-dir --sysroot\n"
+"Options: --json -T --stacks --wide -p -c --since --until --debug-dir --sysroot\n"
 "         --vmlinux FILE\n"
 "Examples:\n"
 "  sockreport pairs trace.srec\n"
@@ -110,11 +122,12 @@ static const struct {
 "  sockreport pairs --json trace.srec | jq '.sockets[] | select(.open)'\n" },
 	{ "states",
 "Usage: sockreport states [OPTIONS] FILE.srec\n"
-"Every TCP state transition, like tcpstates: time, owner pid and comm,\n"
-"local and remote address, old -> new state, and the time spent in the old\n"
-"state.  Transitions of an accepted connection before accept() and after\n"
-"close() are attributed by the struct sock.\n"
-"Options: --json --wide -p -c --since --until\n"
+"Every TCP state transition, like tcpstates: time (-T: wall clock), socket\n"
+"serial, owner pid and comm, local and remote address and port, old -> new\n"
+"state, and the time spent in the old state (ms).  Transitions of an\n"
+"accepted connection before accept() and after close() are attributed by\n"
+"the struct sock.\n"
+"Options: --json -T --wide -p -c --since --until\n"
 "Examples:\n"
 "  sockreport states trace.srec\n"
 "  sockreport states -p 1234 --since 5 trace.srec\n" },
@@ -123,7 +136,10 @@ static const struct {
 "One recording seen like sockstat/sofamily/soprotocol/soconnect: sockets\n"
 "allocated by process x family x type/protocol, accepts and connects by\n"
 "process and family, connect results (errno names), top remote endpoints.\n"
-"Options: --json --top N --wide -p -c --since --until\n"
+"Rows are per command name (comm) by default; --by pid splits them per\n"
+"process.  OK/INPR counts connects that returned 0 (OK) or EINPROGRESS (a\n"
+"non-blocking connect in progress: its outcome is under 'Connect results').\n"
+"Options: --json --by comm|pid --top N --wide -p -c --since --until\n"
 "Examples:\n"
 "  sockreport summary trace.srec\n"
 "  sockreport summary --top 5 --json trace.srec\n" },
@@ -171,7 +187,9 @@ static const struct {
 "lifetime a complete slice, its TCP states nested slices, connects and\n"
 "accepts instant events with their latency in args.  Open it in\n"
 "https://ui.perfetto.dev or chrome://tracing.\n"
-"Options: -o FILE -p -c --since --until\n"
+"The file is created 0600, never through a symbolic link, and never over\n"
+"an existing file unless -f is given.\n"
+"Options: -o FILE -f -p -c --since --until\n"
 "Examples:\n"
 "  sockreport timeline -o trace.json trace.srec\n" },
 	{ "html",
@@ -194,9 +212,22 @@ static const struct {
 "Examples:\n"
 "  sockreport html -o report.html trace.srec\n"
 "  sockreport html -o diff.html base.srec new.srec\n" },
+	{ "ss",
+"Usage: sockreport ss --at TIME [OPTIONS] FILE.srec\n"
+"The sockets open at one moment of the recording, like ss(8) run then:\n"
+"kind, TCP state, local and peer address, owner pid/comm/fd, age (time\n"
+"since allocation; '>' for sockets opened before the recording).  TIME is\n"
+"seconds from the start (12.5) or a wall-clock HH:MM:SS (local time).\n"
+"As ss: listening sockets only with -l, every state with -a, otherwise\n"
+"the non-listening ones; -t TCP, -u UDP, -x UNIX (any combination).\n"
+"Options: --at TIME -t -u -x -l -a --json -p -c --wide\n"
+"Examples:\n"
+"  sockreport ss --at 10:42:07 -ta trace.srec\n"
+"  sockreport ss --at 3.5 -x --json trace.srec\n" },
 	{ "info",
 "Usage: sockreport info [--json] [--no-index] FILE.srec\n"
-"Host, kernel, backend per hook, filters, duration, record counts, losses,\n"
+"Host, kernel, backend per hook, filters, when the recording started and\n"
+"ended (UTC and local time), duration, record counts, losses,\n"
 "completeness, the index and processes.  With a valid index (written when\n"
 "sockrec finishes cleanly) only the blocks holding metadata, strings,\n"
 "processes, losses and execs are decompressed and the counts come from\n"
@@ -204,9 +235,14 @@ static const struct {
 "Examples:\n"
 "  sockreport info trace.srec\n" },
 	{ "dump",
-"Usage: sockreport dump [--json] FILE.srec\n"
-"Every record; --json: one object per line, the spec's field names.  The\n"
-"last line is the status, with the index: valid, invalid or absent.\n"
+"Usage: sockreport dump [--json] [--raw] [-T] FILE.srec\n"
+"Every record, with names: comm and paths as text, TCP states, families,\n"
+"types, protocols, errno and release causes by name, addresses dotted or\n"
+"bracketed.  --raw prints the numbers and bytes (hex) as recorded.  -T\n"
+"adds the wall-clock time.  --json: one object per line, the spec's field\n"
+"names (with --raw exactly the spec's shape; otherwise text for META and\n"
+"STRING bytes and addresses, NAME_name members with the names and ts_wall).\n"
+"The last line is the status, with the index: valid, invalid or absent.\n"
 "Examples:\n"
 "  sockreport dump --json trace.srec | head\n" },
 };
@@ -236,7 +272,7 @@ __attribute__((noreturn, format(printf, 1, 2))) static void die_usage(const char
 static void parse(int argc, char **argv, struct cli *c)
 {
 	enum { O_JSON = 256, O_SINCE, O_UNTIL, O_OLDER, O_TOP, O_DEBUGDIR, O_SYSROOT, O_VMLINUX, O_NODEMANGLE,
-	       O_WIDE, O_STACKS, O_FOLDED, O_BY, O_FAILON, O_LINES, O_NOINDEX };
+	       O_WIDE, O_STACKS, O_FOLDED, O_BY, O_FAILON, O_LINES, O_NOINDEX, O_RAW, O_AT };
 	static const struct option lo[] = {
 		{ "json", no_argument, NULL, O_JSON },
 		{ "pid", required_argument, NULL, 'p' },
@@ -257,7 +293,15 @@ static void parse(int argc, char **argv, struct cli *c)
 		{ "fail-on", required_argument, NULL, O_FAILON },
 		{ "lines", no_argument, NULL, O_LINES },
 		{ "no-index", no_argument, NULL, O_NOINDEX },
+		{ "raw", no_argument, NULL, O_RAW },
+		{ "wall-clock", no_argument, NULL, 'T' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "at", required_argument, NULL, O_AT },
+		{ "tcp", no_argument, NULL, 't' },
+		{ "udp", no_argument, NULL, 'u' },
+		{ "unix", no_argument, NULL, 'x' },
+		{ "listening", no_argument, NULL, 'l' },
+		{ "all", no_argument, NULL, 'a' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -275,7 +319,7 @@ static void parse(int argc, char **argv, struct cli *c)
 	c->cmd = argv[1];
 	optind = 2;
 	opterr = 0; /* our own one-line messages */
-	while ((opt = getopt_long(argc, argv, "p:c:o:fvh", lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "p:c:o:vhTftuxla", lo, NULL)) != -1) {
 		switch (opt) {
 		case O_JSON: c->json = 1; break;
 		case 'p': {
@@ -329,10 +373,18 @@ static void parse(int argc, char **argv, struct cli *c)
 			c->by = optarg;
 			break;
 		case 'o': c->output = optarg; break;
-		case 'f': c->force = 1; break;
 		case O_FAILON: c->fail_on = optarg; break;
 		case O_LINES: c->lines = 1; break;
 		case 'v': c->verbose = 1; break;
+		case O_RAW: c->raw = 1; break;
+		case O_AT: c->at = optarg; break;
+		case 'T': c->wall = 1; break;
+		case 'f': c->force = 1; break;
+		case 't': c->ss_tcp = 1; break;
+		case 'u': c->ss_udp = 1; break;
+		case 'x': c->ss_unix = 1; break;
+		case 'l': c->ss_listening = 1; break;
+		case 'a': c->ss_all = 1; break;
 		case 'h':
 			if (!cli_command_help(c->cmd, stdout))
 				usage(stdout);
@@ -369,10 +421,20 @@ int main(int argc, char **argv)
 		{ "diff", cmd_diff },
 		{ "timeline", cmd_timeline },
 		{ "html", cmd_html },
+		{ "ss", cmd_ss },
 	};
 	struct cli c;
 
 	parse(argc, argv, &c);
+	/* Lines are shortened only for a person at a terminal: a pipe or a
+	 * file gets every character (grep, less -S and editors need them). */
+	c.cut = !c.wide && isatty(STDOUT_FILENO);
+	c.cols = 80;
+	struct winsize ws;
+	if (c.cut && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+		c.cols = ws.ws_col;
+	if (!c.cut)
+		c.wide = 1; /* the commands that cut table rows test --wide */
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (strcmp(c.cmd, cmds[i].name))
 			continue;

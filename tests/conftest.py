@@ -136,3 +136,31 @@ def sockreport_json(*args):
     import json
     p = run_sockreport(*args, "--json")
     return json.loads(p.stdout)
+
+
+def run_on_tty(*args, cols=80, env=None):
+    """Run sockreport with stdout on a pseudo-terminal `cols` wide (as a
+    person sees it); returns what it printed there (text, \\n line ends)."""
+    import fcntl
+    import pty
+    import termios
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, cols, 0, 0))
+    p = subprocess.Popen([SOCKREPORT, *args], stdout=slave, stderr=subprocess.PIPE, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            b = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not b:
+            break
+        chunks.append(b)
+    os.close(master)
+    err = p.stderr.read()
+    p.stderr.close()
+    if p.wait(timeout=300) != 0:
+        pytest.fail("sockreport %s failed on a tty (%d):\n%s" % (" ".join(args), p.returncode,
+                                                                  err.decode(errors="replace")))
+    return b"".join(chunks).decode("utf-8").replace("\r\n", "\n")

@@ -21,7 +21,7 @@ def test_c_and_python_readers_agree_on_real_recordings(bpf, tmp_path, workload):
     p = subprocess.run([SOCKREC, "--release-stacks", "--connect-stacks", "-d", "30", "-o",
                         str(out), "--", *cmd], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
-    lines = run_sockreport("dump", "--json", str(out)).stdout.splitlines()
+    lines = run_sockreport("dump", "--json", "--raw", str(out)).stdout.splitlines()
     c_recs = [json.loads(l) for l in lines]
     c_status = c_recs.pop()["status"]
     py_recs, py_status = srec_reader.read_file(str(out))

@@ -275,7 +275,7 @@ def sockreport_dump(path):
         pytest.fail("the C reader %s does not exist: build sockreport first (the comparison "
                     "of tests/srec_reader.py with `sockreport dump --json` cannot run)"
                     % os.path.relpath(SOCKREPORT, REPO_ROOT))
-    p = subprocess.run([SOCKREPORT, "dump", "--json", str(path)], capture_output=True,
+    p = subprocess.run([SOCKREPORT, "dump", "--json", "--raw", str(path)], capture_output=True,
                        text=True, timeout=120)
     lines = [ln for ln in p.stdout.splitlines() if ln.strip()]
     assert lines, "sockreport dump --json %s printed nothing (exit %d): %s" % (

@@ -46,7 +46,7 @@ SAN_ENV = {
     "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
 }
 
-COMMANDS = (["info"], ["leaks", "--json"], ["dump", "--json"])
+COMMANDS = (["info"], ["leaks", "--json"], ["dump", "--json", "--raw"])
 # The other commands, run on the regressions and the hostile strings; a
 # command whose last argument is None gets the file twice (diff BASE NEW).
 MORE_COMMANDS = (["summary"], ["states"], ["pairs", "--stacks"], ["latency", "--by", "stack"],

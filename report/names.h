@@ -1,0 +1,49 @@
+/* names.h - the one place where the numbers of a recording get their names.
+ *
+ * Every command prints families, socket types, protocols (netlink ones
+ * included), TCP states, errno values, release causes and origins through
+ * these tables, and addresses through names_addr(): a new name is added
+ * once, here, and every report (dump, pairs, states, summary, ss, ...)
+ * shows it.  Unknown numbers never vanish: the lookups that can meet one
+ * say so ("?", "other", NULL) and the formatting helpers print the number.
+ */
+#ifndef SOCKREPORT_NAMES_H
+#define SOCKREPORT_NAMES_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* "UNIX", "INET", "INET6", "NETLINK", ...; "other" for an unknown one, "?" for 0. */
+const char *family_name(uint32_t f);
+/* "STREAM", "DGRAM", ...; "?" if unknown. */
+const char *socktype_name(uint32_t t);
+/* "TCP", "UDP", ... for IP families, "NETLINK_ROUTE", ... for netlink, ""
+ * for AF_UNIX and for protocol 0 of the IP families; "proto?" if unknown
+ * (names_kind prints the number then). */
+const char *proto_name(uint32_t family, uint32_t p);
+/* "ESTABLISHED" ... "NEW_SYN_RECV"; "?" if unknown. */
+const char *tcp_state_name(uint32_t s);
+/* As ss(8) prints it: "ESTAB", "SYN-SENT", "CLOSE-WAIT", "UNCONN" (CLOSE), ... */
+const char *tcp_state_ss(uint32_t s);
+/* RELEASE.how: "close", "dup2", "exit", ... */
+const char *how_name(uint32_t how);
+/* ALLOC/SOCKINFO origin: "socket", "accept", ... */
+const char *origin_name(uint32_t o);
+/* LOSS.kind: "ringbuf", "sockmap", ... */
+const char *loss_kind_name(uint32_t k);
+/* "OK" for 0, "ECONNREFUSED" for 111 (positive errno); NULL if unknown. */
+const char *errno_name(int e);
+/* A syscall result: "0 (OK)" style is the caller's; this gives "OK",
+ * "ECONNREFUSED", or "errno 4242" for an unknown one, into buf. */
+void names_result(char *buf, size_t cap, int ret);
+/* "INET/STREAM/TCP", "NETLINK/RAW/NETLINK_ROUTE", "INET/RAW/proto 253";
+ * "unknown (no socket info)" when neither family nor type was recorded. */
+void names_kind(char *buf, size_t cap, uint32_t family, uint32_t type, uint32_t protocol);
+/* ss's Netid column: "tcp", "udp", "u_str", "nl", ...; "?" if none fits. */
+const char *names_netid(uint32_t family, uint32_t type, uint32_t protocol);
+/* An address as people write it: "127.0.0.1:80", "[::1]:80"; "-" for
+ * an all-zero address without port.  len is 4 or 16 (other lengths: hex). */
+void names_addr(char *buf, size_t cap, const uint8_t *addr, uint32_t len, uint16_t port);
+/* Same without the port: "127.0.0.1", "::1". */
+void names_ip(char *buf, size_t cap, const uint8_t *addr, uint32_t len);
+
+#endif
