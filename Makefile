@@ -112,8 +112,9 @@ $(BUILD)/sockrec: $(RECORD_OBJ) $(FORMAT_OBJ) $(BUILD)/report/minidebuginfo.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_REC) -o $@
 
-# sockreport writes files (timeline -o) with the recorder's safe-create helper.
-$(BUILD)/sockreport: $(REPORT_OBJ) $(FORMAT_OBJ) $(BUILD)/record/outfile.o
+# sockreport writes files (timeline -o, html -o) with the recorder's safe-create
+# helper, format/outfile.c (in format/: both programs and the fuzzer link it).
+$(BUILD)/sockreport: $(REPORT_OBJ) $(FORMAT_OBJ)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS_REP) -o $@
 

@@ -76,11 +76,25 @@ GOALS = {
     # allocation than the frame-pointer walk (issue 15), on churn1
     "cfi_extra_us_per_alloc": 2.0,
     "decode_records_per_s": 20e6,
-    "report_events_per_s": 5e6,   # sockreport leaks, pairs, latency, on one core
+    "report_events_per_s": 5e6,   # sockreport leaks, pairs, latency, html, on one core
+    "html_page_bytes": 2e6,       # sockreport html of the 10M-event file
 }
 # The report commands measured on the gen_big files, and those the events/s goal covers.
-REPORT_CMDS = ("info", "leaks", "pairs", "latency", "dump --json", "export")
-REPORT_GOAL_CMDS = ("leaks", "pairs", "latency")
+REPORT_CMDS = ("info", "leaks", "pairs", "latency", "html", "dump --json", "export")
+REPORT_GOAL_CMDS = ("leaks", "pairs", "latency", "html")
+
+
+def report_argv(sockreport, name, f, work):
+    """argv of `sockreport NAME F`, and what it writes besides stdout (else None):
+    html a page, export a directory (-f: again on every repetition)."""
+    argv = [sockreport] + name.split() + [f]
+    if name == "html":
+        page = os.path.join(work, "page.html")
+        return argv + ["-f", "-o", page], page
+    if name == "export":
+        out_dir = os.path.join(work, "export")
+        return [sockreport, "export", "-f", "-o", out_dir, f], out_dir
+    return argv, None
 
 
 def log(msg):
@@ -430,8 +444,12 @@ class Bench:
         """Instructions `sockreport NAME F` executes (valgrind callgrind,
         no cache simulation), or None when valgrind fails."""
         cg = os.path.join(self.work, "count.callgrind")
-        r = run([self.valgrind, "--tool=callgrind", "--callgrind-out-file=" + cg,
-                 self.sockreport] + name.split() + [f], 3600)
+        argv, written = report_argv(self.sockreport, name, f, self.work)
+        r = run([self.valgrind, "--tool=callgrind", "--callgrind-out-file=" + cg] + argv, 3600)
+        if written and os.path.isdir(written):
+            shutil.rmtree(written)
+        elif written and os.path.exists(written):
+            os.unlink(written)
         if os.path.exists(cg):
             os.unlink(cg)
         m = re.search(r"Collected : (\d+)", r.stderr)
@@ -443,10 +461,7 @@ class Bench:
     def time_report(self, name, f, reps, events):
         """`sockreport NAME F` reps times, output to /dev/null: walls, CPU,
         peak RSS and events/s."""
-        argv = [self.sockreport] + name.split() + [f]
-        out_dir = os.path.join(self.work, "export")
-        if name == "export":  # its output is a directory: -f replaces the last run's
-            argv = [self.sockreport, "export", "-f", "-o", out_dir, f]
+        argv, written = report_argv(self.sockreport, name, f, self.work)
         walls, cpus, rss = [], [], []
         for _ in range(reps):
             r, maxrss = run_rss(argv, 3600, self.work)
@@ -460,8 +475,11 @@ class Bench:
                "events_per_cpu_s": events / max(med(cpus), 1e-6)}
         if name == "export":
             res["out_bytes"] = sum(os.path.getsize(os.path.join(d, x))
-                                   for d, _, xs in os.walk(out_dir) for x in xs)
-            shutil.rmtree(out_dir)
+                                   for d, _, xs in os.walk(written) for x in xs)
+            shutil.rmtree(written)
+        elif written:
+            res["page_bytes"] = os.path.getsize(written)
+            os.unlink(written)
         return res
 
     def report_real(self):
@@ -1097,6 +1115,17 @@ def summarise(b):
             verdicts.append(("report", "sockreport %s ≥ %s events/s (one core)" % (name, fmt_num(goal)),
                              "%s wall, %s per CPU-s (slowest file)" % (fmt_num(w), fmt_num(cpu)),
                              "MET" if w >= goal else "NOT MET"))
+        for n, e in rp.items():
+            pb = e["cmds"].get("html", {}).get("page_bytes")
+            if pb is not None:
+                lines.append("sockreport html of the %s-event file: a %.2f MB page (%s bytes).\n" % (
+                    fmt_num(e["events"]), pb / 1e6, format(pb, ",")))
+        big = [e for e in rp.values() if e["events"] >= 10000000 and "html" in e["cmds"]]
+        if big:
+            pb = big[-1]["cmds"]["html"]["page_bytes"]
+            verdicts.append(("report", "sockreport html of a 10M-event recording < 2 MB",
+                             "%.2f MB" % (pb / 1e6),
+                             "MET" if pb < GOALS["html_page_bytes"] else "NOT MET"))
         dec = min(e["decode"]["records_per_s"] for e in rp.values())
         verdicts.append(("report", "decode ≥ 20M records/s (gen_big, default mix)", fmt_num(dec),
                          "MET" if dec >= GOALS["decode_records_per_s"] else "NOT MET"))

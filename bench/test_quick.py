@@ -170,18 +170,21 @@ def test_run_py_quick(bins, tmp_path):
     ldd = subprocess.run(["ldd", os.path.join(BUILD, "sockreport")], capture_output=True, text=True)
     counted = shutil.which("valgrind") and "libasan" not in ldd.stdout
     for e in rep.values():
-        assert set(e["cmds"]) == {"info", "leaks", "pairs", "latency", "dump --json", "export"}
+        assert set(e["cmds"]) == {"info", "leaks", "pairs", "latency", "html", "dump --json",
+                                  "export"}
         assert e["cmds"]["export"]["out_bytes"] > 0
+        assert e["cmds"]["html"]["page_bytes"] > 1000  # the page html wrote
         for c in e["cmds"].values():
             assert c["events_per_s"] > 0 and c["events_per_cpu_s"] > 0 and max(c["maxrss_kb"]) > 0
         assert e["decode"]["events"] == e["events"]
         if counted:  # the instruction counts behind "time linear"
-            for name in ("leaks", "pairs", "latency"):
+            for name in ("leaks", "pairs", "latency", "html"):
                 assert e["cmds"][name]["instructions"] > e["events"], (name, e["cmds"][name])
     if counted:
         assert "instructions ×" in out.read_text()
     assert "`sockreport export` of" in out.read_text()
     text = out.read_text()
+    assert "sockreport html of the" in text
     for head in ("## Goals", "### 1.", "### 2.", "### 3.", "### 4.", "### 5.", "### 6.",
                  "## Exact commands"):
         assert head in text

@@ -257,46 +257,51 @@ uint64_t cli_hook_skips_that_matter(const struct model *m, uint64_t *free_skips)
 	return per_hook ? matter : m->hook_skips; /* older files: no breakdown */
 }
 
-void cli_warnings(const struct cli *c, const struct model *m, const char *path)
+void cli_warnings_to(FILE *f, const struct model *m, const char *path)
 {
 	uint64_t free_skips, skips = cli_hook_skips_that_matter(m, &free_skips);
 	if (m->records_capped)
-		fprintf(stderr, "sockreport: WARNING: %" PRIu64 " metadata/symbol/process/loss records "
+		fprintf(f, "sockreport: WARNING: %" PRIu64 " metadata/symbol/process/loss records "
 				"beyond sane limits were ignored (a damaged or hostile file?)\n",
 			m->records_capped);
-	(void)c;
 	if (m->lost_events) {
-		fprintf(stderr, "sockreport: WARNING: %" PRIu64 " events were lost while recording "
+		fprintf(f, "sockreport: WARNING: %" PRIu64 " events were lost while recording "
 				"(ring buffer or tables full); results that a loss could affect are "
 				"marked 'possible'\n", m->lost_events);
 	}
 	/* Not a WARNING and no 'possible' marks, and only for the runs that
 	 * could have been socket events; `info` shows them all. */
 	if (skips)
-		fprintf(stderr, "sockreport: note: the kernel skipped %" PRIu64 " runs of the "
+		fprintf(f, "sockreport: note: the kernel skipped %" PRIu64 " runs of the "
 				"recorder's socket hooks (recursion guard); a socket event among them "
 				"would be missing\n", skips);
 	if (m->status.salvaged) {
-		fprintf(stderr, "sockreport: WARNING: ");
-		out_text_z(stderr, path);
-		fprintf(stderr, " is damaged: %s at byte %" PRIu64 "; %" PRIu64 " intact blocks "
+		fprintf(f, "sockreport: WARNING: ");
+		out_text_z(f, path);
+		fprintf(f, " is damaged: %s at byte %" PRIu64 "; %" PRIu64 " intact blocks "
 				"were read, %" PRIu64 " bad\n",
 			srec_strerror(m->status.first_error), m->status.first_error_offset,
 			m->status.blocks_ok, m->status.blocks_bad);
 	}
 	if (m->status.index < 0)
-		fprintf(stderr, "sockreport: WARNING: the file's index does not match the file (%s, "
+		fprintf(f, "sockreport: WARNING: the file's index does not match the file (%s, "
 				"block at byte %" PRIu64 "): it was ignored, every block was read\n",
 			srec_strerror(m->status.index_error), m->status.index_error_offset);
 	if (!m->complete) {
-		fprintf(stderr, "sockreport: WARNING: the recording is incomplete (sockrec did not "
+		fprintf(f, "sockreport: WARNING: the recording is incomplete (sockrec did not "
 				"finish: killed, crashed or still running); it holds what was "
 				"written until then\n");
 	}
 	if (m->status.blocks_unknown || m->status.records_unknown)
-		fprintf(stderr, "sockreport: note: skipped %" PRIu64 " unknown blocks and %" PRIu64
+		fprintf(f, "sockreport: note: skipped %" PRIu64 " unknown blocks and %" PRIu64
 				" unknown records (is this an older sockreport reading a newer file?)\n",
 			m->status.blocks_unknown, m->status.records_unknown);
+}
+
+void cli_warnings(const struct cli *c, const struct model *m, const char *path)
+{
+	(void)c;
+	cli_warnings_to(stderr, m, path);
 }
 
 void cli_json_status(FILE *f, const struct model *m)

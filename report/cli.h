@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "hist.h"
+#include "series.h"
 #include "model.h"
 #include "symbolize.h"
 
@@ -42,7 +43,7 @@ struct cli {
 	uint64_t index_types;   /* set by a command: see mfilter.index_types */
 	int raw;                /* dump: numbers as recorded, bytes as hex */
 	int wall;               /* -T: wall-clock times (pairs, states, dump) */
-	int force;              /* -f: timeline -o may replace an existing file */
+	int force;              /* -f: timeline and html -o may replace an existing file */
 	const char *at;         /* ss: --at TIME */
 	int ss_tcp, ss_udp, ss_unix, ss_listening, ss_all; /* ss: -t -u -x -l -a */
 	int cut;                /* cut/shorten lines to `cols` (a terminal, no --wide) */
@@ -108,6 +109,8 @@ struct sym_ctx *cli_symbolizer(const struct cli *c);
 uint64_t cli_hook_skips_that_matter(const struct model *m, uint64_t *free_skips);
 /* Print the loss / salvage / incomplete warnings (text to stderr). */
 void cli_warnings(const struct cli *c, const struct model *m, const char *path);
+/* The same lines to f ("sockreport: WARNING: ..." / "sockreport: note: ..."). */
+void cli_warnings_to(FILE *f, const struct model *m, const char *path);
 /* JSON members describing completeness, for every --json document. */
 void cli_json_status(FILE *f, const struct model *m);
 /* The recording's clocks, for wall-clock times (wallclock.h). */
@@ -139,6 +142,7 @@ int cmd_export(struct cli *c);
 int cmd_leaks_many(struct cli *c);
 int cmd_allocs_many(struct cli *c);
 int cmd_latency_many(struct cli *c);
+int cmd_html(struct cli *c);
 /* --- allocation sites (cmd_allocs.c), shared by allocs, leaks, diff --- */
 struct site {
 	uint64_t kstack, ustack;
@@ -152,6 +156,7 @@ struct site {
 	uint32_t family, type, protocol;
 	int mixed;             /* sockets of several family/type/protocol */
 	char *key;             /* portable key: frame keys, root first, ';'-joined */
+	struct series *ts;     /* open sockets over time (only with sites.clock) */
 };
 struct sites {
 	struct agg by_id;      /* "kstack/ustack/origin" -> struct site */
@@ -159,6 +164,7 @@ struct sites {
 	struct site **idx;     /* by_id by (kstack, ustack, origin), open addressing */
 	size_t idx_cap;
 	int no_life;           /* set by callers that print no lifetimes: site.life stays empty */
+	struct series_clock *clock; /* set by callers that draw site.ts (html) */
 };
 void sites_init(struct sites *s);
 /* Account socket s (done callback): end = recording end, older_ns as leaks. */

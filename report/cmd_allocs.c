@@ -17,11 +17,12 @@ void sites_init(struct sites *s)
 	s->idx = NULL;
 	s->idx_cap = 0;
 	s->no_life = 0;
+	s->clock = NULL;
 }
 
 static struct site *site_new(struct sites *ss, const struct msock *s);
 static int site_account(struct site *x, const struct model *m, const struct msock *s,
-			uint64_t end, uint64_t older_ns, int no_life);
+			uint64_t end, uint64_t older_ns, int no_life, struct series_clock *clock);
 
 static int add_min(struct site *x, const struct model *m, uint64_t ts, int64_t d)
 {
@@ -95,7 +96,7 @@ int sites_add(struct sites *ss, const struct model *m, const struct msock *s, ui
 		if (!x)
 			return -1;
 	}
-	return site_account(x, m, s, end, older_ns, ss->no_life);
+	return site_account(x, m, s, end, older_ns, ss->no_life, ss->clock);
 }
 
 /* A new by_id site for s's (kstack, ustack, origin), indexed. */
@@ -128,8 +129,16 @@ static struct site *site_new(struct sites *ss, const struct msock *s)
 	return x;
 }
 
+/* The site's time series, allocated on first use (one per site). */
+static int series_of(struct site *x)
+{
+	if (!x->ts)
+		x->ts = calloc(1, sizeof(*x->ts));
+	return x->ts ? 0 : -1;
+}
+
 static int site_account(struct site *x, const struct model *m, const struct msock *s,
-			uint64_t end, uint64_t older_ns, int no_life)
+			uint64_t end, uint64_t older_ns, int no_life, struct series_clock *clock)
 {
 	if (!x->allocs && !x->open && !x->releases) {
 		x->kstack = s->alloc_kstack;
@@ -148,6 +157,17 @@ static int site_account(struct site *x, const struct model *m, const struct msoc
 	x->allocs++;
 	if (add_min(x, m, s->alloc_ts, 1))
 		return -1;
+	if (clock) {
+		if (!clock->base_ns) {
+			clock->start_ns = m->start_ns;
+			clock->base_ns = 1000000; /* 1 ms, doubled as the recording goes on */
+		}
+		if (series_of(x))
+			return -1;
+		series_add(x->ts, clock, s->alloc_ts, 1);
+		if (s->released)
+			series_add(x->ts, clock, s->release_ts, -1);
+	}
 	if (s->released) {
 		x->releases++;
 		/* A site's histogram spans microseconds to minutes (up to 30
@@ -245,6 +265,7 @@ int sites_collapse(struct sites *ss, struct stacks *st, int lines)
 			int64_t *nm = y->net_min;
 			struct vals lv = y->life;
 			*y = *x;
+			y->ts = NULL;
 			y->net_min = nm;
 			y->nmin = 0;
 			y->life = lv;
@@ -276,6 +297,11 @@ int sites_collapse(struct sites *ss, struct stacks *st, int lines)
 		}
 		for (size_t q = 0; q < x->nmin; q++)
 			y->net_min[q] += x->net_min[q];
+		if (x->ts) {
+			if (series_of(y))
+				return -1;
+			series_merge(y->ts, x->ts, ss->clock);
+		}
 	}
 	return 0;
 }
@@ -304,6 +330,7 @@ void sites_folded(FILE *f, struct sites *ss, int which)
 static void free_site(struct site *x)
 {
 	free(x->net_min);
+	free(x->ts);
 	vals_free(&x->life);
 	free(x->key);
 }

@@ -8,23 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "diffcore.h"
 #include "out.h"
 #include "stacks.h"
-
-struct side {
-	struct cli *c;
-	const char *path;
-	struct model m;
-	int loaded;
-	struct sites ss;
-	struct vals conn, acc, life;
-	uint64_t conn_failed, leaks, closewait, exit_leaks, allocs, releases;
-	uint64_t end;
-	double mins;
-	struct sym_ctx *sym;
-	struct stacks *st;
-	int err;
-};
 
 static int is_conn(const struct msock *s)
 {
@@ -55,12 +41,13 @@ static void on_done(struct model *m, const struct msock *s, void *arg)
 		S->err = 1;
 }
 
-static int load_side(struct cli *c, const char *path, struct side *S)
+int diff_load_side(struct cli *c, const char *path, struct side *S, struct series_clock *clock)
 {
 	memset(S, 0, sizeof(*S));
 	S->c = c;
 	S->path = path;
 	sites_init(&S->ss);
+	S->ss.clock = clock;
 	int rc = cli_load(c, path, &S->m, on_done, S);
 	if (rc)
 		return rc;
@@ -87,7 +74,7 @@ static int load_side(struct cli *c, const char *path, struct side *S)
 	return 0;
 }
 
-static void free_side(struct side *S)
+void diff_free_side(struct side *S)
 {
 	sites_free(&S->ss);
 	vals_free(&S->conn);
@@ -98,22 +85,6 @@ static void free_side(struct side *S)
 	if (S->loaded)
 		model_free(&S->m);
 }
-
-struct row {
-	char name[64];
-	const char *unit;
-	double base, new;
-	double score;
-	const char *status; /* "changed", "same", "new", "vanished", "not comparable" */
-	int no_base, no_new; /* a percentile of a side without any value */
-	const struct site *bs, *ns;
-	int is_site;
-};
-
-struct rows {
-	struct row *r;
-	size_t n, cap;
-};
 
 static struct row *add_row(struct rows *R)
 {
@@ -276,10 +247,10 @@ static void json_num(double v, int none)
 		printf("%.6g", v);
 }
 
-static void site_label(char *buf, size_t cap, struct side *S, const struct site *x)
+void diff_site_label(char *buf, size_t cap, struct stacks *st, uint64_t ustack, uint32_t origin)
 {
 	size_t n = 0, len = 0;
-	const char *const *l = stacks_lines(S->st, x->ustack, &n);
+	const char *const *l = stacks_lines(st, ustack, &n);
 	buf[0] = 0;
 	for (size_t i = 0; l && i < n && i < 3; i++) {
 		char k[300];
@@ -290,7 +261,85 @@ static void site_label(char *buf, size_t cap, struct side *S, const struct site 
 		len += (size_t)w;
 	}
 	if (!buf[0])
-		snprintf(buf, cap, "%s (no user stack)", origin_name(x->origin));
+		snprintf(buf, cap, "%s (no user stack)", origin_name(origin));
+}
+
+int diff_rows(struct side *B, struct side *N, struct rows *R, uint64_t *new_sites)
+{
+	/* site rows */
+	*new_sites = 0;
+	for (size_t i = 0; i < N->ss.by_key.n; i++) {
+		const struct site *ns = N->ss.by_key.vals[i];
+		const struct site *bs = NULL;
+		for (size_t j = 0; j < B->ss.by_key.n; j++)
+			if (!strcmp(B->ss.by_key.keys[j], N->ss.by_key.keys[i]))
+				bs = B->ss.by_key.vals[j];
+		if (!bs && ns->allocs)
+			(*new_sites)++;
+		struct row *r = add_row(R);
+		if (!r)
+			return -1;
+		r->is_site = 1;
+		r->bs = bs;
+		r->ns = ns;
+		snprintf(r->name, sizeof(r->name), "site");
+		r->unit = "leaks/min";
+	}
+	for (size_t j = 0; j < B->ss.by_key.n; j++) {
+		int found = 0;
+		for (size_t i = 0; i < N->ss.by_key.n && !found; i++)
+			found = !strcmp(B->ss.by_key.keys[j], N->ss.by_key.keys[i]);
+		if (found)
+			continue;
+		struct row *r = add_row(R);
+		if (!r)
+			return -1;
+		r->is_site = 1;
+		r->bs = B->ss.by_key.vals[j];
+		snprintf(r->name, sizeof(r->name), "site");
+		r->unit = "leaks/min";
+	}
+	for (size_t i = 0; i < R->n; i++) {
+		struct row *r = &R->r[i];
+		double bl = r->bs ? (double)r->bs->leaks / B->mins : 0, nl = r->ns ? (double)r->ns->leaks / N->mins : 0;
+		double ba = r->bs ? (double)r->bs->allocs / B->mins : 0, na = r->ns ? (double)r->ns->allocs / N->mins : 0;
+		r->base = bl;
+		r->new = nl;
+		r->score = score(3, bl, nl, 1) + score(1, ba, na, 10);
+		r->status = !r->bs ? "new" : !r->ns ? "vanished" : change_status(r->score, bl, nl);
+	}
+	/* A site without leaks on either side says nothing about leaks unless
+	 * it is new or vanished code: "unknown (no user stack) 0 -> 0" rows of
+	 * kernel sockets and unchanged sites are noise. */
+	size_t kept = 0;
+	for (size_t i = 0; i < R->n; i++) {
+		const struct row *r = &R->r[i];
+		const struct site *x = r->ns ? r->ns : r->bs;
+		int zero = (!r->bs || !r->bs->leaks) && (!r->ns || !r->ns->leaks);
+		if (zero && (!strcmp(r->status, "same") || !x || x->ustack < SREC_STACK_FIRST_ID))
+			continue;
+		R->r[kept++] = *r;
+	}
+	R->n = kept;
+	for (size_t k = 0; k < NMETRICS; k++) {
+		struct row *r = add_row(R);
+		if (!r)
+			return -1;
+		snprintf(r->name, sizeof(r->name), "%s", metrics[k].name);
+		r->unit = metrics[k].unit;
+		r->base = metric_value(B, metrics[k].name, 0);
+		r->new = metric_value(N, metrics[k].name, *new_sites);
+		r->score = score(metrics[k].w, r->base, r->new, metrics[k].floor);
+		r->status = change_status(r->score, r->base, r->new);
+		r->no_base = !metric_has_data(B, metrics[k].name);
+		r->no_new = !metric_has_data(N, metrics[k].name);
+		if (r->no_base || r->no_new) {
+			r->status = "not comparable";
+			r->score = 0;
+		}
+	}
+	qsort(R->r, R->n, sizeof(*R->r), by_score);
+	return 0;
 }
 
 int cmd_diff(struct cli *c)
@@ -321,85 +370,15 @@ int cmd_diff(struct cli *c)
 		free(copy);
 	}
 	memset(&N, 0, sizeof(N));
-	rc = load_side(c, c->files[0], &B);
+	rc = diff_load_side(c, c->files[0], &B, NULL);
 	if (!rc)
-		rc = load_side(c, c->files[1], &N);
+		rc = diff_load_side(c, c->files[1], &N, NULL);
 	if (rc)
 		goto out;
 
-	/* site rows */
 	uint64_t new_sites = 0;
-	for (size_t i = 0; i < N.ss.by_key.n; i++) {
-		const struct site *ns = N.ss.by_key.vals[i];
-		const struct site *bs = NULL;
-		for (size_t j = 0; j < B.ss.by_key.n; j++)
-			if (!strcmp(B.ss.by_key.keys[j], N.ss.by_key.keys[i]))
-				bs = B.ss.by_key.vals[j];
-		if (!bs && ns->allocs)
-			new_sites++;
-		struct row *r = add_row(&R);
-		if (!r)
-			goto oom;
-		r->is_site = 1;
-		r->bs = bs;
-		r->ns = ns;
-		snprintf(r->name, sizeof(r->name), "site");
-		r->unit = "leaks/min";
-	}
-	for (size_t j = 0; j < B.ss.by_key.n; j++) {
-		int found = 0;
-		for (size_t i = 0; i < N.ss.by_key.n && !found; i++)
-			found = !strcmp(B.ss.by_key.keys[j], N.ss.by_key.keys[i]);
-		if (found)
-			continue;
-		struct row *r = add_row(&R);
-		if (!r)
-			goto oom;
-		r->is_site = 1;
-		r->bs = B.ss.by_key.vals[j];
-		snprintf(r->name, sizeof(r->name), "site");
-		r->unit = "leaks/min";
-	}
-	for (size_t i = 0; i < R.n; i++) {
-		struct row *r = &R.r[i];
-		double bl = r->bs ? (double)r->bs->leaks / B.mins : 0, nl = r->ns ? (double)r->ns->leaks / N.mins : 0;
-		double ba = r->bs ? (double)r->bs->allocs / B.mins : 0, na = r->ns ? (double)r->ns->allocs / N.mins : 0;
-		r->base = bl;
-		r->new = nl;
-		r->score = score(3, bl, nl, 1) + score(1, ba, na, 10);
-		r->status = !r->bs ? "new" : !r->ns ? "vanished" : change_status(r->score, bl, nl);
-	}
-	/* A site without leaks on either side says nothing about leaks unless
-	 * it is new or vanished code: "unknown (no user stack) 0 -> 0" rows of
-	 * kernel sockets and unchanged sites are noise. */
-	size_t kept = 0;
-	for (size_t i = 0; i < R.n; i++) {
-		const struct row *r = &R.r[i];
-		const struct site *x = r->ns ? r->ns : r->bs;
-		int zero = (!r->bs || !r->bs->leaks) && (!r->ns || !r->ns->leaks);
-		if (zero && (!strcmp(r->status, "same") || !x || x->ustack < SREC_STACK_FIRST_ID))
-			continue;
-		R.r[kept++] = *r;
-	}
-	R.n = kept;
-	for (size_t k = 0; k < NMETRICS; k++) {
-		struct row *r = add_row(&R);
-		if (!r)
-			goto oom;
-		snprintf(r->name, sizeof(r->name), "%s", metrics[k].name);
-		r->unit = metrics[k].unit;
-		r->base = metric_value(&B, metrics[k].name, 0);
-		r->new = metric_value(&N, metrics[k].name, new_sites);
-		r->score = score(metrics[k].w, r->base, r->new, metrics[k].floor);
-		r->status = change_status(r->score, r->base, r->new);
-		r->no_base = !metric_has_data(&B, metrics[k].name);
-		r->no_new = !metric_has_data(&N, metrics[k].name);
-		if (r->no_base || r->no_new) {
-			r->status = "not comparable";
-			r->score = 0;
-		}
-	}
-	qsort(R.r, R.n, sizeof(*R.r), by_score);
+	if (diff_rows(&B, &N, &R, &new_sites))
+		goto oom;
 
 	/* --fail-on */
 	int tripped_any = 0, tripped[32] = { 0 };
@@ -438,7 +417,7 @@ int cmd_diff(struct cli *c)
 			if (r->is_site) {
 				const struct site *x = r->ns ? r->ns : r->bs;
 				char label[1000];
-				site_label(label, sizeof(label), r->ns ? &N : &B, x);
+				diff_site_label(label, sizeof(label), (r->ns ? &N : &B)->st, x->ustack, x->origin);
 				printf(", \"site\": ");
 				out_json_z(stdout, x->key);
 				printf(", \"label\": ");
@@ -483,7 +462,7 @@ int cmd_diff(struct cli *c)
 			if (r->is_site) {
 				const struct site *x = r->ns ? r->ns : r->bs;
 				char label[1000];
-				site_label(label, sizeof(label), r->ns ? &N : &B, x);
+				diff_site_label(label, sizeof(label), (r->ns ? &N : &B)->st, x->ustack, x->origin);
 				snprintf(line, sizeof(line), "         %s  (leaks %" PRIu64 " -> %" PRIu64
 					 ", allocs %" PRIu64 " -> %" PRIu64 ")",
 					 label, r->bs ? r->bs->leaks : 0, r->ns ? r->ns->leaks : 0,
@@ -505,7 +484,7 @@ oom:
 	rc = 1;
 out:
 	free(R.r);
-	free_side(&B);
-	free_side(&N);
+	diff_free_side(&B);
+	diff_free_side(&N);
 	return rc;
 }

@@ -5,22 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "latency.h"
 #include "out.h"
 #include "stacks.h"
 
-enum { M_CONN_OK, M_CONN_FAIL, M_ACCEPT, M_LIFE, M_STATE0, M__N = M_STATE0 + 13 };
-
-static const char *const metric_json[M_STATE0] = { "connect_established", "connect_failed",
-						    "accept_queue_wait", "lifetime" };
-static const char *const metric_text[M_STATE0] = {
-	"connect latency (TCP, UNIX stream), established",
-	"connect latency (TCP, UNIX stream), failed",
-	"accept-queue wait (established -> accept() returned)",
-	"socket lifetime (allocation -> release)",
-};
-
 struct lgroup {
-	struct vals v[M__N];
+	struct vals v[LAT__N];
 	uint64_t ustack; /* --by stack */
 };
 
@@ -30,20 +20,6 @@ struct latency {
 	struct lgroup *all; /* the one group without --by */
 	int err;
 };
-
-static int is_tcp(const struct msock *s)
-{
-	/* connection-oriented: TCP, and UNIX stream (whose connect blocks on a
-	 * full backlog until the server accepts) */
-	return ((s->family == 2 || s->family == 10) && (s->protocol == 6 || s->type == 1)) ||
-	       (s->family == 1 && (s->type == 1 || s->type == 5));
-}
-
-static void add(struct latency *L, struct lgroup *g, int metric, uint64_t v)
-{
-	if (vals_add(&g->v[metric], v))
-		L->err = 1;
-}
 
 /* The group of s: its --by key (the one group "all" without --by). */
 static struct lgroup *group_of(struct latency *L, struct model *m, const struct msock *s)
@@ -86,19 +62,8 @@ static void on_done(struct model *m, const struct msock *s, void *arg)
 		return;
 	}
 	g->ustack = s->alloc_ustack;
-	uint64_t ns;
-	int ok, err;
-	if (is_tcp(s) && msock_connect_latency(s, &ns, &ok, &err))
-		add(L, g, ok ? M_CONN_OK : M_CONN_FAIL, ns);
-	if (s->accept_ts && s->accept_estab_ts && s->accept_ts >= s->accept_estab_ts)
-		add(L, g, M_ACCEPT, s->accept_ts - s->accept_estab_ts);
-	if (s->released && s->alloc_ts && s->release_ts >= s->alloc_ts)
-		add(L, g, M_LIFE, s->release_ts - s->alloc_ts);
-	for (int i = 0; i + 1 < s->nstates; i++) {
-		uint32_t st = s->states[i];
-		if (st < 13 && s->state_ts[i + 1] >= s->state_ts[i])
-			add(L, g, M_STATE0 + (int)st, s->state_ts[i + 1] - s->state_ts[i]);
-	}
+	if (latency_account(g->v, s))
+		L->err = 1;
 }
 
 static void text_metric(struct vals *v, const char *title)
@@ -184,16 +149,16 @@ int cmd_latency(struct cli *c)
 		if (c->json) {
 			printf("%s\n    {\"key\": ", i ? "," : "");
 			out_json_z(stdout, label);
-			for (int k = 0; k < M_STATE0; k++) {
-				printf(", \"%s\": ", metric_json[k]);
+			for (int k = 0; k < LAT_STATE0; k++) {
+				printf(", \"%s\": ", lat_metric_json[k]);
 				vals_json(stdout, &g->v[k]);
 			}
 			printf(", \"tcp_state_time\": {");
 			int first = 1;
-			for (int k = M_STATE0; k < M__N; k++) {
+			for (int k = LAT_STATE0; k < LAT__N; k++) {
 				if (!g->v[k].n)
 					continue;
-				printf("%s\"%s\": ", first ? "" : ", ", tcp_state_name((uint32_t)(k - M_STATE0)));
+				printf("%s\"%s\": ", first ? "" : ", ", tcp_state_name((uint32_t)(k - LAT_STATE0)));
 				vals_json(stdout, &g->v[k]);
 				first = 0;
 			}
@@ -205,11 +170,11 @@ int cmd_latency(struct cli *c)
 			snprintf(line, sizeof(line), "\n== %s %s", c->by, label);
 			cli_puts_cut(c, line, 80);
 		}
-		for (int k = 0; k < M_STATE0; k++)
-			text_metric(&g->v[k], metric_text[k]);
-		for (int k = M_STATE0; k < M__N; k++) {
+		for (int k = 0; k < LAT_STATE0; k++)
+			text_metric(&g->v[k], lat_metric_text[k]);
+		for (int k = LAT_STATE0; k < LAT__N; k++) {
 			char t[64];
-			snprintf(t, sizeof(t), "time in %s", tcp_state_name((uint32_t)(k - M_STATE0)));
+			snprintf(t, sizeof(t), "time in %s", tcp_state_name((uint32_t)(k - LAT_STATE0)));
 			text_metric(&g->v[k], t);
 		}
 	}
@@ -220,7 +185,7 @@ int cmd_latency(struct cli *c)
 out:
 	for (size_t i = 0; i < L.groups.n; i++) {
 		struct lgroup *g = L.groups.vals[i];
-		for (int k = 0; k < M__N; k++)
+		for (int k = 0; k < LAT__N; k++)
 			vals_free(&g->v[k]);
 	}
 	agg_free(&L.groups);

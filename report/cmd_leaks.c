@@ -16,107 +16,10 @@
 #include <string.h>
 #include "cli.h"
 #include "groups.h"
+#include "leakset.h"
 #include "out.h"
 #include "pprof.h"
 #include "stacks.h"
-
-/* One socket stranded in CLOSE_WAIT, listed individually: owner, fd,
- * dwell, addresses and the stack that made the connection. */
-struct cwsock {
-	struct msock s;
-	uint64_t dwell;
-	uint64_t stack; /* connect stack, else accept stack, else allocation stack */
-	int possible;
-};
-
-struct leaks {
-	struct cli *c;
-	uint64_t end;
-	int finishing;
-	struct groups outstanding, exited, closewait, cwended;
-	struct cwsock *cw;
-	size_t ncw, cwcap;
-	struct sites sites; /* growth per allocation site */
-	uint64_t young, preexisting_open;
-	uint64_t cw_young; /* in CLOSE_WAIT at the end for less than --older */
-	int err;
-};
-
-static void add_closewait(struct leaks *L, const struct model *m, const struct msock *s,
-			  uint64_t dwell)
-{
-	if (L->ncw == L->cwcap) {
-		size_t nc = L->cwcap ? L->cwcap * 2 : 16;
-		struct cwsock *n = realloc(L->cw, nc * sizeof(*n));
-		if (!n) {
-			L->err = 1;
-			return;
-		}
-		L->cw = n;
-		L->cwcap = nc;
-	}
-	struct cwsock *w = &L->cw[L->ncw++];
-	w->s = *s;
-	w->dwell = dwell;
-	w->stack = s->connect_stack >= SREC_STACK_FIRST_ID ? s->connect_stack :
-		   s->accept_stack >= SREC_STACK_FIRST_ID ? s->accept_stack : s->alloc_ustack;
-	w->possible = model_loss_between(m, s->alloc_ts ? s->alloc_ts : m->start_ns, L->end);
-}
-
-static void on_done(struct model *m, const struct msock *s, void *arg)
-{
-	struct leaks *L = arg;
-	int possible;
-
-	if (L->finishing && sites_add(&L->sites, m, s, L->end, L->c->older_ns))
-		L->err = 1;
-	if (!L->finishing && sites_add(&L->sites, m, s, m->ts_last, L->c->older_ns))
-		L->err = 1;
-	/* CLOSE_WAIT periods that ended (a later state follows), long ones */
-	for (int i = 0; i + 1 < s->nstates; i++) {
-		uint64_t dwell = s->state_ts[i + 1] - s->state_ts[i];
-		if (s->states[i] != 8 /* CLOSE_WAIT */ || s->state_ts[i + 1] < s->state_ts[i] ||
-		    dwell < L->c->older_ns)
-			continue;
-		possible = model_loss_between(m, s->state_ts[i], s->state_ts[i + 1]);
-		if (groups_add(&L->cwended, s, dwell, possible))
-			L->err = 1;
-	}
-	if (!L->finishing || s->released) {
-		/* released (at the end: a TCP socket whose CLOSE was not seen) */
-		if (s->how == SREC_HOW_EXIT && s->alloc_ts) {
-			possible = s->in_loss_window;
-			if (groups_add(&L->exited, s, s->release_ts - s->alloc_ts, possible))
-				L->err = 1;
-		}
-		return;
-	}
-	/* Still open at the end of the recording. */
-	if (s->nstates && s->states[s->nstates - 1] == 8 /* CLOSE_WAIT */) {
-		uint64_t since = s->state_ts[s->nstates - 1];
-		uint64_t dwell = L->end > since ? L->end - since : 0;
-		possible = model_loss_between(m, s->alloc_ts ? s->alloc_ts : m->start_ns, L->end);
-		if (dwell < L->c->older_ns) {
-			L->cw_young++;
-		} else {
-			if (groups_add(&L->closewait, s, dwell, possible))
-				L->err = 1;
-			add_closewait(L, m, s, dwell);
-		}
-	}
-	if (!s->alloc_ts) {
-		L->preexisting_open++;
-		return;
-	}
-	uint64_t age = L->end > s->alloc_ts ? L->end - s->alloc_ts : 0;
-	if (age < L->c->older_ns) {
-		L->young++;
-		return;
-	}
-	possible = model_loss_between(m, s->alloc_ts, L->end);
-	if (groups_add(&L->outstanding, s, age, possible))
-		L->err = 1;
-}
 
 static void kinds_text(char *buf, size_t cap, const struct group *g)
 {
@@ -179,12 +82,6 @@ static void print_text_groups(const struct cli *c, const struct model *m, struct
 		printf("\n(%zu more sites; --top shows more)\n", gs->n - (size_t)c->top);
 }
 
-static int by_dwell(const void *a, const void *b)
-{
-	const struct cwsock *x = a, *y = b;
-	return x->dwell > y->dwell ? -1 : x->dwell < y->dwell;
-}
-
 static void cw_text(const struct cli *c, const struct model *m, struct stacks *st,
 		    const struct leaks *L)
 {
@@ -243,34 +140,6 @@ static void cw_json(const struct cli *c, const struct model *m, struct stacks *s
 		putchar('}');
 	}
 	printf("%s]", L->ncw ? "\n  " : "");
-}
-
-static struct agg *growth_agg;
-static int by_growth(const void *a, const void *b)
-{
-	const struct site *x = growth_agg->vals[*(const size_t *)a];
-	const struct site *y = growth_agg->vals[*(const size_t *)b];
-	int64_t nx = (int64_t)x->allocs - (int64_t)x->releases;
-	int64_t ny = (int64_t)y->allocs - (int64_t)y->releases;
-	return nx > ny ? -1 : nx < ny;
-}
-
-/* Sites whose sockets accumulate: allocated - released > 0. */
-static size_t growth_order(struct leaks *L, size_t **out)
-{
-	struct agg *a = &L->sites.by_key;
-	size_t *ix = malloc((a->n + 1) * sizeof(*ix)), n = 0;
-	*out = ix;
-	if (!ix)
-		return 0;
-	for (size_t i = 0; i < a->n; i++) {
-		const struct site *x = a->vals[i];
-		if (x->allocs > x->releases)
-			ix[n++] = i;
-	}
-	growth_agg = a;
-	qsort(ix, n, sizeof(*ix), by_growth);
-	return n;
 }
 
 static void growth_out(const struct cli *c, const struct model *m, struct stacks *st,
@@ -385,33 +254,22 @@ int cmd_leaks(struct cli *c)
 	struct model m;
 	const char *path = c->files[0];
 
-	memset(&L, 0, sizeof(L));
-	L.c = c;
-	sites_init(&L.sites);
+	leaks_init(&L, c);
 	L.sites.no_life = 1; /* the growth section prints counts and rates only */
-	int rc = cli_load(c, path, &m, on_done, &L);
+	int rc = cli_load(c, path, &m, leaks_on_done, &L);
 	if (rc) {
-		sites_free(&L.sites);
+		leaks_free(&L);
 		return rc;
 	}
-	const char *e = model_meta(&m, "recording.end_ns");
-	L.end = e ? strtoull(e, NULL, 10) : m.ts_last;
-	L.finishing = 1;
-	model_finish(&m);
+	leaks_finish(&L, &m);
 
 	struct sym_ctx *sym = cli_symbolizer(c);
 	struct stacks *st = sym ? stacks_new(&m, sym) : NULL;
-	size_t *gix = NULL, ngrowth = 0;
-	if (!st || L.err || groups_collapse(&L.outstanding, st) || groups_collapse(&L.exited, st) ||
-	    groups_collapse(&L.closewait, st) || groups_collapse(&L.cwended, st) ||
-	    sites_collapse(&L.sites, st, 0) ||
-	    ((ngrowth = growth_order(&L, &gix)), !gix)) {
+	if (!st || leaks_collapse(&L, st)) {
 		fprintf(stderr, "sockreport: out of memory\n");
 		rc = 1;
 		goto out;
 	}
-	if (L.ncw)
-		qsort(L.cw, L.ncw, sizeof(*L.cw), by_dwell);
 	cli_warnings(c, &m, path);
 	if (c->folded) {
 		sites_folded(stdout, &L.sites, 1);
@@ -434,7 +292,7 @@ int cmd_leaks(struct cli *c)
 		json_groups(c, &m, st, "close_wait", &L.closewait);
 		json_groups(c, &m, st, "close_wait_ended", &L.cwended);
 		cw_json(c, &m, st, &L);
-		growth_out(c, &m, st, &L, gix, ngrowth);
+		growth_out(c, &m, st, &L, L.growth, L.ngrowth);
 		printf("\n}\n");
 	} else {
 		const char *host = model_meta(&m, "host.name"), *kern = model_meta(&m, "host.kernel");
@@ -468,16 +326,10 @@ int cmd_leaks(struct cli *c)
 		char ttl[96];
 		snprintf(ttl, sizeof(ttl), "CLOSE_WAIT for %s or longer, then closed", older);
 		print_text_groups(c, &m, st, &L.cwended, ttl, "in CLOSE_WAIT");
-		growth_out(c, &m, st, &L, gix, ngrowth);
+		growth_out(c, &m, st, &L, L.growth, L.ngrowth);
 	}
 out:
-	free(gix);
-	free(L.cw);
-	sites_free(&L.sites);
-	groups_free(&L.outstanding);
-	groups_free(&L.exited);
-	groups_free(&L.closewait);
-	groups_free(&L.cwended);
+	leaks_free(&L);
 	stacks_free(st);
 	sym_ctx_free(sym);
 	model_free(&m);

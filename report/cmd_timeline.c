@@ -12,7 +12,7 @@
 #include <string.h>
 #include "cli.h"
 #include "out.h"
-#include "../record/outfile.h"
+#include "outfile.h"
 #include <unistd.h>
 
 struct timeline {

@@ -21,6 +21,15 @@ const char *socktype_name(uint32_t t);
  * (names_kind prints the number then). */
 const char *proto_name(uint32_t family, uint32_t p);
 /* "ESTABLISHED" ... "NEW_SYN_RECV"; "?" if unknown. */
+/* TCP states by value, as include/net/tcp_states.h numbers them (the
+ * recorded STATE records carry the kernel's numbers). */
+enum tcp_st {
+	TCP_ST_ESTABLISHED = 1, TCP_ST_SYN_SENT, TCP_ST_SYN_RECV, TCP_ST_FIN_WAIT1,
+	TCP_ST_FIN_WAIT2, TCP_ST_TIME_WAIT, TCP_ST_CLOSE, TCP_ST_CLOSE_WAIT, TCP_ST_LAST_ACK,
+	TCP_ST_LISTEN, TCP_ST_CLOSING, TCP_ST_NEW_SYN_RECV,
+};
+_Static_assert(TCP_ST_CLOSE == 7 && TCP_ST_CLOSE_WAIT == 8 && TCP_ST_NEW_SYN_RECV == 12,
+	       "the kernel's TCP state numbers");
 const char *tcp_state_name(uint32_t s);
 /* As ss(8) prints it: "ESTAB", "SYN-SENT", "CLOSE-WAIT", "UNCONN" (CLOSE), ... */
 const char *tcp_state_ss(uint32_t s);

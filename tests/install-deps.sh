@@ -15,6 +15,7 @@ default=(
   nginx apache2-utils redis-server redis-tools coreutils
   nodejs protobuf-c-compiler libprotobuf-c-dev protobuf-compiler golang-github-google-pprof-dev
   clickhouse-server clickhouse-client
+  chromium
 )
 # With arguments, install just those packages (tests/vm/install-deps.sh).
 if [ $# -gt 0 ]; then pkgs=("$@"); else pkgs=("${default[@]}"); fi

@@ -32,7 +32,8 @@ def sessions_on(pairs, port):
 
 def assert_lifetimes_agree(ours, theirs, what):
     """In total within 5%, and per session (keyed by the peer's port) within
-    5% (or 20 us, twice tcplife's print resolution) for all but 1% of them:
+    5% (or 20 us, twice tcplife's print resolution) for all but 1% of them (and
+    at least one):
     both tools stamp the same tracepoint, but on a shared 2-vCPU VM a vCPU
     can be descheduled between the two programs' runs (seen: 0.1 ms once
     in 2000 sessions)."""
@@ -40,7 +41,8 @@ def assert_lifetimes_agree(ours, theirs, what):
         what, sorted(set(ours) ^ set(theirs))[:10])
     bad = [(k, ours[k], theirs[k]) for k in ours
            if abs(ours[k] - theirs[k]) > max(0.05 * theirs[k], 0.02)]
-    assert len(bad) <= len(ours) // 100, "%s: %d lifetimes differ by more than 5%%: %s" % (
+    # (at least one allowed: a 20-session scenario met one such pause)
+    assert len(bad) <= max(1, len(ours) // 100), "%s: %d lifetimes differ by more than 5%%: %s" % (
         what, len(bad), bad[:5])
     a, b = sum(ours.values()), sum(theirs.values())
     assert abs(a - b) <= 0.05 * b, (what, a, b)

@@ -20,7 +20,9 @@
  *         stack the model holds, stacks_frame_key of every line;
  *       - cmd_dump, cmd_info and cmd_leaks, and one of cmd_pairs,
  *         cmd_states, cmd_summary, cmd_latency, cmd_allocs, cmd_diff (the
- *         file against itself) and cmd_timeline, each as text or --json and
+ *         file against itself), cmd_timeline and cmd_html (one file, or
+ *         the file against itself; the page written to a private temporary
+ *         file, removed after each input), each as text or --json and
  *         with other options (--since/--until/--comm, --older 0, --top,
  *         --wide, --folded, --stacks, --by, --fail-on) chosen by bits of the
  *         input's size.  The commands build their symbolizer with
@@ -320,8 +322,16 @@ static void model_pass(void)
 
 /* The other commands of sockreport; one of them runs per input. */
 static int (*const g_more[])(struct cli *) = {
-	cmd_pairs, cmd_states, cmd_summary, cmd_latency, cmd_allocs, cmd_diff, cmd_timeline,
+	cmd_pairs, cmd_states, cmd_summary, cmd_latency, cmd_allocs, cmd_diff, cmd_timeline, cmd_html,
 };
+/* Where cmd_html writes its page: a fresh directory of this process,
+ * removed at exit. */
+static char g_html[64], g_html_dir[32];
+
+static void rm_html_dir(void)
+{
+	rmdir(g_html_dir);
+}
 static const char *const g_by[] = { NULL, "comm", "pid", "stack", "dport", "raddr" };
 
 /* dump, info and leaks run once per input, and one of g_more; each as text
@@ -375,7 +385,19 @@ static void commands(size_t size)
 	c.fail_on = (size & 16) ? "leaks>0,connect.p90>=+10%,new_sites==0" : NULL;
 	size_t k = (size >> 4) % (sizeof(g_more) / sizeof(g_more[0]));
 	c.nfiles = g_more[k] == cmd_diff ? 2 : 1;
+	if (g_more[k] == cmd_html) {
+		if (!g_html[0]) {
+			snprintf(g_html_dir, sizeof(g_html_dir), "/tmp/fuzz-html.XXXXXX");
+			if (!mkdtemp(g_html_dir) || atexit(rm_html_dir))
+				abort();
+			snprintf(g_html, sizeof(g_html), "%s/page.html", g_html_dir);
+		}
+		c.output = g_html;
+		c.nfiles = (size & 2048) ? 2 : 1;
+	}
 	g_more[k](&c);
+	if (g_more[k] == cmd_html)
+		unlink(g_html); /* -o never overwrites: the next input needs it gone */
 
 	if (fflush(stdout) == EOF)
 		clearerr(stdout);

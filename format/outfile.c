@@ -1,4 +1,6 @@
-/* outfile.c - exclusive, no-follow, 0600 creation of the trace file. */
+/* outfile.c - exclusive, no-follow, 0600 creation of output files (the
+ * recorder's trace, sockreport's html page): in format/ because both
+ * programs link it. */
 #include "outfile.h"
 #include <errno.h>
 #include <fcntl.h>
