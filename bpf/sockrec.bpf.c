@@ -366,7 +366,8 @@ static __always_inline void copy_ustack(struct sr_stacks *st)
 	u->len = (__u32)off;
 	u->flags = flags;
 	if (bpf_ringbuf_output(&events, u, SR_USTACK_HDR_LEN + off, BPF_RB_NO_WAKEUP)) {
-		count_loss(SR_LOSS_RINGBUF);
+		/* the event itself is still sent: a lost stack, not a lost event */
+		count_loss(SR_LOSS_STACK);
 		st->ustack = -28; /* -ENOSPC */
 		return;
 	}
@@ -455,8 +456,11 @@ static __always_inline void flush_alloc(struct sock_val *v, struct sr_sockinfo *
 	v->pending = 0;
 	if (v->st.ustack == SR_USTACK_DEFER) {
 		/* Still in the allocating syscall: its user stack is unchanged.
-		 * Elsewhere (an RCU free) the task is not the allocator. */
-		if (process_ctx)
+		 * Elsewhere (an RCU free, or the allocator's next close() after
+		 * a socketpair() whose exit was not completed) the user stack is
+		 * another call's: never record it as the allocation's. */
+		if (process_ctx && (__u32)bpf_get_current_pid_tgid() == v->alloc_tid &&
+		    (__s32)task_syscall_nr(bpf_get_current_task_btf()) == v->sysnr)
 			copy_ustack(&v->st);
 		else
 			v->st.ustack = -14;
@@ -843,7 +847,9 @@ static __always_inline int save_args(__s32 fd, __u64 arg1)
 
 	if (!task_wanted())
 		return 0;
-	bpf_map_update_elem(&inflight, &tid, &a, BPF_ANY);
+	/* a full table loses the call's CONNECT/ACCEPT/SOCKINFO: count it */
+	if (bpf_map_update_elem(&inflight, &tid, &a, BPF_ANY))
+		count_loss(SR_LOSS_SOCKMAP);
 	return 0;
 }
 

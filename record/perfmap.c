@@ -166,17 +166,27 @@ static void read_more(struct perfmap *pm)
 	size_t before = pm->n;
 	char line[MAX_LINE];
 	if (fseeko(f, (off_t)pm->consumed, SEEK_SET) == 0) {
-		while (pm->consumed < PERFMAP_MAX_BYTES && fgets(line, sizeof(line), f)) {
+		/* The process writes this file: a NUL byte may stand anywhere, so
+		 * strlen() is not what was read.  The buffer is zeroed before each
+		 * fgets(), so a '\n' in it was read now; the position comes from
+		 * the stream. */
+		while (pm->consumed < PERFMAP_MAX_BYTES &&
+		       (memset(line, 0, sizeof(line)), fgets(line, sizeof(line), f))) {
 			size_t len = strlen(line);
-			if (line[len - 1] != '\n') {
+			int whole = len && line[len - 1] == '\n';
+			if (!whole && !memchr(line, '\n', sizeof(line) - 1)) {
 				if (feof(f))
 					break; /* being written: read it whole next time */
 				int ch;
 				while ((ch = fgetc(f)) != EOF && ch != '\n')
-					len++; /* a cut name: skip the rest */
-				len++;
+					; /* a cut name: skip the rest */
 			}
-			pm->consumed += len;
+			off_t pos = ftello(f);
+			if (pos < 0)
+				break;
+			pm->consumed = (uint64_t)pos;
+			if (!whole)
+				continue; /* a cut or NUL-bearing line names nothing */
 			if (add_line(pm, line))
 				break; /* ENOMEM: what was read is kept */
 		}

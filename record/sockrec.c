@@ -479,7 +479,7 @@ static uint64_t hook_skips_by_program(struct session *s, char *buf, size_t len, 
 		if (i >= MAX_PROGS)
 			break;
 		total += s->skip_prev[i];
-		if (s->skip_prev[i] && off < len) {
+		if (s->skip_prev[i]) {
 			const char *name = bpf_program__name(p);
 			char key[80];
 			int n;
@@ -489,11 +489,14 @@ static uint64_t hook_skips_by_program(struct session *s, char *buf, size_t len, 
 				*matter += s->skip_prev[i];
 			snprintf(key, sizeof(key), "stats.hook_skips.%s", name);
 			srec_writer_meta_u64(s->w, key, s->skip_prev[i]);
-			n = snprintf(buf + off, len - off, "%s%s %llu", off ? ", " : "", name,
-				     (unsigned long long)s->skip_prev[i]);
-			if (n < 0)
-				break;
-			off += (size_t)n;
+			/* the text is for people and may be cut; the counts above
+			 * are not */
+			if (off < len) {
+				n = snprintf(buf + off, len - off, "%s%s %llu", off ? ", " : "", name,
+					     (unsigned long long)s->skip_prev[i]);
+				if (n > 0)
+					off += (size_t)n < len - off ? (size_t)n : len - off;
+			}
 		}
 		i++;
 	}

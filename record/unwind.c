@@ -173,8 +173,11 @@ static struct umod *get_mod(struct unwinder *u, uint64_t id)
 	const char *path = procs_module_file(u->procs, id, &bid, &bid_len);
 	if (!path || path[0] != '/')
 		goto fail;
-	m->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (m->fd < 0)
+	/* O_NONBLOCK and a regular file only: a process can put a FIFO at the
+	 * path it mapped, which must not stall the recorder */
+	struct stat sb;
+	m->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (m->fd < 0 || fstat(m->fd, &sb) || !S_ISREG(sb.st_mode))
 		goto fail;
 	if (bid_len) {
 		int n = buildid_read_fd(m->fd, fbid);
@@ -195,6 +198,12 @@ static struct umod *get_mod(struct unwinder *u, uint64_t id)
 	if (!m->eh && !m->dbg)
 		goto fail;
 	u->st.module_bytes += section_bytes(m->elf, cfi_sections);
+	/* The image is mapped: the descriptor is not needed any more, and one
+	 * per module for the whole run would reach RLIMIT_NOFILE on a big host. */
+	if (elf_cntl(m->elf, ELF_C_FDDONE) == 0) {
+		close(m->fd);
+		m->fd = -1;
+	}
 	m->state = 1;
 	return m;
 fail:

@@ -48,15 +48,25 @@ static enum show show_of(uint32_t type, const char *field)
 
 /* STRING records seen so far, by id (a definition precedes its uses). */
 #define MAX_STR_ID (1u << 22)
+/* Hostile-input bounds, as the model's (model.c id_plausible): an id far
+ * past the strings defined so far, or strings past STRTAB_MAX_BYTES in all,
+ * are not kept (a tiny, highly compressible file must not make dump take
+ * gigabytes); such strings are shown as their numbers. */
+#define STRTAB_MAX_GAP (1u << 18)
+#define STRTAB_MAX_BYTES ((size_t)256 << 20)
 struct strtab {
 	char **s;
 	size_t cap;
+	size_t ndefs, bytes;
 };
 
 static void strtab_add(struct strtab *t, uint64_t id, const srec_bytes *b)
 {
-	if (id >= MAX_STR_ID)
-		return; /* a hostile id: shown as its number */
+	if (id >= MAX_STR_ID || id >= t->ndefs + STRTAB_MAX_GAP ||
+	    t->bytes + b->len > STRTAB_MAX_BYTES)
+		return; /* a hostile id or size: shown as its number */
+	t->ndefs++;
+	t->bytes += (size_t)b->len + 1;
 	if (id >= t->cap) {
 		size_t nc = t->cap ? t->cap : 1024;
 		while (nc <= id)

@@ -302,8 +302,8 @@ static void socket_row(struct exp *E, struct model *m, const struct msock *s)
 		int ok = 0, err = 0, have = msock_connect_latency(s, &ns, &ok, &err);
 		tout_i64(t, s->connect_ret);
 		if (s->connect_ret < 0) {
-			const char *en = errno_name(-s->connect_ret);
-			tout_str(t, en ? en : "?");
+			char eb[32];
+			tout_str(t, names_errno_of(s->connect_ret, eb, sizeof(eb)));
 		} else {
 			tout_null(t);
 		}
@@ -428,10 +428,10 @@ static void on_event(struct model *m, const struct srec_record *r, const struct 
 		case C_STATE: tout_str(t, tcp_state_name((uint32_t)x->v)); break;
 		case C_RET: {
 			tout_i64(t, x->v);
-			const char *en = x->v < 0 ? errno_name((int)-x->v) : NULL;
+			char eb[32];
 			c++; /* the errno column */
 			if (x->v < 0)
-				tout_str(t, en ? en : "?");
+				tout_str(t, names_errno_of(x->v, eb, sizeof(eb)));
 			else
 				tout_null(t);
 			break;

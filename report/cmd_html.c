@@ -923,8 +923,10 @@ int cmd_html(struct cli *c)
 				"--help')\n");
 		return 2;
 	}
-	/* created before the work: a refusal costs nothing */
-	int fd = outfile_create(c->output, c->force, why, sizeof(why));
+	/* staged before the work (a refusal costs nothing), renamed into
+	 * place only when whole: a failed run keeps the old page, if any */
+	struct outfile_stage o;
+	int fd = outfile_stage(&o, c->output, c->force, why, sizeof(why));
 	if (fd < 0) {
 		fputs("sockreport: ", stderr);
 		out_text_z(stderr, why);
@@ -934,7 +936,7 @@ int cmd_html(struct cli *c)
 	FILE *f = fdopen(fd, "w");
 	if (!f) {
 		close(fd);
-		unlink(c->output);
+		outfile_abort(&o);
 		fprintf(stderr, "sockreport: out of memory\n");
 		return 1;
 	}
@@ -953,7 +955,13 @@ int cmd_html(struct cli *c)
 		fputc('\n', stderr);
 		rc = 1;
 	}
-	if (rc)
-		unlink(c->output); /* no half page left behind */
+	if (rc) {
+		outfile_abort(&o); /* no half page left behind */
+	} else if (outfile_commit(&o, why, sizeof(why))) {
+		fputs("sockreport: ", stderr);
+		out_text_z(stderr, why);
+		fputc('\n', stderr);
+		rc = 1;
+	}
 	return rc;
 }

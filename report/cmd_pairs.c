@@ -617,7 +617,9 @@ static void json_row(struct pairs *P, const struct model *m, const struct msock 
 	if (s->nconnects) {
 		uint64_t ns = 0;
 		int ok = 0, err = 0, have = msock_connect_latency(s, &ns, &ok, &err);
-		const char *en = s->connect_ret < 0 ? errno_name(-s->connect_ret) : "OK";
+		char eb[32];
+		const char *en = s->connect_ret < 0 ? names_errno_of(s->connect_ret, eb, sizeof(eb)) :
+						      "OK";
 		FB_LIT(b, ", \"connect\": {\"t_s\": ");
 		fb_rel(b, m, s->connect_ts, 6);
 		FB_LIT(b, ", \"dur_ns\": ");
@@ -627,7 +629,7 @@ static void json_row(struct pairs *P, const struct model *m, const struct msock 
 		FB_LIT(b, ", \"errno\": ");
 		if (s->connect_ret < 0) {
 			fb_c(b, '"');
-			fb_s(b, en ? en : "?"); /* errno names are plain ASCII */
+			fb_s(b, en); /* errno names are plain ASCII */
 			fb_c(b, '"');
 		} else {
 			FB_LIT(b, "null");

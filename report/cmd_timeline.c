@@ -116,7 +116,9 @@ static void on_done(struct model *m, const struct msock *s, void *arg)
 			      "\"pid\": %u, \"tid\": %" PRIu64 ", \"ts\": %.3f, \"args\": {\"ret\": %d, "
 			      "\"errno\": ",
 			s->pid, s->serial, us(T, s->connect_ts < a ? a : s->connect_ts), s->connect_ret);
-		out_json_z(T->f, s->connect_ret < 0 ? errno_name(-s->connect_ret) : NULL);
+		char eb[32];
+		out_json_z(T->f, s->connect_ret < 0 ? names_errno_of(s->connect_ret, eb, sizeof(eb)) :
+						      NULL);
 		fprintf(T->f, ", \"dur_ns\": %" PRIu64 ", \"nonblocking\": %s, \"latency_ns\": ",
 			s->connect_dur, s->connect_flags & SREC_CF_NONBLOCK ? "true" : "false");
 		if (have)
@@ -144,6 +146,8 @@ int cmd_timeline(struct cli *c)
 	struct model m;
 	const char *path = c->files[0];
 	FILE *f = stdout;
+	struct outfile_stage o = { .tmp = "" };
+	char why[600];
 
 	if (c->json) {
 		fprintf(stderr, "sockreport: timeline always writes JSON (use -o FILE)\n");
@@ -152,8 +156,7 @@ int cmd_timeline(struct cli *c)
 	if (c->output && strcmp(c->output, "-")) {
 		/* as sockrec -o: 0600, never through a symlink, never over an
 		 * existing file without -f */
-		char why[600];
-		int fd = outfile_create(c->output, c->force, why, sizeof(why));
+		int fd = outfile_stage(&o, c->output, c->force, why, sizeof(why));
 		if (fd < 0) {
 			fprintf(stderr, "sockreport: ");
 			out_text_z(stderr, why);
@@ -166,6 +169,7 @@ int cmd_timeline(struct cli *c)
 			out_text_z(stderr, c->output);
 			fprintf(stderr, ": %s\n", strerror(errno));
 			close(fd);
+			outfile_abort(&o);
 			return 2;
 		}
 	}
@@ -180,8 +184,10 @@ int cmd_timeline(struct cli *c)
 	int rc = cli_load(c, path, &m, on_done, &T);
 	if (rc) {
 		agg_free(&T.pids);
-		if (f != stdout)
+		if (f != stdout) {
 			fclose(f);
+			outfile_abort(&o); /* no half trace left behind */
+		}
 		return rc;
 	}
 	T.end = cli_end(&m);
@@ -206,10 +212,17 @@ int cmd_timeline(struct cli *c)
 	if (T.err)
 		fprintf(stderr, "sockreport: out of memory: some process names are missing\n");
 	if (f != stdout) {
-		if (fclose(f)) {
+		int bad = ferror(f);
+		if (fclose(f) || bad) {
 			fprintf(stderr, "sockreport: writing ");
 			out_text_z(stderr, c->output);
 			fprintf(stderr, " failed\n");
+			outfile_abort(&o);
+			rc = 1;
+		} else if (outfile_commit(&o, why, sizeof(why))) {
+			fprintf(stderr, "sockreport: ");
+			out_text_z(stderr, why);
+			fputc('\n', stderr);
 			rc = 1;
 		} else {
 			fprintf(stderr, "sockreport: wrote %" PRIu64 " sockets to ", T.nsockets);

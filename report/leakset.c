@@ -122,8 +122,7 @@ static size_t growth_order(struct leaks *L, size_t **out)
 
 void leaks_finish(struct leaks *L, struct model *m)
 {
-	const char *e = model_meta(m, "recording.end_ns");
-	L->end = e ? strtoull(e, NULL, 10) : m->ts_last;
+	L->end = cli_end(m); /* a missing or 0 end (hostile) falls back to the last event */
 	L->finishing = 1;
 	model_finish(m);
 }

@@ -1,6 +1,7 @@
 /* names.c - see names.h.  Tables, looked up by value; no switch per command. */
 #include "names.h"
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -151,13 +152,20 @@ const char *errno_name(int e)
 	return e > 0 ? strerrorname_np(e) : NULL;
 }
 
+const char *names_errno_of(int64_t ret, char *buf, size_t cap)
+{
+	/* ret is a file's value: any int64, INT64_MIN included */
+	const char *n = ret < 0 && ret > -4096 ? errno_name((int)-ret) : NULL;
+	if (n)
+		return n;
+	snprintf(buf, cap, "errno %" PRId64, ret < 0 && ret != INT64_MIN ? -ret : ret);
+	return buf;
+}
+
 void names_result(char *buf, size_t cap, int ret)
 {
-	const char *n = ret <= 0 ? errno_name(-ret) : "OK";
-	if (n)
-		snprintf(buf, cap, "%s", n);
-	else
-		snprintf(buf, cap, "errno %d", -ret);
+	char tmp[32];
+	snprintf(buf, cap, "%s", ret >= 0 ? "OK" : names_errno_of(ret, tmp, sizeof(tmp)));
 }
 
 void names_kind(char *buf, size_t cap, uint32_t family, uint32_t type, uint32_t protocol)

@@ -43,6 +43,9 @@ const char *loss_kind_name(uint32_t k);
 const char *errno_name(int e);
 /* A syscall result: "0 (OK)" style is the caller's; this gives "OK",
  * "ECONNREFUSED", or "errno 4242" for an unknown one, into buf. */
+/* The errno name of a negative return value as a file holds it (any
+ * int64), or "errno N" when it has none: never NULL (buf holds the text). */
+const char *names_errno_of(int64_t ret, char *buf, size_t cap);
 void names_result(char *buf, size_t cap, int ret);
 /* "INET/STREAM/TCP", "NETLINK/RAW/NETLINK_ROUTE", "INET/RAW/proto 253";
  * "unknown (no socket info)" when neither family nor type was recorded. */

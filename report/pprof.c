@@ -1,5 +1,6 @@
 /* pprof.c - allocation sites as a gzipped profile.proto (see pprof.h). */
 #include "pprof.h"
+#include "outfile.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -298,29 +299,23 @@ static void free_all(struct pp *P)
 	agg_free(&P->map_ix);
 }
 
-/* gzip of buf into a new file (0600, O_EXCL unless force, no symlink). */
+/* gzip of buf into c->pprof: staged beside it and renamed into place only
+ * when whole (outfile.h: 0600, no symlink, not over a file without -f). */
 static int write_gz(const struct cli *c, const uint8_t *buf, size_t len)
 {
-	int fd = open(c->pprof, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
-				(c->force ? O_TRUNC : O_EXCL), 0600);
+	char why[600];
+	struct outfile_stage o;
+	int fd = outfile_stage(&o, c->pprof, c->force, why, sizeof(why));
 	if (fd < 0) {
 		fprintf(stderr, "sockreport: ");
-		out_text_z(stderr, c->pprof);
-		fprintf(stderr, ": %s%s\n", strerror(errno),
-			errno == EEXIST ? " (use --force to replace it)" : "");
-		return 1;
-	}
-	/* a replaced file (--force) keeps no wider mode than a new one */
-	if (fchmod(fd, 0600)) {
-		fprintf(stderr, "sockreport: chmod ");
-		out_text_z(stderr, c->pprof);
-		fprintf(stderr, ": %s\n", strerror(errno));
-		close(fd);
+		out_text_z(stderr, why);
+		fputc('\n', stderr);
 		return 1;
 	}
 	gzFile gz = gzdopen(fd, "wb");
 	if (!gz) {
 		close(fd);
+		outfile_abort(&o);
 		fprintf(stderr, "sockreport: out of memory\n");
 		return 1;
 	}
@@ -332,9 +327,16 @@ static int write_gz(const struct cli *c, const uint8_t *buf, size_t len)
 		off += (size_t)(w > 0 ? w : 0);
 	}
 	if (gzclose(gz) != Z_OK || !ok) {
+		outfile_abort(&o);
 		fprintf(stderr, "sockreport: writing ");
 		out_text_z(stderr, c->pprof);
 		fprintf(stderr, " failed\n");
+		return 1;
+	}
+	if (outfile_commit(&o, why, sizeof(why))) {
+		fprintf(stderr, "sockreport: ");
+		out_text_z(stderr, why);
+		fputc('\n', stderr);
 		return 1;
 	}
 	return 0;

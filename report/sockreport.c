@@ -473,6 +473,10 @@ int main(int argc, char **argv)
 	struct cli c;
 
 	parse(argc, argv, &c);
+	if (c.pprof && (c.folded || c.json))
+		die_usage("--pprof writes a profile: not with --folded or --json (one output per run)");
+	if (c.pprof && strcmp(c.cmd, "leaks") && strcmp(c.cmd, "allocs"))
+		die_usage("--pprof is for leaks and allocs");
 	/* Lines are shortened only for a person at a terminal: a pipe or a
 	 * file gets every character (grep, less -S and editors need them). */
 	c.cut = !c.wide && isatty(STDOUT_FILENO);
