@@ -10,25 +10,36 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int outfile_create(const char *path, int force, char *why, size_t whylen)
+/* Is there a file at path that -f may replace?  1: a regular file, 0:
+ * nothing there; -errno (reason in why): a symlink or not a regular file,
+ * which nothing replaces. */
+static int existing_regular(const char *path, char *why, size_t whylen)
 {
 	struct stat sb;
-	int fd;
 
-	if (force && lstat(path, &sb) == 0) {
-		if (S_ISLNK(sb.st_mode)) {
-			snprintf(why, whylen, "%s is a symbolic link; refusing to write through it", path);
-			return -ELOOP;
-		}
-		if (!S_ISREG(sb.st_mode)) {
-			snprintf(why, whylen, "%s exists and is not a regular file", path);
-			return -EEXIST;
-		}
-		if (unlink(path) != 0) {
-			int e = errno;
-			snprintf(why, whylen, "cannot remove %s: %s", path, strerror(e));
-			return -e;
-		}
+	if (lstat(path, &sb) != 0)
+		return 0;
+	if (S_ISLNK(sb.st_mode)) {
+		snprintf(why, whylen, "%s is a symbolic link; refusing to write through it", path);
+		return -ELOOP;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		snprintf(why, whylen, "%s exists and is not a regular file", path);
+		return -EEXIST;
+	}
+	return 1;
+}
+
+int outfile_create(const char *path, int force, char *why, size_t whylen)
+{
+	int fd, there = force ? existing_regular(path, why, whylen) : 0;
+
+	if (there < 0)
+		return there;
+	if (there && unlink(path) != 0) {
+		int e = errno;
+		snprintf(why, whylen, "cannot remove %s: %s", path, strerror(e));
+		return -e;
 	}
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -52,27 +63,18 @@ int outfile_create(const char *path, int force, char *why, size_t whylen)
 int outfile_stage(struct outfile_stage *o, const char *path, int force, char *why,
 		  size_t whylen)
 {
-	struct stat sb;
 	const char *slash = strrchr(path, '/');
 	int dirlen = slash ? (int)(slash - path + 1) : 0;
-	int fd;
+	int fd, there = existing_regular(path, why, whylen);
 
 	o->tmp[0] = 0;
 	o->path = path;
 	o->force = force;
-	if (lstat(path, &sb) == 0) {
-		if (S_ISLNK(sb.st_mode)) {
-			snprintf(why, whylen, "%s is a symbolic link; refusing to write through it", path);
-			return -ELOOP;
-		}
-		if (!S_ISREG(sb.st_mode)) {
-			snprintf(why, whylen, "%s exists and is not a regular file", path);
-			return -EEXIST;
-		}
-		if (!force) {
-			snprintf(why, whylen, "%s already exists (use --force to overwrite)", path);
-			return -EEXIST;
-		}
+	if (there < 0)
+		return there;
+	if (there && !force) {
+		snprintf(why, whylen, "%s already exists (use --force to overwrite)", path);
+		return -EEXIST;
 	}
 	if (snprintf(o->tmp, sizeof(o->tmp), "%.*s.%s.XXXXXX", dirlen, path,
 		     slash ? slash + 1 : path) >= (int)sizeof(o->tmp)) {
