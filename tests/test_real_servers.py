@@ -31,17 +31,24 @@ def sessions_on(pairs, port):
 
 
 def assert_lifetimes_agree(ours, theirs, what):
-    """In total within 5%, and per session (keyed by the peer's port) within
-    5% (or 20 us, twice tcplife's print resolution) for all but 1% of them (and
-    at least one):
-    both tools stamp the same tracepoint, but on a shared 2-vCPU VM a vCPU
-    can be descheduled between the two programs' runs (seen: 0.1 ms once
-    in 2000 sessions)."""
+    """Both tools stamp the same tracepoint, so the two clocks agree up to
+    the time between the two programs' runs.  On a shared 2-vCPU VM that
+    gap has a tail: measured here (2010 redis sessions) the per-session
+    difference had median +7 us, p99 +50 us, max +120 us, and a CI run saw
+    2% of sessions 40-70 us apart (tcplife runs first and its own CLOSE
+    work lands in our stamp).  So:
+    - the median difference is within 20 us (twice tcplife's print
+      resolution): no systematic error, such as timing from SYN_RECV or from
+      a second connect, hides in the tail allowance;
+    - per session within 5% or 0.1 ms for all but 1% of them (at least one);
+    - in total within 5%."""
     assert set(ours) == set(theirs), "%s: sessions differ: %s" % (
         what, sorted(set(ours) ^ set(theirs))[:10])
+    diffs = sorted(ours[k] - theirs[k] for k in ours)
+    median = diffs[len(diffs) // 2]
+    assert abs(median) <= 0.02, "%s: median difference %.3f ms (ours - tcplife)" % (what, median)
     bad = [(k, ours[k], theirs[k]) for k in ours
-           if abs(ours[k] - theirs[k]) > max(0.05 * theirs[k], 0.02)]
-    # (at least one allowed: a 20-session scenario met one such pause)
+           if abs(ours[k] - theirs[k]) > max(0.05 * theirs[k], 0.1)]
     assert len(bad) <= max(1, len(ours) // 100), "%s: %d lifetimes differ by more than 5%%: %s" % (
         what, len(bad), bad[:5])
     a, b = sum(ours.values()), sum(theirs.values())
