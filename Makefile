@@ -74,7 +74,7 @@ REPORT_OBJ := $(REPORT_SRC:%.c=$(BUILD)/%.o) $(BUILD)/pprof/profile.pb-c.o
 
 all: $(BUILD)/sockrec $(BUILD)/sockreport
 
-$(BUILD)/sockrec.bpf.o: bpf/sockrec.bpf.c bpf/sockrec.h bpf/core_fixes.bpf.h bpf/vmlinux.h
+$(BUILD)/sockrec.bpf.o: bpf/sockrec.bpf.c bpf/ringbuf_events.h bpf/core_fixes.bpf.h bpf/vmlinux.h
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(BUILD)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf -Wall -Werror -c $< -o $@
@@ -83,7 +83,7 @@ $(BUILD)/sockrec.skel.h: $(BUILD)/sockrec.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name sockrec_bpf > $@
 
-$(BUILD)/%.o: %.c $(wildcard format/*.h record/*.h report/*.h bpf/sockrec.h)
+$(BUILD)/%.o: %.c $(wildcard format/*.h record/*.h report/*.h bpf/ringbuf_events.h)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@

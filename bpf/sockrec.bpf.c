@@ -21,7 +21,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_tracing.h>
 #include "core_fixes.bpf.h"
-#include "sockrec.h"
+#include "ringbuf_events.h"
 
 #define AF_UNIX 1
 #define AF_INET 2

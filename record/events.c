@@ -5,7 +5,7 @@
 #include <linux/types.h>
 #include <string.h>
 #include "elfsyms.h"
-#include "sockrec.h"
+#include "ringbuf_events.h"
 #include "srec_error.h"
 
 int syscall_nrs_for_arch(const char *machine, struct syscall_nrs *nr)

@@ -1,7 +1,7 @@
 /* events.h - turn ring-buffer events into .srec records.
  *
  * This is the middle of the recorder's data path:
- *   BPF event (bpf/sockrec.h) -> rec_handle() -> records -> srec_writer.
+ *   BPF event (bpf/ringbuf_events.h) -> rec_handle() -> records -> srec_writer.
  * It resolves stack ids against the two stack maps, normalizes user frames
  * with procmaps, writes kernel symbols for kernel frames, interns comms and
  * paths, and maps per-architecture syscall numbers to the format's enums.

@@ -34,7 +34,7 @@
 #include "privs.h"
 #include "pseudonym.h"
 #include "procmaps.h"
-#include "sockrec.h"
+#include "ringbuf_events.h"
 #include "sockrec.skel.h"
 #include "srec_error.h"
 #include "srec_intern.h"

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "sockrec.h"
+#include "ringbuf_events.h"
 
 /* DWARF register numbers of the x86-64 psABI: the only registers an
  * unwinder of return addresses needs there. */

@@ -1,7 +1,7 @@
 /* unwind.h - user stacks unwound in the recorder from the modules' CFI.
  *
  * `--user-stacks=dwarf` (the default): at an event the BPF program copies
- * the user registers and a bounded slice of the user stack (bpf/sockrec.h,
+ * the user registers and a bounded slice of the user stack (bpf/ringbuf_events.h,
  * struct sr_ustack); this unwinds that copy with the call-frame information
  * of each module (.eh_frame, else .debug_frame) as elfutils' libdw decodes
  * it, the way `perf record --call-graph dwarf` does, but at record time so

@@ -1,4 +1,4 @@
-/* sockrec.h - events and constants shared by sockrec.bpf.c and record/.
+/* ringbuf_events.h - events and constants shared by sockrec.bpf.c and record/.
  *
  * These structs are the ring-buffer ABI between the kernel side and the
  * recorder, compiled by both clang -target bpf and gcc: fixed-width types,
