@@ -26,6 +26,7 @@
 #include "srec_codec.h"
 #include "srec_error.h"
 #include "table_out.h"
+#include "wallclock.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -132,10 +133,7 @@ static void exp_clock(struct exp *E, const struct model *m)
 	if (E->have_clock)
 		return;
 	const char *mo = model_meta(m, "clock.monotonic_ns"), *re = model_meta(m, "clock.realtime_ns");
-	if (mo && re) {
-		E->real_minus_mono = (int64_t)strtoull(re, NULL, 10) - (int64_t)strtoull(mo, NULL, 10);
-		E->have_clock = 1;
-	}
+	E->have_clock = !wall_offset(mo, re, &E->real_minus_mono);
 }
 
 /* Every row of every table starts with the recording's identity. */
@@ -148,8 +146,9 @@ static void start_row(const struct exp *E, struct tout *t)
 
 static void t_unix(struct exp *E, struct tout *t, uint64_t ts)
 {
-	if (E->have_clock && ts)
-		tout_i64(t, (int64_t)ts + E->real_minus_mono);
+	int64_t w;
+	if (E->have_clock && ts && !wall_ns(E->real_minus_mono, ts, &w))
+		tout_i64(t, w);
 	else
 		tout_null(t);
 }
@@ -458,11 +457,11 @@ static void on_event(struct model *m, const struct srec_record *r, const struct 
 /* YYYY-MM-DD (UTC) of a wall-clock ns; "unknown" without clocks. */
 static void utc_date(char *buf, size_t cap, const struct exp *E, uint64_t ts, int with_time)
 {
-	if (!E->have_clock) {
+	int64_t w;
+	if (!E->have_clock || wall_ns(E->real_minus_mono, ts, &w) || w < 0) {
 		snprintf(buf, cap, "unknown");
 		return;
 	}
-	int64_t w = (int64_t)ts + E->real_minus_mono;
 	time_t sec = (time_t)(w / 1000000000);
 	struct tm tm;
 	if (!gmtime_r(&sec, &tm)) {

@@ -30,6 +30,7 @@
 #include "series.h"
 #include "stacks.h"
 #include "svg.h"
+#include "wallclock.h"
 
 #define TOP_GROUPS 30   /* rows per leak table; the rest is counted */
 #define TOP_LINES 6     /* allocation sites drawn over time, besides the total */
@@ -106,28 +107,14 @@ static const char page_js[] =
 
 /* ---- the header: host, window, completeness ---- */
 
-static uint64_t meta_u64(const struct model *m, const char *key, int *ok)
-{
-	const char *v = model_meta(m, key);
-	char *end;
-	if (!v || !*v)
-		return *ok = 0, 0;
-	uint64_t x = strtoull(v, &end, 10);
-	if (*end)
-		return *ok = 0, 0;
-	return x;
-}
-
 /* Wall-clock time (UTC) of monotonic ts from META clock.*: 0, or -1 when
  * the file has no clock pair. */
 static int wall_clock(const struct model *m, uint64_t ts, char *buf, size_t cap)
 {
-	int ok = 1;
-	uint64_t mono = meta_u64(m, "clock.monotonic_ns", &ok);
-	uint64_t real = meta_u64(m, "clock.realtime_ns", &ok);
-	if (!ok)
+	int64_t off, ns;
+	if (wall_offset(model_meta(m, "clock.monotonic_ns"), model_meta(m, "clock.realtime_ns"), &off) ||
+	    wall_ns(off, ts, &ns))
 		return -1;
-	int64_t ns = (int64_t)real + ((int64_t)ts - (int64_t)mono);
 	time_t sec = (time_t)(ns / 1000000000);
 	struct tm tm;
 	char t[40];

@@ -11,6 +11,7 @@
 #include <zlib.h>
 #include "out.h"
 #include "profile.pb-c.h"
+#include "wallclock.h"
 
 typedef Perftools__Profiles__Profile Profile;
 typedef Perftools__Profiles__Sample Sample;
@@ -382,9 +383,9 @@ int pprof_write(const struct cli *c, struct model *m, struct sym_ctx *sym, struc
 	prof.period_type = &period_type;
 	prof.period = 1; /* every socket, no sampling */
 	const char *mono = model_meta(m, "clock.monotonic_ns"), *real = model_meta(m, "clock.realtime_ns");
-	if (mono && real)
-		prof.time_nanos = (int64_t)strtoull(real, NULL, 10) +
-				  ((int64_t)m->start_ns - (int64_t)strtoull(mono, NULL, 10));
+	int64_t off, t0;
+	if (!wall_offset(mono, real, &off) && !wall_ns(off, m->start_ns, &t0))
+		prof.time_nanos = t0;
 	prof.duration_nanos = end > m->start_ns ? (int64_t)(end - m->start_ns) : 0;
 	prof.n_sample = P.samples.n;
 	prof.sample = (Sample **)P.samples.p;

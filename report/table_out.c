@@ -264,7 +264,19 @@ void tout_str(struct tout *t, const char *s)
 		t->err = 1;
 		return;
 	}
-	csv_field(t->f, buf + 1, len - 2);
+	/* JSON's \" back to a bare quote, which csv_field doubles (RFC 4180):
+	 * a CSV reader gets the quote itself, while control and non-ASCII
+	 * bytes stay escaped.  Escapes are pairs, so a \\ is skipped whole. */
+	size_t w = 0;
+	for (size_t r = 1; r + 1 < len; r++) {
+		if (buf[r] == '\\' && r + 2 < len) {
+			if (buf[r + 1] != '"')
+				buf[w++] = buf[r];
+			r++;
+		}
+		buf[w++] = buf[r];
+	}
+	csv_field(t->f, buf, w);
 	free(buf);
 }
 

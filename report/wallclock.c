@@ -1,16 +1,44 @@
 /* wallclock.c - see wallclock.h. */
 #include "wallclock.h"
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#define WALL_MAX_NS (1ull << 62)
+
+static int parse_ns(const char *s, uint64_t *v)
+{
+	char *end;
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	return errno || *end || !*v || *v > WALL_MAX_NS ? -1 : 0;
+}
+
+int wall_offset(const char *mono, const char *real, int64_t *off)
+{
+	uint64_t m, r;
+	if (parse_ns(mono, &m) || parse_ns(real, &r))
+		return -1;
+	*off = (int64_t)r - (int64_t)m; /* both <= 2^62: no overflow */
+	return 0;
+}
+
+int wall_ns(int64_t off, uint64_t ts, int64_t *ns)
+{
+	if (ts > WALL_MAX_NS)
+		return -1;
+	*ns = (int64_t)ts + off; /* |off| and ts <= 2^62: no overflow */
+	return 0;
+}
+
 void wall_init(struct wall *w, const char *mono, const char *real)
 {
 	memset(w, 0, sizeof(*w));
-	w->mono = mono ? strtoull(mono, NULL, 10) : 0;
-	w->real = real ? strtoull(real, NULL, 10) : 0;
-	w->ok = w->mono && w->real;
+	w->ok = !wall_offset(mono, real, &w->off);
 }
 
 int wall_fmt(struct wall *w, uint64_t ts, enum wall_style style, char *buf, size_t cap)
@@ -20,7 +48,11 @@ int wall_fmt(struct wall *w, uint64_t ts, enum wall_style style, char *buf, size
 		return -1;
 	}
 	/* signed: an event may precede the clock reading by a little */
-	int64_t ns = (int64_t)w->real + ((int64_t)ts - (int64_t)w->mono);
+	int64_t ns;
+	if (wall_ns(w->off, ts, &ns)) {
+		snprintf(buf, cap, "?");
+		return -1;
+	}
 	int64_t sec = ns / 1000000000;
 	long frac = (long)(ns % 1000000000);
 	if (frac < 0) {

@@ -383,3 +383,25 @@ def test_clickhouse_answers_the_same(fleet, clickhouse):
     assert lost == {h: sockreport_json("info", f)["lost_events"]
                     for h, f in fleet["files"].items()}
     assert lost["fleet-c"] > 0
+
+
+def test_csv_strings_read_back(bpf, tmp_path):
+    """A comm with a quote, a comma and a control byte: a CSV reader (RFC
+    4180) gets the quote and comma themselves; the control byte stays
+    escaped as JSON writes it (spec/export.md)."""
+    import csv
+    out = tmp_path / "q.srec"
+    code = ("import socket,time\n"
+            "open('/proc/self/comm','w').write('q\"x,y\\x01')\n"
+            "s=socket.socket(); time.sleep(0.3)\n")
+    p = subprocess.run([SOCKREC, "-d", "5", "-o", str(out), "--", "python3", "-c", code],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    exp = tmp_path / "exp"
+    run_sockreport("export", "--format", "csv", "--uncompressed", "-o", str(exp), str(out))
+    rows = []
+    for f in glob.glob(str(exp / "sockets" / "*" / "*" / "*.csv")):
+        with open(f, newline="") as fh:
+            rows += list(csv.DictReader(fh))
+    comms = {r["comm"] for r in rows}
+    assert 'q"x,y\\u0001' in comms, comms
