@@ -204,12 +204,20 @@ struct sym_ctx *cli_symbolizer(const struct cli *c)
 {
 	struct sym_opts o;
 	sym_opts_init(&o);
-	const char *dirs[CLI_MAX_DIRS + 2];
-	char arch[2][PATH_MAX];
+	/* the --debug-dir ones, then an archive beside each FILE (a fleet
+	 * report may name many); sym_ctx_new copies them */
+	size_t cap = (size_t)c->ndebug_dirs + (size_t)(c->nfiles > 0 ? c->nfiles : 0);
+	const char **dirs = calloc(cap ? cap : 1, sizeof(*dirs));
+	char (*arch)[PATH_MAX] = calloc(c->nfiles > 0 ? (size_t)c->nfiles : 1, sizeof(*arch));
 	size_t nd = 0;
+	if (!dirs || !arch) {
+		free(dirs);
+		free(arch);
+		return NULL;
+	}
 	for (int i = 0; i < c->ndebug_dirs; i++)
 		dirs[nd++] = c->debug_dirs[i];
-	for (int i = 0; i < c->nfiles && i < 2; i++) {
+	for (int i = 0; i < c->nfiles; i++) {
 		if (!archive_beside(c->files[i], arch[i], sizeof(arch[i])))
 			continue;
 		dirs[nd++] = arch[i];
@@ -228,7 +236,10 @@ struct sym_ctx *cli_symbolizer(const struct cli *c)
 	if (c->verbose && !vlog)
 		vlog = out_escaping_stream(stderr);
 	o.verbose = c->verbose ? (vlog ? vlog : stderr) : NULL;
-	return sym_ctx_new(&o);
+	struct sym_ctx *sc = sym_ctx_new(&o);
+	free(dirs);
+	free(arch);
+	return sc;
 }
 
 uint64_t cli_hook_skips_that_matter(const struct model *m, uint64_t *free_skips)

@@ -248,6 +248,13 @@ def test_archive_travels_with_the_recording(bpf, tmp_path):
     assert "using the archive %s beside the recording" % (ws / "app.srec.archive") in err
     assert "symbols for libsockfix.so: DWARF from a debug dir: %s/.build-id/" % (
         ws / "app.srec.archive") in err
+    # a report over several files uses the archive beside any of them
+    # (here the third: only the first two were looked at once)
+    shutil.copy(str(ws / "app.srec"), str(ws / "b.srec"))
+    shutil.copy(str(ws / "app.srec"), str(ws / "c.srec"))
+    p = sockreport("leaks", "-v", str(ws / "b.srec"), str(ws / "c.srec"), str(ws / "app.srec"))
+    assert p.returncode == 0, p.stderr
+    assert "using the archive %s beside the recording" % (ws / "app.srec.archive") in p.stderr
     # and renamed, through --debug-dir
     shutil.move(str(ws / "app.srec.archive"), str(ws / "bundle"))
     stacks, _ = leak_stacks(ws / "app.srec")
