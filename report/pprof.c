@@ -115,9 +115,19 @@ static uint64_t mapping_id(struct pp *P, uint64_t modid, int kernel)
 
 static uint64_t function_id(struct pp *P, const char *name, const char *file)
 {
-	char key[1200];
-	snprintf(key, sizeof(key), "%s\n%s", name, file ? file : "");
+	/* the whole name: a demangled C++ name can run to kilobytes, and a
+	 * cut key would merge two functions that differ past the cut */
+	if (!file)
+		file = "";
+	size_t nn = strlen(name), nf = strlen(file);
+	char *key = malloc(nn + nf + 2);
+	if (!key)
+		return 0;
+	memcpy(key, name, nn);
+	key[nn] = '\n';
+	memcpy(key + nn + 1, file, nf + 1);
 	uint64_t *id = agg_get(&P->fn_ix, key);
+	free(key);
 	if (!id || *id)
 		return id ? *id : 0;
 	Function *f = malloc(sizeof(*f));
@@ -126,7 +136,7 @@ static uint64_t function_id(struct pp *P, const char *name, const char *file)
 	perftools__profiles__function__init(f);
 	f->id = P->functions.n;
 	f->name = f->system_name = str_id(P, name);
-	f->filename = str_id(P, file ? file : "");
+	f->filename = str_id(P, file);
 	if (f->name < 0 || f->filename < 0)
 		return 0;
 	*id = f->id;
