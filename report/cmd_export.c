@@ -645,19 +645,14 @@ static int export_one(struct cli *c, const char *path, enum tout_fmt fmt, int zs
 	}
 	char date[32];
 	utc_date(date, sizeof(date), &E, m.start_ns, 0);
-	struct tout **all[4] = { &E.t_sockets, &E.t_events, &t_sites, &t_rec };
+	struct tout *all[4] = { E.t_sockets, E.t_events, t_sites, t_rec };
+	E.t_sockets = E.t_events = t_sites = t_rec = NULL; /* tout_commit frees them */
 	rc = 0;
-	for (int i = 0; i < 4; i++) {
-		if (!rc && tout_commit(*all[i], E.host, date, E.recid, c->force, bytes,
-				       why, sizeof(why))) {
-			fprintf(stderr, "sockreport: export: ");
-			out_text_z(stderr, why);
-			fputc('\n', stderr);
-			rc = 1;
-		} else if (rc) {
-			tout_abort(*all[i]);
-		}
-		*all[i] = NULL;
+	if (tout_commit(all, 4, E.host, date, E.recid, c->force, bytes, why, sizeof(why))) {
+		fprintf(stderr, "sockreport: export: ");
+		out_text_z(stderr, why);
+		fputc('\n', stderr);
+		rc = 1;
 	}
 	*events += m.events;
 out:

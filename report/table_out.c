@@ -392,53 +392,102 @@ static void part_escape(char *out, size_t cap, const char *key, const char *v)
 	out[n] = 0;
 }
 
-int tout_commit(struct tout *t, const char *host, const char *date, const char *rec, int force,
-		uint64_t *bytes, char *why, size_t whylen)
+/* Where a finished table goes: its directory (opened, made if missing)
+ * and its name there. */
+struct place {
+	int d[4]; /* dir, TABLE, host=H, date=D */
+	char name[300], shown[1300];
+};
+
+/* Finishes t's file and makes its directories; with !force, refuses when
+ * the final name exists (before anything is moved).  0 or -1 with why. */
+static int prepare(struct tout *t, struct place *pl, const char *host, const char *date,
+		   const char *rec, int force, uint64_t *bytes, char *why, size_t whylen)
 {
-	int rc = -1, d0 = -1, d1 = -1, d2 = -1, d3 = -1;
-	char hp[600], dp[64], name[300];
+	char hp[600], dp[64];
 	int bad_rows = t->err;
 	int werr = ferror(t->f);
-	if (fclose(t->f) || werr) {
+	int cerr = fclose(t->f);
+	t->f = NULL;
+	if (cerr || werr) {
 		snprintf(why, whylen, "writing %s: %s", t->tmp, t->sink_err ? strerror(errno) : "error");
-		goto out;
+		return -1;
 	}
 	*bytes += t->bytes;
 	if (bad_rows) {
 		snprintf(why, whylen, "internal error: a %s row does not match its columns", t->table);
-		goto out;
+		return -1;
 	}
 	part_escape(hp, sizeof(hp), "host", host);
 	part_escape(dp, sizeof(dp), "date", date);
-	snprintf(name, sizeof(name), "%s.%s%s", rec, t->fmt == TOUT_CSV ? "csv" : "ndjson",
+	snprintf(pl->name, sizeof(pl->name), "%s.%s%s", rec, t->fmt == TOUT_CSV ? "csv" : "ndjson",
 		 t->z ? ".zst" : "");
-	d0 = open(t->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (d0 < 0 || (d1 = mkdir_nofollow(d0, t->table)) < 0 || (d2 = mkdir_nofollow(d1, hp)) < 0 ||
-	    (d3 = mkdir_nofollow(d2, dp)) < 0) {
+	snprintf(pl->shown, sizeof(pl->shown), "%s/%s/%s/%s/%s", t->dir, t->table, hp, dp, pl->name);
+	if ((pl->d[0] = open(t->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    (pl->d[1] = mkdir_nofollow(pl->d[0], t->table)) < 0 ||
+	    (pl->d[2] = mkdir_nofollow(pl->d[1], hp)) < 0 ||
+	    (pl->d[3] = mkdir_nofollow(pl->d[2], dp)) < 0) {
 		snprintf(why, whylen, "cannot create %s/%s/%s/%s: %s", t->dir, t->table, hp, dp,
 			 strerror(errno));
+		return -1;
+	}
+	struct stat sb;
+	if (!force && !fstatat(pl->d[3], pl->name, &sb, AT_SYMLINK_NOFOLLOW)) {
+		snprintf(why, whylen, "%s exists (use --force to replace it)", pl->shown);
+		return -1;
+	}
+	return 0;
+}
+
+int tout_commit(struct tout **ts, size_t n, const char *host, const char *date, const char *rec,
+		int force, uint64_t *bytes, char *why, size_t whylen)
+{
+	struct place pl[TOUT_COMMIT_MAX];
+	size_t placed = 0;
+	int rc = -1;
+	for (size_t i = 0; i < TOUT_COMMIT_MAX; i++)
+		for (int k = 0; k < 4; k++)
+			pl[i].d[k] = -1;
+	if (n > TOUT_COMMIT_MAX) {
+		snprintf(why, whylen, "internal error: %zu tables in one commit", n);
 		goto out;
 	}
+	for (size_t i = 0; i < n; i++)
+		if (prepare(ts[i], &pl[i], host, date, rec, force, bytes, why, whylen))
+			goto out;
 	/* renameat2(RENAME_NOREPLACE): no window in which an existing file
-	 * could be replaced; with --force a plain rename replaces it (and a
-	 * symlink there is replaced itself, never followed). */
-	if (renameat2(AT_FDCWD, t->tmp, d3, name, force ? 0 : RENAME_NOREPLACE)) {
+	 * could be replaced (one made since prepare() looked is refused);
+	 * with --force a plain rename replaces it (and a symlink there is
+	 * replaced itself, never followed). */
+	for (; placed < n; placed++) {
+		if (!renameat2(AT_FDCWD, ts[placed]->tmp, pl[placed].d[3], pl[placed].name,
+			       force ? 0 : RENAME_NOREPLACE))
+			continue;
 		if (errno == EEXIST)
-			snprintf(why, whylen, "%s/%s/%s/%s/%s exists (use --force to replace it)",
-				 t->dir, t->table, hp, dp, name);
+			snprintf(why, whylen, "%s exists (use --force to replace it)", pl[placed].shown);
 		else
-			snprintf(why, whylen, "cannot move the export into %s/%s/%s/%s: %s", t->dir,
-				 t->table, hp, dp, strerror(errno));
+			snprintf(why, whylen, "cannot move the export into %s: %s", pl[placed].shown,
+				 strerror(errno));
 		goto out;
 	}
 	rc = 0;
 out:
-	if (rc)
-		unlink(t->tmp);
-	const int fds[4] = { d0, d1, d2, d3 };
-	for (int i = 0; i < 4; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
-	tfree(t);
+	/* all or nothing: the tables already moved are taken back, so a
+	 * reader never joins one recording's sockets without its events */
+	for (size_t i = 0; rc && i < placed; i++)
+		unlinkat(pl[i].d[3], pl[i].name, 0);
+	for (size_t i = 0; i < n && i < TOUT_COMMIT_MAX; i++) {
+		if (rc && ts[i]->tmp)
+			unlink(ts[i]->tmp);
+		for (int k = 0; k < 4; k++)
+			if (pl[i].d[k] >= 0)
+				close(pl[i].d[k]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (ts[i]->f)
+			fclose(ts[i]->f);
+		tfree(ts[i]);
+		ts[i] = NULL;
+	}
 	return rc;
 }

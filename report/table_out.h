@@ -34,12 +34,18 @@ void tout_sec(struct tout *t, int64_t ns); /* seconds, 6 decimals */
 /* An array of strings (CSV: its JSON text in one field). */
 void tout_strs(struct tout *t, const char *const *v, size_t n);
 void tout_end(struct tout *t);
-/* Finishes the file and moves it to dir/TABLE/host=HOST/date=DATE/REC.EXT
- * (partition values %-escaped); never over an existing file unless force.
- * Adds the file's size to *bytes.  Frees t.  0, or -1 with a reason in why
- * (the temporary file is removed). */
-int tout_commit(struct tout *t, const char *host, const char *date, const char *rec, int force,
-		uint64_t *bytes, char *why, size_t whylen);
+/* The most tables one tout_commit() takes. */
+#define TOUT_COMMIT_MAX 8
+/* Finishes the n files of one recording and moves each to
+ * dir/TABLE/host=HOST/date=DATE/REC.EXT (partition values %-escaped),
+ * never over an existing file unless force.  All or nothing: every
+ * target is checked before the first move, and a failed move takes back
+ * the ones before it.  Adds the files' sizes to *bytes.  Frees the tables
+ * and sets ts[] to NULL.  0, or -1 with a reason in why (the temporary
+ * files are removed).  A crash between two moves can still leave part of
+ * a recording; `--force` on a rerun completes it. */
+int tout_commit(struct tout **ts, size_t n, const char *host, const char *date, const char *rec,
+		int force, uint64_t *bytes, char *why, size_t whylen);
 /* Drops the table: closes and removes the temporary file, frees t. */
 void tout_abort(struct tout *t);
 

@@ -212,7 +212,20 @@ def test_csv_and_no_overwrite(fleet):
     p = run_sockreport("export", "--format", "csv", "--uncompressed", "-o", str(out), f,
                        check=False)
     assert p.returncode != 0 and "exists (use --force" in p.stderr
+    # all or nothing per recording: with its sockets table gone but the
+    # other tables there, a rerun is refused and does not put back the
+    # sockets table alone
+    socks = glob.glob(str(out / "sockets" / "*" / "*" / "*.csv"))
+    assert len(socks) == 1
+    os.unlink(socks[0])
+    p = run_sockreport("export", "--format", "csv", "--uncompressed", "-o", str(out), f,
+                       check=False)
+    assert p.returncode != 0 and "exists (use --force" in p.stderr
+    assert not glob.glob(str(out / "sockets" / "*" / "*" / "*.csv"))
+    assert not [x for x in glob.glob(str(out / "*")) + glob.glob(str(out / ".*"))
+                if "partial" in x], os.listdir(str(out))
     run_sockreport("export", "-f", "--format", "csv", "--uncompressed", "-o", str(out), f)
+    assert len(glob.glob(str(out / "sockets" / "*" / "*" / "*.csv"))) == 1
     p = run_sockreport("export", f, check=False)
     assert p.returncode == 2 and "-o DIR" in p.stderr
 
