@@ -545,7 +545,11 @@ static void growth_html(FILE *f, const struct model *m, struct stacks *st, const
 		html_text(f, lab);
 		fprintf(f, "</code> %s%s</td></tr>\n", kind, x->possible ? " (possible)" : "");
 	}
-	fputs("</tbody></table></section>\n", f);
+	fputs("</tbody></table>", f);
+	if (L->ngrowth > TOP_GROUPS)
+		fprintf(f, "<p class=\"note\">%zu more sites (sockreport leaks lists them all).</p>",
+			L->ngrowth - TOP_GROUPS);
+	fputs("</section>\n", f);
 }
 
 /* ---- flame graphs ---- */
@@ -756,11 +760,27 @@ static int page_one(struct cli *c, FILE *f)
 	if (P->L.young)
 		fprintf(f, "<p class=\"note\">%" PRIu64 " sockets younger than %s are not counted "
 			   "(--older).</p>\n", P->L.young, older);
+	if (P->L.preexisting_open)
+		fprintf(f, "<p class=\"note\">%" PRIu64 " sockets opened before the recording began "
+			   "are still open: not counted as leaks, their birth was not seen "
+			   "(<code>sockreport ss</code> lists them).</p>\n", P->L.preexisting_open);
 	groups_html(f, &m, st, &P->L.outstanding, "leaks-outstanding", "Still open at the end", "age");
+	uint64_t free_skips;
+	cli_hook_skips_that_matter(&m, &free_skips);
+	if (free_skips && P->L.outstanding.n)
+		fprintf(f, "<p class=\"note\">The kernel skipped %" PRIu64 " runs of the slab-free "
+			   "hook: a socket released other than by close(), dup2() or exit may be listed "
+			   "above.</p>\n", free_skips);
 	groups_html(f, &m, st, &P->L.exited, "leaks-exit", "Released only by process exit", "lifetime");
 	groups_html(f, &m, st, &P->L.closewait, "leaks-closewait", "Stranded in CLOSE_WAIT",
 		    "in CLOSE_WAIT");
+	if (P->L.cw_young)
+		fprintf(f, "<p class=\"note\">%" PRIu64 " in CLOSE_WAIT for less than %s are not "
+			   "counted (--older).</p>\n", P->L.cw_young, older);
 	closewait_html(f, &m, st, &P->L);
+	char ended[96];
+	snprintf(ended, sizeof(ended), "CLOSE_WAIT for %s or longer, then closed", older);
+	groups_html(f, &m, st, &P->L.cwended, "leaks-closewait-ended", ended, "in CLOSE_WAIT");
 	growth_html(f, &m, st, &P->L);
 	fputs("</section>\n", f);
 	if (flame(f, &P->L.sites, 0, "flame-allocs", "Allocation sites (flame graph)",

@@ -223,6 +223,9 @@ def test_closewait_markers(closewait_rec, tmp_path):
     cw = sum(g["count"] for g in leaks["close_wait"])
     assert cw >= 1
     assert 'data-total="%d"' % cw in section(dom, "leaks-closewait")
+    # the CLOSE_WAIT periods that ended, as leaks --json counts them
+    ended = sum(g["count"] for g in leaks["close_wait_ended"])
+    assert 'data-total="%d"' % ended in section(dom, "leaks-closewait-ended")
     # the owner, and the accept stack as `leaks --json` symbolizes it
     x = leaks["close_wait_sockets"][0]
     assert x["stack_kind"] == "accept" and x["stack"]
