@@ -119,42 +119,24 @@ static void hex_of(const uint8_t *b, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-/* mkdir -p of dir (below an existing parent), 0700, never through a
- * symlink.  0 or -1 with errno. */
-static int make_dirs(const char *dir)
+/* The directory name inside at (made 0700 if missing), opened; never
+ * through a symlink.  The fd, or -1 with errno.  Only the archive and
+ * what is below it are guarded: the path above it is the user's to
+ * name, symlinks included (/var/run, a symlinked home). */
+static int subdir_at(int at, const char *name)
 {
-	char buf[PATH_MAX];
-	if (snprintf(buf, sizeof(buf), "%s", dir) >= (int)sizeof(buf)) {
-		errno = ENAMETOOLONG;
+	if (mkdirat(at, name, 0700) != 0 && errno != EEXIST)
 		return -1;
-	}
-	for (char *p = buf + 1;; p++) {
-		if (*p != '/' && *p)
-			continue;
-		char c = *p;
-		*p = '\0';
-		struct stat sb;
-		if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-			return -1;
-		if (lstat(buf, &sb) != 0)
-			return -1;
-		if (!S_ISDIR(sb.st_mode)) {
-			errno = ENOTDIR; /* a symlink or a file where a directory goes */
-			return -1;
-		}
-		*p = c;
-		if (!c)
-			return 0;
-	}
+	return openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
-/* Copies the open file src to dst (created 0600, O_EXCL|O_NOFOLLOW; with
+/* Copies the open file src to name in dir (created 0600, O_EXCL; with
  * force an existing file is replaced).  Bytes copied, or -1 with errno. */
-static off_t copy_to(int src, const char *dst, int force)
+static off_t copy_to(int src, int dir, const char *name, int force)
 {
-	int fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 && errno == EEXIST && force && unlink(dst) == 0)
-		fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int fd = openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST && force && unlinkat(dir, name, 0) == 0)
+		fd = openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
 	off_t total = 0, in_off = 0;
@@ -184,7 +166,7 @@ static off_t copy_to(int src, const char *dst, int force)
 	if (close(fd) != 0 && !e)
 		e = errno;
 	if (e) {
-		unlink(dst);
+		unlinkat(dir, name, 0);
 		errno = e;
 		return -1;
 	}
@@ -306,12 +288,12 @@ static void human(char *buf, size_t cap, uint64_t n)
 		snprintf(buf, cap, "%" PRIu64 " B", n);
 }
 
-/* Copies src to dst and appends "WHAT SIZE (from FROM)" to line.  0, or 1
- * after a message. */
-static int put(int src, const char *dst, int force, const char *what, const char *from,
-	       char *line, size_t cap, uint64_t *total)
+/* Copies src to name in dir (shown as dst) and appends "WHAT SIZE (from
+ * FROM)" to line.  0, or 1 after a message. */
+static int put(int src, int dir, const char *name, const char *dst, int force, const char *what,
+	       const char *from, char *line, size_t cap, uint64_t *total)
 {
-	off_t n = copy_to(src, dst, force);
+	off_t n = copy_to(src, dir, name, force);
 	if (n < 0) {
 		fprintf(stderr, "sockrec archive: %s: %s\n", dst, strerror(errno));
 		return 1;
@@ -404,6 +386,16 @@ int archive_main(int argc, char **argv)
 			return 1;
 		}
 	}
+	/* everything below outdir through fds opened O_NOFOLLOW */
+	int outfd = open(outdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int bidfd = outfd < 0 ? -1 : subdir_at(outfd, ".build-id");
+	if (bidfd < 0) {
+		fprintf(stderr, "sockrec archive: %s/.build-id: %s\n", outdir, strerror(errno));
+		if (outfd >= 0)
+			close(outfd);
+		tables_free(&t);
+		return 1;
+	}
 	printf("sockrec archive: %s -> %s/\n", file, outdir);
 	uint64_t total = 0;
 	size_t nbin = 0, ndbg = 0, nmissing = 0;
@@ -423,11 +415,16 @@ int archive_main(int argc, char **argv)
 		}
 		/* dst: dir + '/' + the build-id's rest + ".debug" always fits */
 		char hex[2 * BUILDID_MAX + 1], dir[PATH_MAX], dst[PATH_MAX + 2 * BUILDID_MAX + 8];
-		char from[PATH_MAX];
+		char from[PATH_MAX], name[2 * BUILDID_MAX + 8];
 		char line[PATH_MAX + 128] = "";
 		hex_of(m->bid, m->bid_len, hex);
-		if (snprintf(dir, sizeof(dir), "%s/.build-id/%.2s", outdir, hex) >= (int)sizeof(dir) ||
-		    make_dirs(dir) != 0) {
+		char sub[3] = { hex[0], hex[1], 0 };
+		int dirfd = -1;
+		if (snprintf(dir, sizeof(dir), "%s/.build-id/%s", outdir, sub) >= (int)sizeof(dir))
+			errno = ENAMETOOLONG;
+		else
+			dirfd = subdir_at(bidfd, sub);
+		if (dirfd < 0) {
 			fprintf(stderr, "sockrec archive: %s: %s\n", dir, strerror(errno));
 			rc = 1;
 			break;
@@ -435,19 +432,24 @@ int archive_main(int argc, char **argv)
 		const char *why = NULL;
 		int binfd = open_matching(path, m->bid, m->bid_len, &why);
 		if (binfd >= 0) {
-			snprintf(dst, sizeof(dst), "%s/%s", dir, hex + 2);
-			rc = put(binfd, dst, force, "binary", NULL, line, sizeof(line), &total);
+			snprintf(name, sizeof(name), "%s", hex + 2);
+			snprintf(dst, sizeof(dst), "%s/%s", dir, name);
+			rc = put(binfd, dirfd, name, dst, force, "binary", NULL, line, sizeof(line),
+				 &total);
 			nbin += !rc;
 		}
 		int dbgfd = rc ? -1 : find_debug(path, hex, m, binfd, from, sizeof(from));
 		if (dbgfd >= 0) {
-			snprintf(dst, sizeof(dst), "%s/%s.debug", dir, hex + 2);
-			rc = put(dbgfd, dst, force, "debug file", from, line, sizeof(line), &total);
+			snprintf(name, sizeof(name), "%s.debug", hex + 2);
+			snprintf(dst, sizeof(dst), "%s/%s", dir, name);
+			rc = put(dbgfd, dirfd, name, dst, force, "debug file", from, line, sizeof(line),
+				 &total);
 			ndbg += !rc;
 			close(dbgfd);
 		}
 		if (binfd >= 0)
 			close(binfd);
+		close(dirfd);
 		if (!line[0]) {
 			printf("  %-40s NOT archived: %s, and no debug file\n", path, why);
 			nmissing++;
@@ -455,6 +457,8 @@ int archive_main(int argc, char **argv)
 			printf("  %-40s %s\n", path, line);
 		}
 	}
+	close(bidfd);
+	close(outfd);
 	tables_free(&t);
 	if (rc)
 		return 1;

@@ -264,6 +264,31 @@ def test_archive_travels_with_the_recording(bpf, tmp_path):
     assert_named_with_lines(stacks)
 
 
+def test_archive_symlinks(bpf, tmp_path):
+    """The path above the archive is the user's (a symlinked directory is
+    followed, as /var/run is); inside the archive nothing is followed."""
+    app = tmp_path / "app"
+    build_stripped_app(app)
+    srec = record(tmp_path, app)
+    real = tmp_path / "real"
+    real.mkdir()
+    shutil.move(str(srec), str(real / "app.srec"))
+    os.symlink(str(real), str(tmp_path / "via"))
+    p = archive(tmp_path / "via" / "app.srec")
+    assert p.returncode == 0, p.stderr
+    assert [f for f in (real / "app.srec.archive" / ".build-id").rglob("*") if f.is_file()], \
+        p.stdout
+    # a symlink planted where .build-id goes is refused, never written through
+    shutil.rmtree(str(real / "app.srec.archive"))
+    (real / "app.srec.archive").mkdir(mode=0o700)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    os.symlink(str(elsewhere), str(real / "app.srec.archive" / ".build-id"))
+    p = archive(real / "app.srec", "--force")
+    assert p.returncode == 1 and ".build-id" in p.stderr, p.stderr
+    assert not list(elsewhere.iterdir())
+
+
 def test_archive_checks_recorded_build_ids(bpf, tmp_path):
     app = tmp_path / "app"
     build_stripped_app(app)
