@@ -1000,8 +1000,17 @@ static __always_inline struct sock_val *adopt_socket(struct task_struct *t, stru
 	v.sk = (__u64)sk;
 	v.sk_mapped = sk ? 1 : 0; /* sk_track below */
 	if (bpf_map_update_elem(&socks, &sockp, &v, BPF_NOEXIST)) {
-		count_loss(SR_LOSS_SOCKMAP);
-		return NULL;
+		/* another CPU adopted it between our lookup and insert (two
+		 * threads of a process using the fd at once): that entry
+		 * stands, nothing is lost; only a full map is a loss */
+		struct sock_val *other = bpf_map_lookup_elem(&socks, &sockp);
+		if (!other) {
+			count_loss(SR_LOSS_SOCKMAP);
+			return NULL;
+		}
+		kv = sk ? bpf_map_lookup_elem(&sks, &v.sk) : NULL;
+		*sk_serial = kv ? kv->serial : 0;
+		return other;
 	}
 	kv = sk ? sk_track((__u64)sk, v.serial, v.owner, 0) : NULL;
 	*sk_serial = kv ? kv->serial : 0;
