@@ -22,6 +22,8 @@ struct perfmap {
 	uint64_t consumed; /* bytes of the file parsed (whole lines) */
 	uint64_t last_read;
 	int gone;          /* the file cannot be used (refused or too big) */
+	uint64_t *budget;  /* bytes all maps may still read (perfmap.h) */
+	int64_t uid;       /* the owner allowed: the process's uid once seen */
 };
 
 static uint64_t now_ns(void)
@@ -31,11 +33,14 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-struct perfmap *perfmap_new(uint32_t pid)
+struct perfmap *perfmap_new(uint32_t pid, uint64_t *budget)
 {
 	struct perfmap *pm = calloc(1, sizeof(*pm));
-	if (pm)
+	if (pm) {
 		pm->pid = pid;
+		pm->budget = budget;
+		pm->uid = 0; /* root only, until the process's uid is seen */
+	}
 	return pm;
 }
 
@@ -90,22 +95,25 @@ static int open_owned(const char *path, int64_t uid)
 	return fd;
 }
 
-static int open_map(const struct perfmap *pm)
+static int open_map(struct perfmap *pm)
 {
 	char path[96];
 	uint32_t nspid, uid = 0;
 	int alive = proc_ids(pm->pid, &nspid, &uid) == 0;
 	int fd = -1;
 	if (alive) {
+		pm->uid = uid; /* kept for when it is gone */
 		/* as the process sees it: its mount namespace, its pid there */
 		snprintf(path, sizeof(path), "/proc/%u/root/tmp/perf-%u.map", pm->pid, nspid);
 		fd = open_owned(path, uid);
 	}
 	if (fd < 0) {
 		/* gone, or a zombie (its root is no longer readable): the
-		 * host's /tmp, which is where a process of this namespace wrote */
+		 * host's /tmp, which is where a process of this namespace wrote;
+		 * owned by the uid it had, or by root if it was never seen
+		 * alive (a pid that is gone is anyone's to write a map for) */
 		snprintf(path, sizeof(path), "/tmp/perf-%u.map", pm->pid);
-		fd = open_owned(path, alive ? (int64_t)uid : -1);
+		fd = open_owned(path, pm->uid);
 	}
 	return fd;
 }
@@ -170,7 +178,7 @@ static void read_more(struct perfmap *pm)
 		 * strlen() is not what was read.  The buffer is zeroed before each
 		 * fgets(), so a '\n' in it was read now; the position comes from
 		 * the stream. */
-		while (pm->consumed < PERFMAP_MAX_BYTES &&
+		while (pm->consumed < PERFMAP_MAX_BYTES && *pm->budget &&
 		       (memset(line, 0, sizeof(line)), fgets(line, sizeof(line), f))) {
 			size_t len = strlen(line);
 			int whole = len && line[len - 1] == '\n';
@@ -182,8 +190,10 @@ static void read_more(struct perfmap *pm)
 					; /* a cut name: skip the rest */
 			}
 			off_t pos = ftello(f);
-			if (pos < 0)
+			if (pos < 0 || (uint64_t)pos < pm->consumed)
 				break;
+			uint64_t got = (uint64_t)pos - pm->consumed;
+			*pm->budget -= got < *pm->budget ? got : *pm->budget;
 			pm->consumed = (uint64_t)pos;
 			if (!whole)
 				continue; /* a cut or NUL-bearing line names nothing */
@@ -191,7 +201,7 @@ static void read_more(struct perfmap *pm)
 				break; /* ENOMEM: what was read is kept */
 		}
 	}
-	if (pm->consumed >= PERFMAP_MAX_BYTES)
+	if (pm->consumed >= PERFMAP_MAX_BYTES || !*pm->budget)
 		pm->gone = 1;
 	fclose(f);
 	if (pm->n != before)

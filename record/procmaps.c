@@ -65,6 +65,7 @@ struct procs {
 	struct srec_intern *in;
 	struct hmap *bypid;    /* (pid) -> struct proc * */
 	struct hmap *modcache; /* (dev, ino, mtime) -> module id */
+	uint64_t perfmap_budget; /* bytes of perf maps still to read (perfmap.h) */
 	uint64_t unreadable;
 	uint64_t nprocs;
 	uint64_t boot_to_mono; /* CLOCK_BOOTTIME - CLOCK_MONOTONIC, ns */
@@ -88,6 +89,7 @@ struct procs *procs_new(struct srec_writer *w, struct srec_intern *in)
 	p->bypid = hmap_new();
 	p->modcache = hmap_new();
 	p->pendidx = hmap_new();
+	p->perfmap_budget = PERFMAP_TOTAL_BYTES;
 	p->clk_tck = sysconf(_SC_CLK_TCK);
 	if (p->clk_tck <= 0)
 		p->clk_tck = 100;
@@ -188,7 +190,7 @@ const struct esym *procs_module_symbol(struct procs *p, uint64_t module, uint64_
 	struct modinfo *m = &p->mods[module];
 	if (m->jit_pid) {
 		/* off is the virtual address (see anon_code()) */
-		if (!m->perfmap && !(m->perfmap = perfmap_new(m->jit_pid)))
+		if (!m->perfmap && !(m->perfmap = perfmap_new(m->jit_pid, &p->perfmap_budget)))
 			return NULL;
 		return perfmap_find(m->perfmap, off);
 	}
