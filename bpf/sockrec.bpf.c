@@ -184,14 +184,24 @@ struct {
 	__type(value, __u64);
 } losses SEC(".maps");
 
-/* One user-stack copy in flight per CPU (a program runs to completion on
- * its CPU; the recursion guard keeps a nested run of the same program out). */
+/* One user-stack copy in flight per CPU.  A tracepoint or kprobe program
+ * runs with preemption off; an fentry program only with migration off, so
+ * on a fully preemptible kernel another task's run on this CPU can start
+ * while one is copying: ustack_busy turns that second copy away (a lost
+ * stack, counted) instead of letting both write the one buffer. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct sr_ustack);
 } ustack_buf SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} ustack_busy SEC(".maps");
 
 static __always_inline void count_loss(__u32 kind)
 {
@@ -309,17 +319,40 @@ static long stack_vma_end(struct task_struct *task, struct vm_area_struct *vma, 
 	return 0;
 }
 
+static __always_inline void copy_ustack_locked(struct sr_stacks *st, struct task_struct *t);
+
 static __always_inline void copy_ustack(struct sr_stacks *st)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
+	__u32 zero = 0, *busy;
+
+	st->ustack = -14; /* -EFAULT: no user context */
+	if (t->flags & PF_KTHREAD || !t->mm)
+		return;
+	busy = bpf_map_lookup_elem(&ustack_busy, &zero);
+	if (!busy)
+		return;
+	/* A try-lock from an atomic add whose result is not used (BPF_XADD:
+	 * no -mcpu=v3 needed) and a read after it: whoever reads 1 was alone
+	 * at that moment, and a run that started later reads 2 and backs off. */
+	__sync_fetch_and_add(busy, 1);
+	if (*(volatile __u32 *)busy != 1) { /* preempted mid-copy: see ustack_busy */
+		__sync_fetch_and_add(busy, -1);
+		count_loss(SR_LOSS_STACK);
+		st->ustack = -16; /* -EBUSY */
+		return;
+	}
+	copy_ustack_locked(st, t);
+	__sync_fetch_and_add(busy, -1);
+}
+
+static __always_inline void copy_ustack_locked(struct sr_stacks *st, struct task_struct *t)
+{
 	__u64 off = 0, cap = ustack_copy;
 	__u32 zero = 0, flags = SR_UC_CAP;
 	struct sr_ustack *u;
 	__u64 top;
 
-	st->ustack = -14; /* -EFAULT: no user context */
-	if (t->flags & PF_KTHREAD || !t->mm)
-		return;
 	u = bpf_map_lookup_elem(&ustack_buf, &zero);
 	if (!u || task_user_regs(t, &u->ip, &u->sp, &u->bp))
 		return;
