@@ -37,20 +37,22 @@ def assert_lifetimes_agree(ours, theirs, what):
     difference had median +7 us, p99 +50 us, max +120 us, and a CI run saw
     2% of sessions 40-70 us apart (tcplife runs first and its own CLOSE
     work lands in our stamp).  So:
-    - the median difference is within 50 us: no systematic error, such as
-      timing from a second connect or pairing with another socket, hides in
-      the tail allowance (on a CI VM twice as slow as this one, the bias
-      measured here doubles to ~15 us);
-    - per session within 5% or 0.2 ms for all but 1% of them (at least one);
+    - the median difference is within 0.1 ms: no gross systematic error
+      (timing from a second connect, another socket's times) hides in the
+      tail allowance.  The bias itself is the witness's: tcplife does more
+      work at CLOSE than at ESTABLISHED before our program runs; measured
+      7 us median here when idle, 31 us (curl/wget) under a parallel test
+      run and 42 us with sockrec under ASan;
+    - per session within 5% or 0.25 ms for all but 1% of them (at least one);
     - in total within 5%."""
     assert set(ours) == set(theirs), "%s: sessions differ: %s" % (
         what, sorted(set(ours) ^ set(theirs))[:10])
     diffs = sorted(ours[k] - theirs[k] for k in ours)
     median = diffs[len(diffs) // 2]
-    assert abs(median) <= 0.05, "%s: median difference %.3f ms (ours - tcplife)" % (what, median)
+    assert abs(median) <= 0.1, "%s: median difference %.3f ms (ours - tcplife)" % (what, median)
     bad = [(k, ours[k], theirs[k]) for k in ours
-           if abs(ours[k] - theirs[k]) > max(0.05 * theirs[k], 0.2)]
-    assert len(bad) <= max(1, len(ours) // 100), "%s: %d lifetimes differ by more than 5%% and 0.2 ms: %s" % (
+           if abs(ours[k] - theirs[k]) > max(0.05 * theirs[k], 0.25)]
+    assert len(bad) <= max(1, len(ours) // 100), "%s: %d lifetimes differ by more than 5%% and 0.25 ms: %s" % (
         what, len(bad), bad[:5])
     a, b = sum(ours.values()), sum(theirs.values())
     assert abs(a - b) <= 0.05 * b, (what, a, b)
