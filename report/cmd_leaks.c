@@ -20,6 +20,8 @@
 #include "out.h"
 #include "pprof.h"
 #include "stacks.h"
+#include "sites.h"
+#include "commands.h"
 
 static void kinds_text(char *buf, size_t cap, const struct group *g)
 {

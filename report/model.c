@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "srec_error.h"
+#include "names.h"
 
 /* ---- u64 -> pointer maps: live sockets by serial, sockets and pending
  * states by sk serial ----
@@ -185,12 +186,12 @@ int msock_connect_latency(const struct msock *s, uint64_t *ns, int *ok, int *err
 		 * the first connect's start (a second connect() that returns 0
 		 * or EISCONN only reports what already happened). */
 		for (int i = 0; i + 1 < s->nstates; i++) {
-			if (s->states[i] != 2 /* SYN_SENT */ ||
+			if (s->states[i] != TCP_ST_SYN_SENT ||
 			    s->state_ts[i] + 1000000 < s->first_connect_ts)
 				continue;
 			uint64_t end = s->state_ts[i + 1];
 			*ns = end > s->first_connect_ts ? end - s->first_connect_ts : 0;
-			*ok = s->states[i + 1] == 1;
+			*ok = s->states[i + 1] == TCP_ST_ESTABLISHED;
 			*err = *ok ? 0 : -1;
 			return 1;
 		}
@@ -847,12 +848,12 @@ static int on_record(struct model *m, const struct srec_record *r)
 			state_addrs(s->laddr, s->raddr, &s->lport, &s->rport, r);
 			if (r->u.state.family)
 				s->addr_family = r->u.state.family;
-			if (s->released && r->u.state.newstate == 7 /* CLOSE */)
+			if (s->released && r->u.state.newstate == TCP_ST_CLOSE)
 				finish = s;
 		} else if (sk) {
 			struct psk *p = um_get(m->pending, sk);
 			if (!p) {
-				if (r->u.state.newstate == 7)
+				if (r->u.state.newstate == TCP_ST_CLOSE)
 					break; /* nothing to keep */
 				p = calloc(1, sizeof(*p));
 				if (!p || um_put(m->pending, sk, p)) {
@@ -870,7 +871,7 @@ static int on_record(struct model *m, const struct srec_record *r)
 			if (r->u.state.family)
 				p->family = r->u.state.family;
 			state_addrs(p->laddr, p->raddr, &p->lport, &p->rport, r);
-			if (r->u.state.newstate == 7) {
+			if (r->u.state.newstate == TCP_ST_CLOSE) {
 				emit_event(m, r, ev, NULL, prev_ts);
 				free(um_del(m->pending, sk));
 				return 0;
@@ -947,7 +948,7 @@ static int on_record(struct model *m, const struct srec_record *r)
 			s->rel_comm = 0;
 		}
 		s->in_loss_window = (uint8_t)model_loss_between(m, s->alloc_ts, s->release_ts);
-		if (s->sk && s->nstates && s->states[s->nstates - 1] != 7 /* CLOSE */)
+		if (s->sk && s->nstates && s->states[s->nstates - 1] != TCP_ST_CLOSE)
 			s->lingering = 1; /* FIN_WAIT/LAST_ACK/LISTEN->CLOSE still to come */
 		else
 			finish = s;

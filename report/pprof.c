@@ -11,6 +11,7 @@
 #include <zlib.h>
 #include "out.h"
 #include "profile.pb-c.h"
+#include "sites.h"
 
 typedef Perftools__Profiles__Profile Profile;
 typedef Perftools__Profiles__Sample Sample;
