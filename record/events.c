@@ -46,9 +46,14 @@ int syscall_nrs_for_arch(const char *machine, struct syscall_nrs *nr)
 }
 
 int rec_init(struct recorder *r, struct srec_writer *w, struct srec_intern *in,
-	     struct procs *procs, struct ksyms *ks, int stack_fd0, int stack_fd1)
+	     struct procs *procs, struct ksyms *ks, int stack_fd0, int stack_fd1,
+	     const struct rec_opts *o)
 {
 	memset(r, 0, sizeof(*r));
+	r->nr = o->nr;
+	r->mw = o->mw;
+	r->redact = o->redact;
+	r->embed_symbols = o->embed_symbols;
 	r->w = w;
 	r->in = in;
 	r->procs = procs;
