@@ -310,7 +310,8 @@ static void usage(FILE *f)
 "  sockreport export -o fleet/ host1.srec host2.srec\n", f);
 }
 
-int cli_command_help(const char *cmd, FILE *f)
+/* Prints the --help text of a command; 1 if the command is known. */
+static int cli_command_help(const char *cmd, FILE *f)
 {
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		if (!strcmp(cmd, commands[i].name)) {
