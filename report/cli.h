@@ -29,7 +29,6 @@ struct cli {
 	const char *sysroot;
 	const char *vmlinux;    /* --vmlinux FILE: kernel frames with file:line */
 	int no_debuginfod;      /* --no-debuginfod */
-	/* added with pairs/latency/diff/timeline: */
 	int stacks;             /* pairs: show alloc/release stacks */
 	int folded;             /* leaks/allocs: folded stacks for flame graphs */
 	const char *by;         /* latency: comm|pid|stack|dport|raddr */
