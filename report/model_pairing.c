@@ -2,6 +2,7 @@
  * SOCKINFO, CONNECT, ACCEPT and RELEASE paired by the socket's serial,
  * STATE records joined by the sk serial (held as pending until a socket
  * links it), and the sockets still open at the end. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "model_int.h"
@@ -261,7 +262,7 @@ void model_sock_done(struct model *m, struct msock *s)
 	int want = model_wanted(m, s->pid, s->comm, s->alloc_ts ? s->alloc_ts : s->release_ts);
 	if (s->released && s->how == SREC_HOW_ACCEPT_FAILED && !m->filter.failed_accepts) {
 		m->failed_accepts += want;
-		m->failed_accepts_eagain += want && s->rel_fd == -11 /* EAGAIN */;
+		m->failed_accepts_eagain += want && s->rel_fd == -EAGAIN;
 	} else if (m->done && want)
 		m->done(m, s, m->done_arg);
 	um_del(m->live, s->serial);
