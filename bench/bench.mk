@@ -63,8 +63,9 @@ $(BENCH_DIR)/gen_big $(BENCH_DIR)/decode_speed: $(BENCH_DIR)/%: bench/%.c $(FORM
 
 # The symbolizer's throughput (bench/run.py --only symbolize): the same object
 # as sockreport's, so it measures what the report links.
-$(BENCH_DIR)/symbench: bench/symbench.c $(BUILD)/report/symbolize.o $(BUILD)/report/debuginfod.o \
-		$(BUILD)/report/minidebuginfo.o
+SYMBOLIZER_OBJ := $(patsubst report/%.c,$(BUILD)/report/%.o,report/symbolize.c $(wildcard report/sym_*.c)) \
+	$(BUILD)/report/debuginfod.o $(BUILD)/report/minidebuginfo.o
+$(BENCH_DIR)/symbench: bench/symbench.c $(SYMBOLIZER_OBJ)
 	$(call msg,BENCH,$@)
 	$(Q)mkdir -p $(BENCH_DIR)
 	$(Q)$(CC) $(CPPFLAGS) -Ireport $(CFLAGS) $(LDFLAGS) $^ -lelf -ldwarf -lz -lstdc++ $(LIBS_SYM) -o $@

@@ -5,8 +5,8 @@
  * explicit padding, no pointers.  Kernel pointers never leave BPF: sockets
  * are identified by serials assigned here.
  */
-#ifndef SOCKREC_H
-#define SOCKREC_H
+#ifndef RINGBUF_EVENTS_H
+#define RINGBUF_EVENTS_H
 
 #define SR_COMM_LEN 16
 #define SR_PATH_LEN 128
@@ -47,8 +47,9 @@ enum sr_stack_bits {
 	SR_STK_ACCEPT_U = 1 << 7,
 };
 
-/* Release "how" as decided in BPF; the syscall-number variant is mapped in
- * user space because syscall numbers are per-architecture. */
+/* Release "how" as decided in BPF: the format's numbering (SREC_HOW_*,
+ * checked in record/events.c) except SR_HOW_SYSCALL, which user space maps
+ * because syscall numbers are per-architecture. */
 enum sr_how {
 	SR_HOW_UNKNOWN = 0,
 	SR_HOW_CLOSE = 1,
@@ -58,6 +59,16 @@ enum sr_how {
 	SR_HOW_CLOSE_RANGE = 5,
 	SR_HOW_FREED = 6,
 	SR_HOW_SYSCALL = 7, /* in-syscall release: see sysnr */
+};
+
+/* Which syscall made a socket (sr_sockinfo.origin, sr_alloc.origin): the
+ * format's numbering (SREC_ORIGIN_*, spec ALLOC.origin), which user space
+ * checks with _Static_assert (record/events.c), so events pass it through. */
+enum sr_origin {
+	SR_ORIGIN_SOCKET = 1,
+	SR_ORIGIN_SOCKETPAIR = 2,
+	SR_ORIGIN_ACCEPT = 3,
+	SR_ORIGIN_ACCEPT4 = 4,
 };
 
 /* hdr.flags */
@@ -159,7 +170,7 @@ struct sr_sockinfo {
 	__u16 family;
 	__u16 type;
 	__u16 protocol;
-	__u16 origin;     /* SREC_ORIGIN_* */
+	__u16 origin;     /* enum sr_origin */
 };
 
 struct sr_state {

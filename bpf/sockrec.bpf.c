@@ -36,11 +36,6 @@
 #define EINPROGRESS 115
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
-/* Origin values are the format's (spec 5.2, ALLOC.origin). */
-#define SREC_ORIGIN_SOCKET 1
-#define SREC_ORIGIN_SOCKETPAIR 2
-#define SREC_ORIGIN_ACCEPT 3
-#define SREC_ORIGIN_ACCEPT4 4
 
 /* ---- configuration (rodata, set by user space before load) ---- */
 const volatile __u32 stack_policy = SR_STK_ALLOC_K | SR_STK_ALLOC_U;
@@ -829,13 +824,13 @@ static __always_inline int emit_sockinfo(int fd, __u16 origin, __u64 *sk_serial_
 		return -1;
 	sk = BPF_CORE_READ(sock, sk);
 	v->sk = (__u64)sk;
-	if (origin == SREC_ORIGIN_ACCEPT || origin == SREC_ORIGIN_ACCEPT4)
+	if (origin == SR_ORIGIN_ACCEPT || origin == SR_ORIGIN_ACCEPT4)
 		v->owner = bpf_get_current_pid_tgid() >> 32;
 	protocol = sk ? sk_protocol_of(sk) : 0;
 	/* Only TCP socks have states to join: no sk serial for the others. */
 	if (protocol == IPPROTO_TCP)
-		sk_serial = sock_sk_serial(v, (__u64)sk, origin == SREC_ORIGIN_SOCKET ||
-							   origin == SREC_ORIGIN_SOCKETPAIR);
+		sk_serial = sock_sk_serial(v, (__u64)sk, origin == SR_ORIGIN_SOCKET ||
+							   origin == SR_ORIGIN_SOCKETPAIR);
 	if (serial_out)
 		*serial_out = v->serial;
 	if (sk_out)
@@ -869,7 +864,7 @@ int tp_exit_socket(struct trace_event_raw_sys_exit *ctx)
 {
 	if (ctx->ret < 0 || !task_wanted())
 		return 0;
-	emit_sockinfo((int)ctx->ret, SREC_ORIGIN_SOCKET, NULL, NULL, NULL);
+	emit_sockinfo((int)ctx->ret, SR_ORIGIN_SOCKET, NULL, NULL, NULL);
 	return 0;
 }
 
@@ -914,8 +909,8 @@ int tp_exit_socketpair(struct trace_event_raw_sys_exit *ctx)
 		return 0;
 	if (bpf_probe_read_user(sv, sizeof(sv), (void *)a.arg1))
 		return 0;
-	emit_sockinfo(sv[0], SREC_ORIGIN_SOCKETPAIR, NULL, NULL, NULL);
-	emit_sockinfo(sv[1], SREC_ORIGIN_SOCKETPAIR, NULL, NULL, NULL);
+	emit_sockinfo(sv[0], SR_ORIGIN_SOCKETPAIR, NULL, NULL, NULL);
+	emit_sockinfo(sv[1], SR_ORIGIN_SOCKETPAIR, NULL, NULL, NULL);
 	return 0;
 }
 
@@ -1132,7 +1127,7 @@ static __always_inline int on_accept_exit(void *ctx, long ret)
 		a.ts = bpf_ktime_get_ns();
 	} else if (ret >= 0) {
 		/* skp stays 0 unless the new socket is one we track */
-		emit_sockinfo((int)ret, a.arg1 ? SREC_ORIGIN_ACCEPT4 : SREC_ORIGIN_ACCEPT, &sk_serial,
+		emit_sockinfo((int)ret, a.arg1 ? SR_ORIGIN_ACCEPT4 : SR_ORIGIN_ACCEPT, &sk_serial,
 			      &serial, &skp);
 	}
 	if (ret < 0 && a.sock) {

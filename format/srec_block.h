@@ -1,5 +1,6 @@
 /* srec_block.h - on-disk layout of the file header and block framing.
- * Internal to format/ (writer and reader); the spec is the public contract.
+ * Internal to format/ (writer, reader, index; srec_block.c); the spec is
+ * the public contract.
  * All integers are little-endian.
  */
 #ifndef SREC_BLOCK_H
@@ -59,6 +60,8 @@ struct srec_block_hdr {
 
 static inline uint32_t srec_pad8(uint32_t n) { return (n + 7u) & ~7u; }
 
+/* Writes the 48 header bytes of b (sync and header CRC included). */
+void srec_block_put(uint8_t *h, const struct srec_block_hdr *b);
 /* The checks of spec 3 step 2 on 48 header bytes (sync, header CRC, the
  * length limits), then the fields into *b.  SREC_OK, SREC_E_BLOCK or
  * SREC_E_TOOBIG.  The codec is not checked (step 7). */

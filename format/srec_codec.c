@@ -164,30 +164,29 @@ struct field {
 	X(B, preexist.laddr, "laddr") \
 	X(B, preexist.raddr, "raddr")
 
+/* The record types with a field list: the one place a type is listed.
+ * X(name, type number, field list).  It generates the field tables, the
+ * descriptors (rdescs), and the straight-line decoders below.  STACK has
+ * its own codec (variable frame count) and is not in it. */
+#define ALL_TYPES(X)                                                                        \
+	X(meta, SREC_R_META, FIELDS_META) X(string, SREC_R_STRING, FIELDS_STRING)           \
+	X(module, SREC_R_MODULE, FIELDS_MODULE) X(process, SREC_R_PROCESS, FIELDS_PROCESS)  \
+	X(mapping, SREC_R_MAPPING, FIELDS_MAPPING) X(ksym, SREC_R_KSYM, FIELDS_KSYM)        \
+	X(symbol, SREC_R_SYMBOL, FIELDS_SYMBOL) X(loss, SREC_R_LOSS, FIELDS_LOSS)           \
+	X(alloc, SREC_R_ALLOC, FIELDS_ALLOC) X(release, SREC_R_RELEASE, FIELDS_RELEASE)     \
+	X(sockinfo, SREC_R_SOCKINFO, FIELDS_SOCKINFO) X(state, SREC_R_STATE, FIELDS_STATE)  \
+	X(connect, SREC_R_CONNECT, FIELDS_CONNECT) X(accept, SREC_R_ACCEPT, FIELDS_ACCEPT)  \
+	X(fork, SREC_R_FORK, FIELDS_FORK) X(exec, SREC_R_EXEC, FIELDS_EXEC)                 \
+	X(exit, SREC_R_EXIT, FIELDS_EXIT) X(preexist, SREC_R_PREEXIST, FIELDS_PREEXIST)
+
 #define TBL_U(m, n) F_(F_U, m, n),
 #define TBL_I(m, n) F_(F_I, m, n),
 #define TBL_T(m, n) F_(F_T, m, n),
 #define TBL_D(m, n) F_(F_D, m, n),
 #define TBL_B(m, n) FB(m, n),
 #define TBL(k, m, n) TBL_##k(m, n)
-static const struct field f_meta[] = { FIELDS_META(TBL) };
-static const struct field f_string[] = { FIELDS_STRING(TBL) };
-static const struct field f_module[] = { FIELDS_MODULE(TBL) };
-static const struct field f_process[] = { FIELDS_PROCESS(TBL) };
-static const struct field f_mapping[] = { FIELDS_MAPPING(TBL) };
-static const struct field f_ksym[] = { FIELDS_KSYM(TBL) };
-static const struct field f_symbol[] = { FIELDS_SYMBOL(TBL) };
-static const struct field f_loss[] = { FIELDS_LOSS(TBL) };
-static const struct field f_alloc[] = { FIELDS_ALLOC(TBL) };
-static const struct field f_release[] = { FIELDS_RELEASE(TBL) };
-static const struct field f_sockinfo[] = { FIELDS_SOCKINFO(TBL) };
-static const struct field f_state[] = { FIELDS_STATE(TBL) };
-static const struct field f_connect[] = { FIELDS_CONNECT(TBL) };
-static const struct field f_accept[] = { FIELDS_ACCEPT(TBL) };
-static const struct field f_fork[] = { FIELDS_FORK(TBL) };
-static const struct field f_exec[] = { FIELDS_EXEC(TBL) };
-static const struct field f_exit[] = { FIELDS_EXIT(TBL) };
-static const struct field f_preexist[] = { FIELDS_PREEXIST(TBL) };
+#define DEFINE_TABLE(name, TYPE, FIELDS) static const struct field f_##name[] = { FIELDS(TBL) };
+ALL_TYPES(DEFINE_TABLE)
 
 struct rdesc {
 	const char *name;
@@ -195,28 +194,12 @@ struct rdesc {
 	unsigned nf;
 };
 
-#define D(n, a) { n, a, sizeof(a) / sizeof(a[0]) }
+#define DESC(name, TYPE, FIELDS) [TYPE] = { #name, f_##name, sizeof(f_##name) / sizeof(f_##name[0]) },
 static const struct rdesc rdescs[SREC_R__MAX] = {
-	[SREC_R_META] = D("meta", f_meta),
-	[SREC_R_STRING] = D("string", f_string),
-	[SREC_R_MODULE] = D("module", f_module),
+	ALL_TYPES(DESC)
 	[SREC_R_STACK] = { "stack", NULL, 0 },
-	[SREC_R_PROCESS] = D("process", f_process),
-	[SREC_R_MAPPING] = D("mapping", f_mapping),
-	[SREC_R_KSYM] = D("ksym", f_ksym),
-	[SREC_R_LOSS] = D("loss", f_loss),
-	[SREC_R_SYMBOL] = D("symbol", f_symbol),
-	[SREC_R_ALLOC] = D("alloc", f_alloc),
-	[SREC_R_RELEASE] = D("release", f_release),
-	[SREC_R_SOCKINFO] = D("sockinfo", f_sockinfo),
-	[SREC_R_STATE] = D("state", f_state),
-	[SREC_R_CONNECT] = D("connect", f_connect),
-	[SREC_R_ACCEPT] = D("accept", f_accept),
-	[SREC_R_FORK] = D("fork", f_fork),
-	[SREC_R_EXEC] = D("exec", f_exec),
-	[SREC_R_EXIT] = D("exit", f_exit),
-	[SREC_R_PREEXIST] = D("preexist", f_preexist),
 };
+
 
 const char *srec_record_name(uint32_t type)
 {
@@ -562,17 +545,6 @@ _Static_assert(SREC_DECODE_PAD >= DEC_MAX_OVERRUN, "the fast decoders may read t
 	redo:                                                                                \
 		return decode_fields(&rdescs[TYPE], 0, p0, end, st, out);                    \
 	}
-
-#define ALL_TYPES(X)                                                                        \
-	X(meta, SREC_R_META, FIELDS_META) X(string, SREC_R_STRING, FIELDS_STRING)           \
-	X(module, SREC_R_MODULE, FIELDS_MODULE) X(process, SREC_R_PROCESS, FIELDS_PROCESS)  \
-	X(mapping, SREC_R_MAPPING, FIELDS_MAPPING) X(ksym, SREC_R_KSYM, FIELDS_KSYM)        \
-	X(symbol, SREC_R_SYMBOL, FIELDS_SYMBOL) X(loss, SREC_R_LOSS, FIELDS_LOSS)           \
-	X(alloc, SREC_R_ALLOC, FIELDS_ALLOC) X(release, SREC_R_RELEASE, FIELDS_RELEASE)     \
-	X(sockinfo, SREC_R_SOCKINFO, FIELDS_SOCKINFO) X(state, SREC_R_STATE, FIELDS_STATE)  \
-	X(connect, SREC_R_CONNECT, FIELDS_CONNECT) X(accept, SREC_R_ACCEPT, FIELDS_ACCEPT)  \
-	X(fork, SREC_R_FORK, FIELDS_FORK) X(exec, SREC_R_EXEC, FIELDS_EXEC)                 \
-	X(exit, SREC_R_EXIT, FIELDS_EXIT) X(preexist, SREC_R_PREEXIST, FIELDS_PREEXIST)
 
 ALL_TYPES(DEFINE_DEC)
 

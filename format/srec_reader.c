@@ -202,26 +202,6 @@ int srec_reader_open(struct srec_reader **out, const char *path)
 	return SREC_OK;
 }
 
-int srec_block_parse(const uint8_t *h, struct srec_block_hdr *b)
-{
-	if (srec_get32(h) != SREC_BLOCK_SYNC || crc32c(0, h, 44) != srec_get32(h + 44))
-		return SREC_E_BLOCK;
-	b->type = srec_get16(h + 4);
-	b->codec = srec_get16(h + 6);
-	b->stored_len = srec_get32(h + 8);
-	b->raw_len = srec_get32(h + 12);
-	b->nrecords = srec_get32(h + 16);
-	b->payload_crc = srec_get32(h + 20);
-	b->t_first = srec_get64(h + 24);
-	b->t_last = srec_get64(h + 32);
-	b->seq = srec_get32(h + 40);
-	if (b->stored_len > SREC_MAX_PAYLOAD || b->raw_len > SREC_MAX_PAYLOAD)
-		return SREC_E_TOOBIG;
-	/* The codec is checked after the framing (spec 3, step 7), so that a
-	 * block of unknown type with a codec from the future is skipped. */
-	return SREC_OK;
-}
-
 /* Find the next offset > from whose 48 bytes form a valid block header.
  * Returns 1 and sets *found, or 0 when the file has none. */
 static int resync(struct srec_reader *r, uint64_t from, uint64_t *found)

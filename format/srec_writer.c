@@ -148,17 +148,12 @@ static int write_block(struct srec_writer *w, uint16_t type, const uint8_t *raw,
 	memset(payload + zlen, 0, padded - zlen);
 	uint8_t *h = w->zbuf;
 	uint32_t pcrc = crc32c(0, payload, zlen);
-	srec_put32(h, SREC_BLOCK_SYNC);
-	srec_put16(h + 4, type);
-	srec_put16(h + 6, SREC_CODEC_ZSTD);
-	srec_put32(h + 8, (uint32_t)zlen);
-	srec_put32(h + 12, (uint32_t)len);
-	srec_put32(h + 16, nrecords);
-	srec_put32(h + 20, pcrc);
-	srec_put64(h + 24, t_first);
-	srec_put64(h + 32, t_last);
-	srec_put32(h + 40, w->seq);
-	srec_put32(h + 44, crc32c(0, h, 44));
+	srec_block_put(h, &(struct srec_block_hdr){ .type = type, .codec = SREC_CODEC_ZSTD,
+						   .stored_len = (uint32_t)zlen,
+						   .raw_len = (uint32_t)len,
+						   .nrecords = nrecords, .payload_crc = pcrc,
+						   .seq = w->seq, .t_first = t_first,
+						   .t_last = t_last });
 	uint32_t total = SREC_BLOCK_HDR_LEN + padded + SREC_BLOCK_TRAILER_LEN;
 	srec_put32(payload + padded, total);
 	srec_put32(payload + padded + 4, SREC_BLOCK_TAIL);

@@ -2,11 +2,30 @@
 #include "events.h"
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <linux/types.h>
 #include <string.h>
+#include <sys/socket.h>
 #include "elfsyms.h"
 #include "ringbuf_events.h"
 #include "srec_error.h"
+
+/* Where the ring-buffer ABI (bpf/ringbuf_events.h) and the format
+ * (srec_records.h) must agree, so that values pass through unmapped. */
+#define SAME(a, b) ((int)(a) == (int)(b))
+_Static_assert(SAME(SR_HOW_UNKNOWN, SREC_HOW_UNKNOWN) && SAME(SR_HOW_CLOSE, SREC_HOW_CLOSE) &&
+		       SAME(SR_HOW_DUP2, SREC_HOW_DUP2) && SAME(SR_HOW_EXIT, SREC_HOW_EXIT) &&
+		       SAME(SR_HOW_OTHER, SREC_HOW_OTHER) &&
+		       SAME(SR_HOW_CLOSE_RANGE, SREC_HOW_CLOSE_RANGE) &&
+		       SAME(SR_HOW_FREED, SREC_HOW_FREED),
+	       "how_of() passes the BPF side's how through");
+_Static_assert(SAME(SR_ORIGIN_SOCKET, SREC_ORIGIN_SOCKET) &&
+		       SAME(SR_ORIGIN_SOCKETPAIR, SREC_ORIGIN_SOCKETPAIR) &&
+		       SAME(SR_ORIGIN_ACCEPT, SREC_ORIGIN_ACCEPT) &&
+		       SAME(SR_ORIGIN_ACCEPT4, SREC_ORIGIN_ACCEPT4),
+	       "SOCKINFO.origin is the BPF side's origin");
+_Static_assert(SR_STACK_DEPTH + 1 <= SREC_MAX_FRAMES, "a BPF stack (+ its leaf) fits a STACK record");
+_Static_assert(sizeof(((struct recorder *)0)->last_comm) == SR_COMM_LEN, "the comm cache holds a comm");
 
 int syscall_nrs_for_arch(const char *machine, struct syscall_nrs *nr)
 {
@@ -27,9 +46,14 @@ int syscall_nrs_for_arch(const char *machine, struct syscall_nrs *nr)
 }
 
 int rec_init(struct recorder *r, struct srec_writer *w, struct srec_intern *in,
-	     struct procs *procs, struct ksyms *ks, int stack_fd0, int stack_fd1)
+	     struct procs *procs, struct ksyms *ks, int stack_fd0, int stack_fd1,
+	     const struct rec_opts *o)
 {
 	memset(r, 0, sizeof(*r));
+	r->nr = o->nr;
+	r->mw = o->mw;
+	r->redact = o->redact;
+	r->embed_symbols = o->embed_symbols;
 	r->w = w;
 	r->in = in;
 	r->procs = procs;
@@ -342,7 +366,7 @@ static void add(struct recorder *r, const struct srec_record *rec)
 static void addr_bytes(const struct recorder *r, srec_bytes *b, uint32_t family, const uint8_t *a,
 		       uint8_t *scratch)
 {
-	b->len = family == 2 ? 4 : family == 10 ? 16 : 0;
+	b->len = family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
 	b->p = a;
 	if (r->redact && b->len) {
 		memcpy(scratch, a, b->len);
@@ -351,20 +375,251 @@ static void addr_bytes(const struct recorder *r, srec_bytes *b, uint32_t family,
 	}
 }
 
+/* The per-kind handlers.  Each gets an event whose size was checked
+ * against its table row, fills `rec` (its union member zeroed, type set)
+ * and returns 1 to have it written, 0 when it wrote what it had itself.
+ * a1, a2: scratch for two address pseudonyms (--redact), alive until the
+ * record is written. */
+struct ev_out {
+	struct srec_record rec;
+	uint8_t a1[16], a2[16];
+};
+_Static_assert(sizeof(((struct sr_state *)0)->saddr) == sizeof(((struct ev_out *)0)->a1) &&
+		       sizeof(((struct sr_preexist *)0)->raddr) == sizeof(((struct ev_out *)0)->a2),
+	       "the pseudonym scratch holds an event's address");
+
+/* Zero the common part and the one union member used (the record is large:
+ * its STACK member holds 2 x SREC_MAX_FRAMES words), and set the type. */
+#define REC_START(o, member, TYPE)                                                         \
+	do {                                                                               \
+		memset(&(o)->rec, 0, offsetof(struct srec_record, u) + sizeof((o)->rec.u.member)); \
+		(o)->rec.type = (TYPE);                                                    \
+	} while (0)
+
+/* The SOCKINFO record of a socket, from an sr_sockinfo or from an sr_alloc
+ * that carries its info (has_info): the two share these member names. */
+#define SOCKINFO_FROM(r, o, e, when)                                   \
+	do {                                                          \
+		REC_START(o, sockinfo, SREC_R_SOCKINFO);              \
+		fill_ev(r, &(o)->rec.u.sockinfo.ev, &(e)->h);         \
+		(o)->rec.u.sockinfo.ev.ts = (when);                     \
+		(o)->rec.u.sockinfo.serial = (e)->serial;             \
+		(o)->rec.u.sockinfo.sk = (e)->sk_serial;              \
+		(o)->rec.u.sockinfo.fd = (e)->fd;                     \
+		(o)->rec.u.sockinfo.ino = (e)->ino;                   \
+		(o)->rec.u.sockinfo.family = (e)->family;             \
+		(o)->rec.u.sockinfo.stype = (e)->type;                \
+		(o)->rec.u.sockinfo.protocol = (e)->protocol;         \
+		(o)->rec.u.sockinfo.origin = (e)->origin;             \
+	} while (0)
+
+static int on_alloc(struct recorder *r, const void *data, struct ev_out *o)
+{
+	const struct sr_alloc *e = data;
+
+	see(r, &e->h);
+	REC_START(o, alloc, SREC_R_ALLOC);
+	fill_ev(r, &o->rec.u.alloc.ev, &e->h);
+	o->rec.u.alloc.serial = e->serial;
+	o->rec.u.alloc.kstack = resolve_stack(r, &e->h, e->st.kstack, 0, 0);
+	o->rec.u.alloc.ustack = resolve_ustack(r, &e->h, &e->st);
+	o->rec.u.alloc.origin = origin_of(r, &e->h, e->sysnr);
+	if (!e->has_info)
+		return 1;
+	/* The BPF side folded the socket's info into its allocation. */
+	add(r, &o->rec);
+	SOCKINFO_FROM(r, o, e, e->info_ts);
+	return 1;
+}
+
+static int on_release(struct recorder *r, const void *data, struct ev_out *o)
+{
+	const struct sr_release *e = data;
+
+	REC_START(o, release, SREC_R_RELEASE);
+	fill_ev(r, &o->rec.u.release.ev, &e->h);
+	o->rec.u.release.serial = e->serial;
+	o->rec.u.release.kstack = resolve_stack(r, &e->h, e->st.kstack, 0, 0);
+	o->rec.u.release.ustack = resolve_ustack(r, &e->h, &e->st);
+	o->rec.u.release.how = how_of(r, e);
+	o->rec.u.release.fd = e->fd;
+	return 1;
+}
+
+static int on_sockinfo(struct recorder *r, const void *data, struct ev_out *o)
+{
+	const struct sr_sockinfo *e = data;
+
+	see(r, &e->h);
+	SOCKINFO_FROM(r, o, e, e->h.ts);
+	return 1;
+}
+
+static int on_state(struct recorder *r, const void *data, struct ev_out *o)
+{
+	const struct sr_state *e = data;
+
+	REC_START(o, state, SREC_R_STATE);
+	fill_ev(r, &o->rec.u.state.ev, &e->h);
+	o->rec.u.state.serial = e->serial;
+	o->rec.u.state.sk = e->sk_serial;
+	o->rec.u.state.owner = e->owner;
+	o->rec.u.state.oldstate = e->oldstate;
+	o->rec.u.state.newstate = e->newstate;
+	o->rec.u.state.family = e->family;
+	o->rec.u.state.sport = e->sport;
+	o->rec.u.state.dport = e->dport;
+	addr_bytes(r, &o->rec.u.state.saddr, e->family, e->saddr, o->a1);
+	addr_bytes(r, &o->rec.u.state.daddr, e->family, e->daddr, o->a2);
+	return 1;
+}
+
+static int on_connect(struct recorder *r, const void *data, struct ev_out *o)
+{
+	const struct sr_connect *e = data;
+
+	see(r, &e->h);
+	REC_START(o, connect, SREC_R_CONNECT);
+	fill_ev(r, &o->rec.u.connect.ev, &e->h);
+	o->rec.u.connect.serial = e->serial;
+	o->rec.u.connect.sk = e->sk_serial;
+	o->rec.u.connect.fd = e->fd;
+	o->rec.u.connect.family = e->family;
+	o->rec.u.connect.dport = e->dport;
+	addr_bytes(r, &o->rec.u.connect.daddr, e->family, e->daddr, o->a1);
+	o->rec.u.connect.dur_ns = e->dur_ns;
+	o->rec.u.connect.ret = e->ret;
+	o->rec.u.connect.flags = (e->h.flags & SR_F_NONBLOCK) ? SREC_CF_NONBLOCK : 0;
+	o->rec.u.connect.kstack = resolve_stack(r, &e->h, e->st.kstack, 0, 0);
+	o->rec.u.connect.ustack = resolve_ustack(r, &e->h, &e->st);
+	return 1;
+}
+
+static int on_accept(struct recorder *r, const void *data, struct ev_out *o)
+{
+	const struct sr_accept *e = data;
+
+	see(r, &e->h);
+	REC_START(o, accept, SREC_R_ACCEPT);
+	fill_ev(r, &o->rec.u.accept.ev, &e->h);
+	o->rec.u.accept.lserial = e->lserial;
+	o->rec.u.accept.serial = e->serial;
+	o->rec.u.accept.sk = e->sk_serial;
+	o->rec.u.accept.fd = e->fd;
+	o->rec.u.accept.family = e->family;
+	o->rec.u.accept.pport = e->pport;
+	addr_bytes(r, &o->rec.u.accept.paddr, e->family, e->paddr, o->a1);
+	o->rec.u.accept.dur_ns = e->dur_ns;
+	o->rec.u.accept.estab_ts = e->estab_ts;
+	o->rec.u.accept.kstack = resolve_stack(r, &e->h, e->st.kstack, 0, 0);
+	o->rec.u.accept.ustack = resolve_ustack(r, &e->h, &e->st);
+	return 1;
+}
+
+static int on_preexist(struct recorder *r, const void *data, struct ev_out *o)
+{
+	const struct sr_preexist *e = data;
+
+	see(r, &e->h);
+	REC_START(o, preexist, SREC_R_PREEXIST);
+	fill_ev(r, &o->rec.u.preexist.ev, &e->h);
+	o->rec.u.preexist.serial = e->serial;
+	o->rec.u.preexist.fd = e->fd;
+	o->rec.u.preexist.ino = e->ino;
+	o->rec.u.preexist.family = e->family;
+	o->rec.u.preexist.stype = e->type;
+	o->rec.u.preexist.protocol = e->protocol;
+	o->rec.u.preexist.tcpstate = e->tcpstate;
+	o->rec.u.preexist.lport = e->lport;
+	o->rec.u.preexist.rport = e->rport;
+	addr_bytes(r, &o->rec.u.preexist.laddr, e->family, e->laddr, o->a1);
+	addr_bytes(r, &o->rec.u.preexist.raddr, e->family, e->raddr, o->a2);
+	return 1;
+}
+
+static int on_fork(struct recorder *r, const void *data, struct ev_out *o)
+{
+	const struct sr_proc *e = data;
+
+	/* A new process may reuse the pid of one we knew (the side-band
+	 * stream, when present, has handled it in time order). */
+	if (!r->mw)
+		procs_exit(r->procs, e->child);
+	REC_START(o, fork, SREC_R_FORK);
+	fill_ev(r, &o->rec.u.fork.ev, &e->h);
+	o->rec.u.fork.child = e->child;
+	return 1;
+}
+
+static int on_exec(struct recorder *r, const void *data, struct ev_out *o)
+{
+	const struct sr_proc *e = data;
+	int err = 0;
+
+	if (!r->mw)
+		procs_exec_stale(r->procs, e->h.pid);
+	see(r, &e->h);
+	REC_START(o, exec, SREC_R_EXEC);
+	fill_ev(r, &o->rec.u.exec.ev, &e->h);
+	o->rec.u.exec.filename = srec_intern_string(r->in, r->w, e->filename,
+						    strnlen(e->filename, sizeof(e->filename)), &err);
+	if (err && !r->err)
+		r->err = err;
+	return 1;
+}
+
+static int on_proc_exit(struct recorder *r, const void *data, struct ev_out *o)
+{
+	const struct sr_proc *e = data;
+
+	REC_START(o, exit, SREC_R_EXIT);
+	fill_ev(r, &o->rec.u.exit.ev, &e->h);
+	o->rec.u.exit.code = e->code;
+	o->rec.u.exit.group_dead = e->group_dead;
+	/* Written before the process is forgotten. */
+	add(r, &o->rec);
+	if (!r->mw)
+		procs_exit(r->procs, e->h.pid);
+	return 0;
+}
+
+/* One row per event kind: the size the event must have, whether it
+ * normalizes user addresses (then the side-band mmaps up to its time must
+ * be applied first), and its handler.  A kind without a row is from a
+ * kernel side newer than this user side: counted, then ignored. */
+static const struct {
+	size_t size;
+	bool no_maps;
+	int (*fn)(struct recorder *r, const void *data, struct ev_out *o);
+} kinds[] = {
+	[SR_EV_ALLOC] = { sizeof(struct sr_alloc), false, on_alloc },
+	[SR_EV_RELEASE] = { sizeof(struct sr_release), false, on_release },
+	[SR_EV_SOCKINFO] = { sizeof(struct sr_sockinfo), false, on_sockinfo },
+	[SR_EV_STATE] = { sizeof(struct sr_state), true, on_state },
+	[SR_EV_CONNECT] = { sizeof(struct sr_connect), false, on_connect },
+	[SR_EV_ACCEPT] = { sizeof(struct sr_accept), false, on_accept },
+	[SR_EV_FORK] = { sizeof(struct sr_proc), true, on_fork },
+	[SR_EV_EXEC] = { sizeof(struct sr_proc), false, on_exec },
+	[SR_EV_EXIT] = { sizeof(struct sr_proc), true, on_proc_exit },
+	[SR_EV_PREEXIST] = { sizeof(struct sr_preexist), false, on_preexist },
+};
+#define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
+_Static_assert(N_KINDS <= sizeof(((struct recorder *)0)->by_kind) / sizeof(uint64_t),
+	       "by_kind counts every kind");
+
 int rec_handle(void *ctx, void *data, size_t size)
 {
 	struct recorder *r = ctx;
 	const struct sr_hdr *h = data;
-	struct srec_record rec;
-	uint8_t a1[16], a2[16]; /* pseudonyms, with --redact */
+	struct ev_out o;
 
 	if (size < sizeof(*h))
 		return 0;
+	int known = h->kind < N_KINDS && kinds[h->kind].fn;
 	/* Mappings made before this event must be known to normalize it: an
 	 * event newer than the last side-band drain may belong to a process
 	 * whose mmaps are still in the perf buffers (a short-lived one). */
-	if (r->mw && h->kind != SR_EV_STATE && h->kind != SR_EV_FORK && h->kind != SR_EV_EXIT &&
-	    h->ts >= mmapw_drained_ns(r->mw)) /* those three never look at maps */
+	if (r->mw && !(known && kinds[h->kind].no_maps) && h->ts >= mmapw_drained_ns(r->mw))
 		mmapw_drain(r->mw);
 	mmapw_apply_until(r->mw, h->ts);
 	if (h->kind == SR_EV_USTACK) {
@@ -373,193 +628,10 @@ int rec_handle(void *ctx, void *data, size_t size)
 	}
 	r->events++;
 	r->by_kind[h->kind & 15]++;
-	/* Only the union member used is initialised: the record is large. */
-	memset(&rec, 0, offsetof(struct srec_record, u) + sizeof(rec.u.accept));
-
-	switch (h->kind) {
-	case SR_EV_ALLOC: {
-		const struct sr_alloc *e = data;
-		if (size < sizeof(*e))
-			return 0;
-		see(r, h);
-		rec.type = SREC_R_ALLOC;
-		fill_ev(r, &rec.u.alloc.ev, h);
-		rec.u.alloc.serial = e->serial;
-		rec.u.alloc.kstack = resolve_stack(r, h, e->st.kstack, 0, 0);
-		rec.u.alloc.ustack = resolve_ustack(r, h, &e->st);
-		rec.u.alloc.origin = origin_of(r, h, e->sysnr);
-		if (!e->has_info)
-			break;
-		/* The BPF side folded the socket's info into its allocation. */
-		add(r, &rec);
-		memset(&rec, 0, offsetof(struct srec_record, u) + sizeof(rec.u.sockinfo));
-		rec.type = SREC_R_SOCKINFO;
-		fill_ev(r, &rec.u.sockinfo.ev, h);
-		rec.u.sockinfo.ev.ts = e->info_ts;
-		rec.u.sockinfo.serial = e->serial;
-		rec.u.sockinfo.sk = e->sk_serial;
-		rec.u.sockinfo.fd = e->fd;
-		rec.u.sockinfo.ino = e->ino;
-		rec.u.sockinfo.family = e->family;
-		rec.u.sockinfo.stype = e->type;
-		rec.u.sockinfo.protocol = e->protocol;
-		rec.u.sockinfo.origin = e->origin;
-		break;
-	}
-	case SR_EV_RELEASE: {
-		const struct sr_release *e = data;
-		if (size < sizeof(*e))
-			return 0;
-		rec.type = SREC_R_RELEASE;
-		fill_ev(r, &rec.u.release.ev, h);
-		rec.u.release.serial = e->serial;
-		rec.u.release.kstack = resolve_stack(r, h, e->st.kstack, 0, 0);
-		rec.u.release.ustack = resolve_ustack(r, h, &e->st);
-		rec.u.release.how = how_of(r, e);
-		rec.u.release.fd = e->fd;
-		break;
-	}
-	case SR_EV_SOCKINFO: {
-		const struct sr_sockinfo *e = data;
-		if (size < sizeof(*e))
-			return 0;
-		see(r, h);
-		rec.type = SREC_R_SOCKINFO;
-		fill_ev(r, &rec.u.sockinfo.ev, h);
-		rec.u.sockinfo.serial = e->serial;
-		rec.u.sockinfo.sk = e->sk_serial;
-		rec.u.sockinfo.fd = e->fd;
-		rec.u.sockinfo.ino = e->ino;
-		rec.u.sockinfo.family = e->family;
-		rec.u.sockinfo.stype = e->type;
-		rec.u.sockinfo.protocol = e->protocol;
-		rec.u.sockinfo.origin = e->origin;
-		break;
-	}
-	case SR_EV_STATE: {
-		const struct sr_state *e = data;
-		if (size < sizeof(*e))
-			return 0;
-		rec.type = SREC_R_STATE;
-		fill_ev(r, &rec.u.state.ev, h);
-		rec.u.state.serial = e->serial;
-		rec.u.state.sk = e->sk_serial;
-		rec.u.state.owner = e->owner;
-		rec.u.state.oldstate = e->oldstate;
-		rec.u.state.newstate = e->newstate;
-		rec.u.state.family = e->family;
-		rec.u.state.sport = e->sport;
-		rec.u.state.dport = e->dport;
-		addr_bytes(r, &rec.u.state.saddr, e->family, e->saddr, a1);
-		addr_bytes(r, &rec.u.state.daddr, e->family, e->daddr, a2);
-		break;
-	}
-	case SR_EV_CONNECT: {
-		const struct sr_connect *e = data;
-		if (size < sizeof(*e))
-			return 0;
-		see(r, h);
-		rec.type = SREC_R_CONNECT;
-		fill_ev(r, &rec.u.connect.ev, h);
-		rec.u.connect.serial = e->serial;
-		rec.u.connect.sk = e->sk_serial;
-		rec.u.connect.fd = e->fd;
-		rec.u.connect.family = e->family;
-		rec.u.connect.dport = e->dport;
-		addr_bytes(r, &rec.u.connect.daddr, e->family, e->daddr, a1);
-		rec.u.connect.dur_ns = e->dur_ns;
-		rec.u.connect.ret = e->ret;
-		rec.u.connect.flags = (h->flags & SR_F_NONBLOCK) ? SREC_CF_NONBLOCK : 0;
-		rec.u.connect.kstack = resolve_stack(r, h, e->st.kstack, 0, 0);
-		rec.u.connect.ustack = resolve_ustack(r, h, &e->st);
-		break;
-	}
-	case SR_EV_ACCEPT: {
-		const struct sr_accept *e = data;
-		if (size < sizeof(*e))
-			return 0;
-		see(r, h);
-		rec.type = SREC_R_ACCEPT;
-		fill_ev(r, &rec.u.accept.ev, h);
-		rec.u.accept.lserial = e->lserial;
-		rec.u.accept.serial = e->serial;
-		rec.u.accept.sk = e->sk_serial;
-		rec.u.accept.fd = e->fd;
-		rec.u.accept.family = e->family;
-		rec.u.accept.pport = e->pport;
-		addr_bytes(r, &rec.u.accept.paddr, e->family, e->paddr, a1);
-		rec.u.accept.dur_ns = e->dur_ns;
-		rec.u.accept.estab_ts = e->estab_ts;
-		rec.u.accept.kstack = resolve_stack(r, h, e->st.kstack, 0, 0);
-		rec.u.accept.ustack = resolve_ustack(r, h, &e->st);
-		break;
-	}
-	case SR_EV_PREEXIST: {
-		const struct sr_preexist *e = data;
-		if (size < sizeof(*e))
-			return 0;
-		see(r, h);
-		rec.type = SREC_R_PREEXIST;
-		fill_ev(r, &rec.u.preexist.ev, h);
-		rec.u.preexist.serial = e->serial;
-		rec.u.preexist.fd = e->fd;
-		rec.u.preexist.ino = e->ino;
-		rec.u.preexist.family = e->family;
-		rec.u.preexist.stype = e->type;
-		rec.u.preexist.protocol = e->protocol;
-		rec.u.preexist.tcpstate = e->tcpstate;
-		rec.u.preexist.lport = e->lport;
-		rec.u.preexist.rport = e->rport;
-		addr_bytes(r, &rec.u.preexist.laddr, e->family, e->laddr, a1);
-		addr_bytes(r, &rec.u.preexist.raddr, e->family, e->raddr, a2);
-		break;
-	}
-	case SR_EV_FORK: {
-		const struct sr_proc *e = data;
-		if (size < sizeof(*e))
-			return 0;
-		/* A new process may reuse the pid of one we knew (the side-band
-		 * stream, when present, has handled it in time order). */
-		if (!r->mw)
-			procs_exit(r->procs, e->child);
-		rec.type = SREC_R_FORK;
-		fill_ev(r, &rec.u.fork.ev, h);
-		rec.u.fork.child = e->child;
-		break;
-	}
-	case SR_EV_EXEC: {
-		const struct sr_proc *e = data;
-		int err = 0;
-		if (size < sizeof(*e))
-			return 0;
-		if (!r->mw)
-			procs_exec_stale(r->procs, h->pid);
-		see(r, h);
-		rec.type = SREC_R_EXEC;
-		fill_ev(r, &rec.u.exec.ev, h);
-		rec.u.exec.filename = srec_intern_string(r->in, r->w, e->filename,
-							 strnlen(e->filename, sizeof(e->filename)), &err);
-		if (err && !r->err)
-			r->err = err;
-		break;
-	}
-	case SR_EV_EXIT: {
-		const struct sr_proc *e = data;
-		if (size < sizeof(*e))
-			return 0;
-		rec.type = SREC_R_EXIT;
-		fill_ev(r, &rec.u.exit.ev, h);
-		rec.u.exit.code = e->code;
-		rec.u.exit.group_dead = e->group_dead;
-		add(r, &rec);
-		if (!r->mw)
-			procs_exit(r->procs, h->pid);
-		return r->err ? -1 : 0;
-	}
-	default:
-		return 0; /* a kernel side newer than this user side: ignore */
-	}
-	add(r, &rec);
+	if (!known || size < kinds[h->kind].size)
+		return 0;
+	if (kinds[h->kind].fn(r, data, &o))
+		add(r, &o.rec);
 	/* A negative return stops ring_buffer__poll: the main loop then sees
 	 * r->err and ends the recording cleanly. */
 	return r->err ? -1 : 0;

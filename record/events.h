@@ -50,8 +50,18 @@ struct recorder {
 /* Fill nr for the running architecture; returns 0, or -1 if unknown. */
 int syscall_nrs_for_arch(const char *machine, struct syscall_nrs *nr);
 
+/* What the recorder is asked to do beyond writing records. */
+struct rec_opts {
+	struct syscall_nrs nr;          /* this architecture's (syscall_nrs_for_arch) */
+	struct mmapw *mw;               /* side-band mmap stream; NULL: /proc only */
+	const struct pseudonym *redact; /* --redact addresses; NULL: keep them */
+	int embed_symbols;              /* write SYMBOL records for the frames hit */
+};
+/* Fills r, all of it; 0 or SREC_E_NOMEM.  rec_fini() frees (also after a
+ * failed rec_init, and on a zeroed r). */
 int rec_init(struct recorder *r, struct srec_writer *w, struct srec_intern *in,
-	     struct procs *procs, struct ksyms *ks, int stack_fd0, int stack_fd1);
+	     struct procs *procs, struct ksyms *ks, int stack_fd0, int stack_fd1,
+	     const struct rec_opts *o);
 void rec_fini(struct recorder *r);
 
 /* Ring-buffer callback (libbpf ring_buffer_sample_fn signature). */

@@ -385,6 +385,10 @@ struct session {
 	pid_t child;
 	int child_status;
 	int child_done;
+	int fd;                /* the .srec file */
+	int go_fd;             /* the command waits on it until the hooks are live */
+	enum backend chosen;
+	uint64_t start;        /* recording.start_ns */
 };
 
 static uint32_t srec_loss_kind(int k)
@@ -398,7 +402,7 @@ static uint32_t srec_loss_kind(int k)
 	}
 }
 
-static int write_loss(struct session *s, uint64_t now, uint32_t cpu, uint32_t kind, uint64_t n)
+static srec_err write_loss(struct session *s, uint64_t now, uint32_t cpu, uint32_t kind, uint64_t n)
 {
 	struct srec_record r;
 	memset(&r, 0, offsetof(struct srec_record, u) + sizeof(r.u.loss));
@@ -428,7 +432,7 @@ static int prog_info(const struct bpf_program *p, struct bpf_prog_info *info)
  * softirq during a run).  Nearly all such runs are for other objects than
  * sockets, but a socket event among them would be missing: write the count
  * as loss, kind HOOK_SKIPPED, so that it is never silent. */
-static int poll_hook_skips(struct session *s, uint64_t now)
+static srec_err poll_hook_skips(struct session *s, uint64_t now)
 {
 	struct bpf_program *p;
 	uint64_t grew = 0;
@@ -582,10 +586,10 @@ static void print_unwind_stats(struct session *s, FILE *f)
 }
 
 /* Read the per-CPU loss counters and write LOSS records for what grew. */
-static int poll_losses(struct session *s, uint64_t now)
+static srec_err poll_losses(struct session *s, uint64_t now)
 {
 	int fd = bpf_map__fd(s->skel->maps.losses);
-	int err = 0;
+	srec_err err = 0;
 
 	for (uint32_t k = 0; k < SR_LOSS__MAX; k++) {
 		uint64_t *cur = s->loss_cur + (size_t)k * s->ncpus;
@@ -710,11 +714,11 @@ static void track_descendants(struct session *s)
 	free(kids);
 }
 
-static int meta_filters(struct session *s)
+static srec_err meta_filters(struct session *s)
 {
 	struct srec_writer *w = s->w;
 	char buf[1024] = "";
-	int err = 0;
+	srec_err err = 0;
 
 	if (s->o.npids && !s->o.cmd) {
 		for (int i = 0; i < s->o.npids; i++) {
@@ -748,12 +752,12 @@ static int meta_filters(struct session *s)
 	return err;
 }
 
-static int meta_backend(struct session *s, enum backend b)
+static srec_err meta_backend(struct session *s, enum backend b)
 {
 	static const char *const what[] = { "alloc", "release", "state", "connect", "accept",
 					    "sockinfo", "proc" };
 	char key[32];
-	int err = srec_writer_meta_str(s->w, "backend", backend_name(b));
+	srec_err err = srec_writer_meta_str(s->w, "backend", backend_name(b));
 	for (size_t i = 0; !err && i < sizeof(what) / sizeof(what[0]); i++) {
 		snprintf(key, sizeof(key), "backend.%s", what[i]);
 		err = srec_writer_meta_str(s->w, key, backend_hook(b, what[i]));
@@ -761,40 +765,33 @@ static int meta_backend(struct session *s, enum backend b)
 	return err;
 }
 
-int main(int argc, char **argv)
+/* Everything a recording needs, up to the moment the command may run.
+ * Fails with die() (nothing made yet worth keeping) or, once the file
+ * exists, returns 1 with the file removed; session_free() then frees. */
+static int session_open(struct session *s, int argc, char **argv)
 {
-	struct session s;
 	char why[512], machine[64] = "";
-	int go_fd = -1, fd, err, exit_code = 0;
-	const char *stop_reason = "signal";
 	struct bpf_config cfg;
-	enum backend chosen = BACKEND_TRACEPOINT;
-
-	/* `sockrec archive FILE`: no BPF, no privileges needed */
-	if (argc > 1 && strcmp(argv[1], "archive") == 0)
-		return archive_main(argc - 1, argv + 1);
-	memset(&s, 0, sizeof(s));
-	parse_args(argc, argv, &s.o);
-	libbpf_set_print(s.o.verbose ? libbpf_print : libbpf_quiet);
-	preflight();
+	srec_err werr; /* the writer's errors */
+	int syserr;    /* -errno of the system and libbpf calls */
 
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.stack_policy = s.o.stack_policy;
-	cfg.ustack_copy = s.o.ustack_copy;
-	cfg.comm = s.o.comm;
-	cfg.netns = s.o.netns;
-	cfg.ringbuf_bytes = s.o.ringbuf_bytes;
+	cfg.stack_policy = s->o.stack_policy;
+	cfg.ustack_copy = s->o.ustack_copy;
+	cfg.comm = s->o.comm;
+	cfg.netns = s->o.netns;
+	cfg.ringbuf_bytes = s->o.ringbuf_bytes;
 	cfg.stack_entries = STACK_ENTRIES;
 	cfg.self_tgid = (uint32_t)getpid();
-	if (s.o.cgroup) {
+	if (s->o.cgroup) {
 		struct stat sb;
-		if (stat(s.o.cgroup, &sb) != 0 || !S_ISDIR(sb.st_mode))
-			die("--cgroup %s: not a cgroup v2 directory", s.o.cgroup);
+		if (stat(s->o.cgroup, &sb) != 0 || !S_ISDIR(sb.st_mode))
+			die("--cgroup %s: not a cgroup v2 directory", s->o.cgroup);
 		cfg.cgroup_id = (uint64_t)sb.st_ino; /* cgroup v2 id == its kernfs inode */
 	}
 
-	fd = outfile_create(s.o.out, s.o.force, why, sizeof(why));
-	if (fd < 0)
+	s->fd = outfile_create(s->o.out, s->o.force, why, sizeof(why));
+	if (s->fd < 0)
 		die("%s", why);
 
 	struct sigaction sa;
@@ -807,14 +804,14 @@ int main(int argc, char **argv)
 	 * a signal that kills us with the last block half written. */
 	signal(SIGXFSZ, SIG_IGN);
 
-	if (s.o.cmd) {
-		s.child = start_command(s.o.cmd, &go_fd);
-		s.o.pids[0] = (uint32_t)s.child;
-		s.o.npids = 1;
+	if (s->o.cmd) {
+		s->child = start_command(s->o.cmd, &s->go_fd);
+		s->o.pids[0] = (uint32_t)s->child;
+		s->o.npids = 1;
 	}
-	cfg.pids = s.o.pids;
-	cfg.npids = s.o.npids;
-	cfg.filter_pids = s.o.npids > 0;
+	cfg.pids = s->o.pids;
+	cfg.npids = s->o.npids;
+	cfg.filter_pids = s->o.npids > 0;
 
 	/* zstd level 2.  The default, 3, is both dearer and larger on these
 	 * records: level 1 took ~20% less recorder CPU per event and wrote
@@ -824,22 +821,22 @@ int main(int argc, char **argv)
 	 * 480 MB/s of raw records (zstd -b), a small part of the recorder's
 	 * time. */
 	struct srec_writer_opts wo = { .zstd_level = 2, .block_bytes = 1u << 20 };
-	if ((err = srec_writer_open(&s.w, fd, &wo)))
-		die("cannot write %s: %s", s.o.out, srec_strerror(err));
-	s.in = srec_intern_new();
-	s.procs = s.in ? procs_new(s.w, s.in) : NULL;
-	if (!s.in || !s.procs)
+	if ((werr = srec_writer_open(&s->w, s->fd, &wo)))
+		die("cannot write %s: %s", s->o.out, srec_strerror(werr));
+	s->in = srec_intern_new();
+	s->procs = s->in ? procs_new(s->w, s->in) : NULL;
+	if (!s->in || !s->procs)
 		die("out of memory");
-	s.ks = ksyms_load();
-	if (!s.ks)
+	s->ks = ksyms_load();
+	if (!s->ks)
 		fprintf(stderr, "sockrec: warning: cannot read /proc/kallsyms (%s): kernel frames "
 				"will not be symbolized\n", strerror(errno));
-	if ((err = hostmeta_write(s.w, argc, argv, machine, sizeof(machine))))
-		die("cannot write metadata: %s", srec_strerror(err));
-	if (s.o.raw_kaddr && s.ks) {
+	if ((werr = hostmeta_write(s->w, argc, argv, machine, sizeof(machine))))
+		die("cannot write metadata: %s", srec_strerror(werr));
+	if (s->o.raw_kaddr && s->ks) {
 		char hex[32];
-		snprintf(hex, sizeof(hex), "%llx", (unsigned long long)ksyms_text_base(s.ks));
-		srec_writer_meta_str(s.w, "kernel.text_base", hex);
+		snprintf(hex, sizeof(hex), "%llx", (unsigned long long)ksyms_text_base(s->ks));
+		srec_writer_meta_str(s->w, "kernel.text_base", hex);
 	}
 
 	struct syscall_nrs nrs;
@@ -850,98 +847,109 @@ int main(int argc, char **argv)
 	cfg.nr_socketpair = (int32_t)nrs.socketpair;
 	cfg.nr_accept = (int32_t)nrs.accept;
 	cfg.nr_accept4 = (int32_t)nrs.accept4;
-	err = backend_start(&cfg, s.o.backend, s.o.verbose ? stderr : NULL, stderr, &s.skel, &chosen);
-	if (err) {
-		if (s.child > 0) {
-			kill(s.child, SIGKILL);
-			waitpid(s.child, NULL, 0);
+	if (backend_start(&cfg, s->o.backend, s->o.verbose ? stderr : NULL, stderr, &s->skel,
+			  &s->chosen)) {
+		/* Nothing was recorded: no file is left behind. */
+		if (s->child > 0) {
+			kill(s->child, SIGKILL);
+			waitpid(s->child, NULL, 0);
+			s->child = 0;
 		}
-		srec_writer_meta_str(s.w, "recording.stop_reason", "backend-failed");
-		srec_writer_close(s.w);
-		close(fd);
-		unlink(s.o.out);
-		procs_free(s.procs);
-		ksyms_free(s.ks);
-		srec_intern_free(s.in);
+		srec_writer_meta_str(s->w, "recording.stop_reason", "backend-failed");
+		srec_writer_close(s->w);
+		s->w = NULL;
+		close(s->fd);
+		s->fd = -1;
+		unlink(s->o.out);
 		return 1;
 	}
-	if (rec_init(&s.rec, s.w, s.in, s.procs, s.ks, bpf_map__fd(s.skel->maps.stacks0),
-		     bpf_map__fd(s.skel->maps.stacks1)))
-		die("out of memory");
-	s.rec.nr = nrs;
 	/* Start the side-band mmap stream before the command runs, so that
 	 * its every mapping is seen even if it exits at once. */
-	err = mmapw_open(&s.mw, s.procs, s.o.verbose ? stderr : NULL);
-	if (err)
+	if ((syserr = mmapw_open(&s->mw, s->procs, s->o.verbose ? stderr : NULL)))
 		fprintf(stderr, "sockrec: warning: cannot follow mmaps (%s): stacks of processes "
-				"that exit quickly may stay unsymbolized\n", strerror(-err));
-	s.rec.mw = s.mw;
-	s.rec.embed_symbols = !s.o.no_embed;
-	if (s.o.redact_addresses) {
-		if ((err = pseudonym_init(&s.pseud)))
-			die("cannot make a pseudonym key: %s", strerror(-err));
-		s.rec.redact = &s.pseud;
-	}
-	s.ncpus = libbpf_num_possible_cpus();
-	if (s.ncpus <= 0)
+				"that exit quickly may stay unsymbolized\n", strerror(-syserr));
+	if (s->o.redact_addresses && (syserr = pseudonym_init(&s->pseud)))
+		die("cannot make a pseudonym key: %s", strerror(-syserr));
+	const struct rec_opts ro = {
+		.nr = nrs,
+		.mw = s->mw,
+		.redact = s->o.redact_addresses ? &s->pseud : NULL,
+		.embed_symbols = !s->o.no_embed,
+	};
+	if (rec_init(&s->rec, s->w, s->in, s->procs, s->ks, bpf_map__fd(s->skel->maps.stacks0),
+		     bpf_map__fd(s->skel->maps.stacks1), &ro))
+		die("out of memory");
+	s->ncpus = libbpf_num_possible_cpus();
+	if (s->ncpus <= 0)
 		die("cannot count CPUs");
-	s.loss_prev = calloc((size_t)SR_LOSS__MAX * s.ncpus, sizeof(uint64_t));
-	s.loss_cur = calloc((size_t)SR_LOSS__MAX * s.ncpus, sizeof(uint64_t));
-	s.rb = ring_buffer__new(bpf_map__fd(s.skel->maps.events), rec_handle, &s.rec, NULL);
-	if (!s.loss_prev || !s.loss_cur || !s.rb)
+	s->loss_prev = calloc((size_t)SR_LOSS__MAX * s->ncpus, sizeof(uint64_t));
+	s->loss_cur = calloc((size_t)SR_LOSS__MAX * s->ncpus, sizeof(uint64_t));
+	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), rec_handle, &s->rec, NULL);
+	if (!s->loss_prev || !s->loss_cur || !s->rb)
 		die("cannot set up the ring buffer: %s", strerror(errno));
 
-	uint64_t start = mono_ns();
-	err = meta_backend(&s, chosen);
-	err = err ? err : meta_filters(&s);
-	if (s.o.redact_addresses)
-		err = err ? err : srec_writer_meta_str(s.w, "redact", "addresses");
-	err = err ? err : srec_writer_meta_str(s.w, "symbols.embedded", s.o.no_embed ? "0" : "1");
-	err = err ? err : srec_writer_meta_u64(s.w, "recording.start_ns", start);
-	err = err ? err : srec_writer_flush(s.w);
-	if (err)
-		die("cannot write %s: %s", s.o.out, srec_strerror(err));
-	s.last_loss_ts = start;
+	s->start = mono_ns();
+	werr = meta_backend(s, s->chosen);
+	werr = werr ? werr : meta_filters(s);
+	if (s->o.redact_addresses)
+		werr = werr ? werr : srec_writer_meta_str(s->w, "redact", "addresses");
+	werr = werr ? werr : srec_writer_meta_str(s->w, "symbols.embedded", s->o.no_embed ? "0" : "1");
+	werr = werr ? werr : srec_writer_meta_u64(s->w, "recording.start_ns", s->start);
+	werr = werr ? werr : srec_writer_flush(s->w);
+	if (werr)
+		die("cannot write %s: %s", s->o.out, srec_strerror(werr));
+	s->last_loss_ts = s->start;
 
 	/* -p: the children the processes already have (nginx's workers) are
 	 * theirs too; forks from now on are followed by the fork hook.  Before
 	 * the snapshot, which takes the sockets of tracked processes. */
-	if (s.o.npids && !s.o.cmd)
-		track_descendants(&s);
+	if (s->o.npids && !s->o.cmd)
+		track_descendants(s);
 	/* Sockets that exist already: snapshot them now that the hooks are
 	 * live, so that a release racing with the walk is still seen. */
-	if ((err = backend_snapshot(s.skel)))
+	if ((syserr = backend_snapshot(s->skel)))
 		fprintf(stderr, "sockrec: warning: snapshot of open sockets failed: %s\n",
-			strerror(-err));
+			strerror(-syserr));
 	/* Everything that needs privileges is done: keep only what reading
 	 * other processes' maps and binaries needs. */
-	if (!s.o.keep_privs && (err = privs_drop()))
-		fprintf(stderr, "sockrec: warning: cannot drop capabilities: %s\n", strerror(-err));
-	if (go_fd >= 0) {
-		if (write(go_fd, "g", 1) != 1)
+	if (!s->o.keep_privs && (syserr = privs_drop()))
+		fprintf(stderr, "sockrec: warning: cannot drop capabilities: %s\n", strerror(-syserr));
+	if (s->go_fd >= 0) {
+		if (write(s->go_fd, "g", 1) != 1)
 			die("cannot start the command: %s", strerror(errno));
-		close(go_fd);
+		close(s->go_fd);
+		s->go_fd = -1;
 	}
-	if (s.o.verbose)
-		fprintf(stderr, "sockrec: recording with backend %s to %s\n", backend_name(chosen),
-			s.o.out);
+	if (s->o.verbose)
+		fprintf(stderr, "sockrec: recording with backend %s to %s\n", backend_name(s->chosen),
+			s->o.out);
+	return 0;
+}
 
+/* The event loop, until a signal, the duration, the command's end or an
+ * error; returns why it stopped (META recording.stop_reason). */
+static const char *session_loop(struct session *s)
+{
+	const char *stop_reason = "signal";
 	int tty = isatty(STDERR_FILENO);
+	uint64_t start = s->start;
 	uint64_t last_flush = start, last_epoch = start, last_status = start, child_exit_ts = 0;
-	uint64_t deadline = s.o.duration > 0 ? start + (uint64_t)(s.o.duration * 1e9) : 0;
+	uint64_t deadline = s->o.duration > 0 ? start + (uint64_t)(s->o.duration * 1e9) : 0;
+	srec_err werr;
+
 	for (;;) {
 		/* Events are submitted with BPF_RB_NO_WAKEUP below the fill
 		 * threshold, so epoll rarely fires: poll is our timer, and
 		 * consume() drains whatever is there each time round. */
-		int n = ring_buffer__poll(s.rb, 50);
-		mmapw_drain(s.mw);
+		int n = ring_buffer__poll(s->rb, 50); /* -errno */
+		mmapw_drain(s->mw);
 		if (n >= 0)
-			n = ring_buffer__consume(s.rb);
+			n = ring_buffer__consume(s->rb);
 		uint64_t now = mono_ns();
 		/* Side-band records with no event after them yet: apply once
 		 * they are old enough that no earlier event can still come. */
-		mmapw_apply_until(s.mw, now - 200000000ull);
-		if (s.rec.err) {
+		mmapw_apply_until(s->mw, now - 200000000ull);
+		if (s->rec.err) {
 			stop_reason = "write-error";
 			break;
 		}
@@ -951,20 +959,20 @@ int main(int argc, char **argv)
 			break;
 		}
 		if (now - last_epoch >= EPOCH_NS ||
-		    (now - last_epoch >= EPOCH_MIN_NS && s.rec.epoch_stacks >= EPOCH_FILL)) {
-			flip_stack_epoch(&s);
+		    (now - last_epoch >= EPOCH_MIN_NS && s->rec.epoch_stacks >= EPOCH_FILL)) {
+			flip_stack_epoch(s);
 			last_epoch = now;
 		}
 		if (now - last_flush >= FLUSH_NS) {
-			if ((err = poll_losses(&s, now)) || (err = srec_writer_flush(s.w))) {
-				s.rec.err = err;
+			if ((werr = poll_losses(s, now)) || (werr = srec_writer_flush(s->w))) {
+				s->rec.err = werr;
 				stop_reason = "write-error";
 				break;
 			}
 			last_flush = now;
 		}
 		if (tty && now - last_status >= 1000000000ull) {
-			status_line(&s, start, now);
+			status_line(s, start, now);
 			last_status = now;
 		}
 		if (stop_requested)
@@ -973,78 +981,90 @@ int main(int argc, char **argv)
 			stop_reason = "duration";
 			break;
 		}
-		if (s.child > 0 && !s.child_done) {
-			pid_t r = waitpid(s.child, &s.child_status, WNOHANG);
-			if (r == s.child) {
-				s.child_done = 1;
+		if (s->child > 0 && !s->child_done) {
+			pid_t r = waitpid(s->child, &s->child_status, WNOHANG);
+			if (r == s->child) {
+				s->child_done = 1;
 				child_exit_ts = now;
 			}
 		}
 		/* The command's sockets are freed (RCU) shortly after it exits:
 		 * keep recording a moment to see those releases. */
-		if (s.child_done && now - child_exit_ts >= GRACE_NS) {
+		if (s->child_done && now - child_exit_ts >= GRACE_NS) {
 			stop_reason = "command-exited";
 			break;
 		}
 	}
 	if (tty)
 		fputs("\r\033[K", stderr);
+	return stop_reason;
+}
 
-	/* Orderly end: drain what the ring buffer holds, then detach. */
-	mmapw_drain(s.mw);
-	if (!s.rec.err)
-		ring_buffer__consume(s.rb);
+/* Orderly end: drain what the ring buffer holds, detach, finish the file
+ * and print the summary.  Returns the exit code. */
+static int session_close(struct session *s, const char *stop_reason)
+{
+	int exit_code = 0;
+	srec_err werr;
+
+	mmapw_drain(s->mw);
+	if (!s->rec.err)
+		ring_buffer__consume(s->rb);
 	uint64_t end = mono_ns();
-	if (!s.rec.err)
-		s.rec.err = poll_losses(&s, end);
-	uint64_t lost = s.lost_total[SR_LOSS_RINGBUF] + s.lost_total[SR_LOSS_SOCKMAP] +
-			s.lost_total[SR_LOSS_SKMAP];
+	if (!s->rec.err)
+		s->rec.err = poll_losses(s, end);
+	uint64_t lost = s->lost_total[SR_LOSS_RINGBUF] + s->lost_total[SR_LOSS_SOCKMAP] +
+			s->lost_total[SR_LOSS_SKMAP];
 	char by[512];
 	uint64_t skips_matter = 0;
-	uint64_t skips = hook_skips_by_program(&s, by, sizeof(by), &skips_matter);
+	uint64_t skips = hook_skips_by_program(s, by, sizeof(by), &skips_matter);
 	/* Data first, so that recording.complete is the last thing written. */
-	if (!s.rec.err)
-		s.rec.err = srec_writer_flush(s.w);
-	if (!s.rec.err) {
-		srec_writer_meta_u64(s.w, "recording.end_ns", end);
-		srec_writer_meta_str(s.w, "recording.stop_reason", stop_reason);
-		srec_writer_meta_u64(s.w, "stats.events", s.rec.events);
-		srec_writer_meta_u64(s.w, "stats.lost", lost);
-		srec_writer_meta_u64(s.w, "stats.stack_failures", s.rec.stack_fail);
-		srec_writer_meta_u64(s.w, "stats.hook_skips", skips);
-		write_unwind_stats(&s);
-		s.rec.err = srec_writer_meta_str(s.w, "recording.complete", "1");
+	if (!s->rec.err)
+		s->rec.err = srec_writer_flush(s->w);
+	if (!s->rec.err) {
+		srec_writer_meta_u64(s->w, "recording.end_ns", end);
+		srec_writer_meta_str(s->w, "recording.stop_reason", stop_reason);
+		srec_writer_meta_u64(s->w, "stats.events", s->rec.events);
+		srec_writer_meta_u64(s->w, "stats.lost", lost);
+		srec_writer_meta_u64(s->w, "stats.stack_failures", s->rec.stack_fail);
+		srec_writer_meta_u64(s->w, "stats.hook_skips", skips);
+		write_unwind_stats(s);
+		s->rec.err = srec_writer_meta_str(s->w, "recording.complete", "1");
 	}
-	ring_buffer__free(s.rb);
-	if (s.o.verbose) {
-		print_prog_costs(&s, stderr);
-		print_unwind_stats(&s, stderr);
+	ring_buffer__free(s->rb);
+	s->rb = NULL;
+	if (s->o.verbose) {
+		print_prog_costs(s, stderr);
+		print_unwind_stats(s, stderr);
 	}
-	backend_stop(s.skel);
-	err = srec_writer_close(s.w);
-	if (s.rec.err || err) {
-		int e = s.rec.err ? s.rec.err : err;
+	backend_stop(s->skel);
+	s->skel = NULL;
+	werr = srec_writer_close(s->w);
+	s->w = NULL;
+	if (s->rec.err || werr) {
+		int e = s->rec.err ? s->rec.err : werr;
 		fprintf(stderr, "sockrec: stopped: cannot write %s: %s%s%s; the file holds everything "
-				"written before\n", s.o.out, srec_strerror(e),
+				"written before\n", s->o.out, srec_strerror(e),
 			e == SREC_E_IO ? ": " : "", e == SREC_E_IO ? strerror(ENOSPC) : "");
 		exit_code = 1;
 	}
-	close(fd);
+	close(s->fd);
+	s->fd = -1;
 
 	struct stat sb;
-	double secs = (double)(end - start) / 1e9;
+	double secs = (double)(end - s->start) / 1e9;
 	fprintf(stderr,
 		"sockrec: %.1fs, %llu events (alloc %llu, release %llu, state %llu, connect %llu, "
 		"accept %llu), %llu lost, %llu stack failures, %s %.1f KB (%.1f B/event)\n",
-		secs, (unsigned long long)s.rec.events,
-		(unsigned long long)s.rec.by_kind[SR_EV_ALLOC],
-		(unsigned long long)s.rec.by_kind[SR_EV_RELEASE],
-		(unsigned long long)s.rec.by_kind[SR_EV_STATE],
-		(unsigned long long)s.rec.by_kind[SR_EV_CONNECT],
-		(unsigned long long)s.rec.by_kind[SR_EV_ACCEPT], (unsigned long long)lost,
-		(unsigned long long)s.rec.stack_fail, s.o.out,
-		stat(s.o.out, &sb) == 0 ? (double)sb.st_size / 1024 : 0,
-		stat(s.o.out, &sb) == 0 && s.rec.events ? (double)sb.st_size / (double)s.rec.events : 0);
+		secs, (unsigned long long)s->rec.events,
+		(unsigned long long)s->rec.by_kind[SR_EV_ALLOC],
+		(unsigned long long)s->rec.by_kind[SR_EV_RELEASE],
+		(unsigned long long)s->rec.by_kind[SR_EV_STATE],
+		(unsigned long long)s->rec.by_kind[SR_EV_CONNECT],
+		(unsigned long long)s->rec.by_kind[SR_EV_ACCEPT], (unsigned long long)lost,
+		(unsigned long long)s->rec.stack_fail, s->o.out,
+		stat(s->o.out, &sb) == 0 ? (double)sb.st_size / 1024 : 0,
+		stat(s->o.out, &sb) == 0 && s->rec.events ? (double)sb.st_size / (double)s->rec.events : 0);
 	if (lost)
 		fprintf(stderr, "sockrec: WARNING: %llu events were lost (ring buffer or maps full); "
 				"try --ringbuf-size or fewer stacks. Reports will flag this.\n",
@@ -1055,21 +1075,54 @@ int main(int argc, char **argv)
 				"program ran on that CPU; the file counts them as loss (kind 6)\n",
 			(unsigned long long)skips_matter, by);
 	}
-	if (s.child > 0 && !s.child_done)
+	if (s->child > 0 && !s->child_done)
 		fprintf(stderr, "sockrec: command (pid %d) is still running; it was not stopped\n",
-			(int)s.child);
+			(int)s->child);
 	/* As time(1) and strace: the command's status is ours (127: it could
 	 * not be run), unless the recording itself failed. */
-	if (!exit_code && s.child > 0 && s.child_done)
-		exit_code = WIFEXITED(s.child_status) ? WEXITSTATUS(s.child_status)
-			  : WIFSIGNALED(s.child_status) ? 128 + WTERMSIG(s.child_status) : 1;
+	if (!exit_code && s->child > 0 && s->child_done)
+		exit_code = WIFEXITED(s->child_status) ? WEXITSTATUS(s->child_status)
+			  : WIFSIGNALED(s->child_status) ? 128 + WTERMSIG(s->child_status) : 1;
+	return exit_code;
+}
 
-	rec_fini(&s.rec);
-	mmapw_close(s.mw);
-	procs_free(s.procs);
-	ksyms_free(s.ks);
-	srec_intern_free(s.in);
-	free(s.loss_prev);
-	free(s.loss_cur);
+/* The one cleanup path: whatever session_open made and session_close did
+ * not already close. */
+static void session_free(struct session *s)
+{
+	ring_buffer__free(s->rb);
+	backend_stop(s->skel);
+	if (s->w)
+		srec_writer_close(s->w);
+	if (s->fd >= 0)
+		close(s->fd);
+	if (s->go_fd >= 0)
+		close(s->go_fd);
+	rec_fini(&s->rec);
+	mmapw_close(s->mw);
+	procs_free(s->procs);
+	ksyms_free(s->ks);
+	srec_intern_free(s->in);
+	free(s->loss_prev);
+	free(s->loss_cur);
+}
+
+int main(int argc, char **argv)
+{
+	struct session s;
+	int exit_code;
+
+	/* `sockrec archive FILE`: no BPF, no privileges needed */
+	if (argc > 1 && strcmp(argv[1], "archive") == 0)
+		return archive_main(argc - 1, argv + 1);
+	memset(&s, 0, sizeof(s));
+	s.fd = s.go_fd = -1;
+	parse_args(argc, argv, &s.o);
+	libbpf_set_print(s.o.verbose ? libbpf_print : libbpf_quiet);
+	preflight();
+	exit_code = session_open(&s, argc, argv);
+	if (!exit_code)
+		exit_code = session_close(&s, session_loop(&s));
+	session_free(&s);
 	return exit_code;
 }

@@ -4,8 +4,6 @@
 #define SOCKREPORT_CLI_H
 #include <stdint.h>
 #include <stdio.h>
-#include "hist.h"
-#include "series.h"
 #include "model.h"
 #include "symbolize.h"
 
@@ -31,7 +29,6 @@ struct cli {
 	const char *sysroot;
 	const char *vmlinux;    /* --vmlinux FILE: kernel frames with file:line */
 	int no_debuginfod;      /* --no-debuginfod */
-	/* added with pairs/latency/diff/timeline: */
 	int stacks;             /* pairs: show alloc/release stacks */
 	int folded;             /* leaks/allocs: folded stacks for flame graphs */
 	const char *by;         /* latency: comm|pid|stack|dport|raddr */
@@ -60,18 +57,6 @@ const char *cli_index_state(int state);
 
 /* struct vals: bounded histograms of durations, see hist.h */
 
-/* String-keyed table of fixed-size records (zeroed on creation). */
-struct agg {
-	char **keys;
-	void **vals;
-	size_t n, cap, elem;
-	size_t *hash; /* open addressing over indices+1 */
-	size_t hcap;
-};
-void agg_init(struct agg *a, size_t elem);
-/* Record for key (created zeroed); NULL on ENOMEM. */
-void *agg_get(struct agg *a, const char *key);
-void agg_free(struct agg *a);
 
 /* "127.0.0.1:80", "[::1]:80", "*" for a zero address without port. */
 void cli_addr(char *buf, size_t cap, uint32_t family, const uint8_t addr[16], uint16_t port);
@@ -126,62 +111,5 @@ double cli_rel(const struct model *m, uint64_t ts);
 void cli_dur(char *buf, size_t cap, uint64_t ns);
 const char *first_error_name(int err);
 
-int cmd_leaks(struct cli *c);
-int cmd_dump(struct cli *c);
-int cmd_info(struct cli *c);
-int cmd_pairs(struct cli *c);
-int cmd_states(struct cli *c);
-int cmd_summary(struct cli *c);
-int cmd_latency(struct cli *c);
-int cmd_allocs(struct cli *c);
-int cmd_diff(struct cli *c);
-int cmd_timeline(struct cli *c);
-int cmd_ss(struct cli *c);
-int cmd_export(struct cli *c);
-/* several files (cmd_fleet.c): by site key / destination, with a host column */
-int cmd_leaks_many(struct cli *c);
-int cmd_allocs_many(struct cli *c);
-int cmd_latency_many(struct cli *c);
-int cmd_html(struct cli *c);
-/* --- allocation sites (cmd_allocs.c), shared by allocs, leaks, diff --- */
-struct site {
-	uint64_t kstack, ustack;
-	uint32_t origin;
-	uint64_t allocs, releases, open, leaks, exit_released, closewait, possible;
-	int64_t *net_min;      /* allocated - released, per minute from the start */
-	size_t nmin;
-	struct vals life;      /* lifetimes of the released sockets */
-	uint32_t pid;          /* an example */
-	uint64_t comm;
-	uint32_t family, type, protocol;
-	int mixed;             /* sockets of several family/type/protocol */
-	char *key;             /* portable key: frame keys, root first, ';'-joined */
-	struct series *ts;     /* open sockets over time (only with sites.clock) */
-};
-struct sites {
-	struct agg by_id;      /* "kstack/ustack/origin" -> struct site */
-	struct agg by_key;     /* after sites_collapse: key -> struct site */
-	struct site **idx;     /* by_id by (kstack, ustack, origin), open addressing */
-	size_t idx_cap;
-	int no_life;           /* set by callers that print no lifetimes: site.life stays empty */
-	struct series_clock *clock; /* set by callers that draw site.ts (html) */
-};
-void sites_init(struct sites *s);
-/* Account socket s (done callback): end = recording end, older_ns as leaks. */
-int sites_add(struct sites *ss, const struct model *m, const struct msock *s, uint64_t end,
-	      uint64_t older_ns);
-/* Symbolize and merge by portable key (lines: add file:line to frames). */
-int sites_collapse(struct sites *ss, struct stacks *st, int lines);
-/* Folded stacks of the collapsed sites; which: 0 allocs, 1 leaks. */
-void sites_folded(FILE *f, struct sites *ss, int which);
-void sites_free(struct sites *ss);
-/* The portable key of an allocation site ("origin;mod!func;..." root first,
- * address-free; lines: with file:line): malloc'd, NULL on ENOMEM. */
-char *portable_key(struct stacks *st, uint64_t kref, uint64_t uref, uint32_t origin, int lines);
-/* "INET/STREAM/TCP", or "several kinds" for a mixed site */
-void site_kind(char *buf, size_t cap, const struct site *x);
-
-/* Prints the --help text of a command; 1 if the command is known. */
-int cli_command_help(const char *cmd, FILE *f);
 
 #endif

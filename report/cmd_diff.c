@@ -11,12 +11,9 @@
 #include "diffcore.h"
 #include "out.h"
 #include "stacks.h"
-
-static int is_conn(const struct msock *s)
-{
-	return ((s->family == 2 || s->family == 10) && (s->protocol == 6 || s->type == 1)) ||
-	       (s->family == 1 && (s->type == 1 || s->type == 5));
-}
+#include "sites.h"
+#include "commands.h"
+#include "names.h"
 
 static void on_done(struct model *m, const struct msock *s, void *arg)
 {
@@ -25,7 +22,7 @@ static void on_done(struct model *m, const struct msock *s, void *arg)
 	int ok, err;
 	if (sites_add(&S->ss, m, s, S->end ? S->end : m->ts_last, S->c->older_ns))
 		S->err = 1;
-	if (is_conn(s) && msock_connect_latency(s, &ns, &ok, &err)) {
+	if (names_is_conn(s->family, s->type, s->protocol) && msock_connect_latency(s, &ns, &ok, &err)) {
 		if (ok) {
 			if (vals_add(&S->conn, ns))
 				S->err = 1;

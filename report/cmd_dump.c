@@ -16,6 +16,7 @@
 #include "srec_error.h"
 #include "srec_reader.h"
 #include "wallclock.h"
+#include "commands.h"
 
 #define MAXF 32
 

@@ -27,6 +27,9 @@
 #include "srec_error.h"
 #include "table_out.h"
 #include "wallclock.h"
+#include "sites.h"
+#include "commands.h"
+#include "names.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -241,7 +244,7 @@ static void socket_row(struct exp *E, struct model *m, const struct msock *s)
 	const char *lc = leak_class(s, end, E->c->older_ns);
 	uint64_t since = 0;
 	uint32_t last = msock_last_state(s, &since);
-	int cw = !s->released && s->nstates && s->states[s->nstates - 1] == 8;
+	int cw = !s->released && s->nstates && s->states[s->nstates - 1] == TCP_ST_CLOSE_WAIT;
 	E->nsockets++;
 	E->nopen += !s->released;
 	E->nleaked += lc && !strcmp(lc, "outstanding");

@@ -15,6 +15,9 @@
 #include "cli.h"
 #include "out.h"
 #include "stacks.h"
+#include "sites.h"
+#include "commands.h"
+#include "names.h"
 
 #define FLEET_STACK_LINES 6
 
@@ -68,7 +71,7 @@ static void on_done(struct model *m, const struct msock *s, void *arg)
 	}
 	uint64_t ns;
 	int ok, err;
-	if (s->protocol != 6 || !msock_connect_latency(s, &ns, &ok, &err))
+	if (s->protocol != IPPROTO_TCP || !msock_connect_latency(s, &ns, &ok, &err))
 		return;
 	char dest[80], key[100];
 	cli_addr(dest, sizeof(dest), s->connect_family ? s->connect_family : s->family,
@@ -198,10 +201,17 @@ static void files_out(const struct fleet *F)
 	}
 }
 
-static struct agg *sort_agg;
-static int sort_leaks;
-static int by_count(const void *a, const void *b)
+/* qsort_r context: indices into agg, ranked by leaks or by allocations */
+struct rank {
+	const struct agg *agg;
+	int leaks;
+};
+
+static int by_count(const void *a, const void *b, void *arg)
 {
+	const struct rank *rk = arg;
+	const struct agg *sort_agg = rk->agg;
+	const int sort_leaks = rk->leaks;
 	const struct fsite *x = sort_agg->vals[*(const size_t *)a];
 	const struct fsite *y = sort_agg->vals[*(const size_t *)b];
 	uint64_t nx = sort_leaks ? x->leaks + x->closewait : x->allocs;
@@ -277,8 +287,9 @@ static void sites_out(struct fleet *F, size_t *ix, size_t n)
 		printf("  (none)\n");
 }
 
-static int by_dest(const void *a, const void *b)
+static int by_dest(const void *a, const void *b, void *arg)
 {
+	const struct agg *sort_agg = ((const struct rank *)arg)->agg;
 	const struct flat *x = sort_agg->vals[*(const size_t *)a];
 	const struct flat *y = sort_agg->vals[*(const size_t *)b];
 	int d = strcmp(x->dest, y->dest);
@@ -361,9 +372,8 @@ static int fleet_run(struct cli *c, int latency)
 		if (latency || !leaks || x->leaks || x->closewait)
 			ix[n++] = i;
 	}
-	sort_agg = a;
-	sort_leaks = leaks;
-	qsort(ix, n, sizeof(*ix), latency ? by_dest : by_count);
+	struct rank rk = { a, leaks };
+	qsort_r(ix, n, sizeof(*ix), latency ? by_dest : by_count, &rk);
 	files_out(&F);
 	if (latency)
 		latency_out(&F, ix, n);

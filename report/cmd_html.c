@@ -31,6 +31,8 @@
 #include "stacks.h"
 #include "svg.h"
 #include "wallclock.h"
+#include "sites.h"
+#include "commands.h"
 
 #define TOP_GROUPS 30   /* rows per leak table; the rest is counted */
 #define TOP_LINES 6     /* allocation sites drawn over time, besides the total */
@@ -287,9 +289,10 @@ static void curve_of(struct curve *cv, struct series *s, const struct series_clo
 	}
 }
 
-static struct agg *rank_agg;
-static int by_allocs_desc(const void *a, const void *b)
+/* qsort_r over indices into the agg `arg` */
+static int by_allocs_desc(const void *a, const void *b, void *arg)
 {
+	const struct agg *rank_agg = arg;
 	const struct site *x = rank_agg->vals[*(const size_t *)a];
 	const struct site *y = rank_agg->vals[*(const size_t *)b];
 	return x->allocs > y->allocs ? -1 : x->allocs < y->allocs;
@@ -310,8 +313,7 @@ static size_t top_sites(struct leaks *L, size_t *out, size_t max)
 		if (x->allocs && x->allocs <= x->releases)
 			all[na++] = i;
 	}
-	rank_agg = a;
-	qsort(all, na, sizeof(*all), by_allocs_desc);
+	qsort_r(all, na, sizeof(*all), by_allocs_desc, a);
 	for (size_t i = 0; i < na && n < max; i++)
 		out[n++] = all[i];
 	free(all);

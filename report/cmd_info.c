@@ -6,6 +6,7 @@
 #include "out.h"
 #include "wallclock.h"
 #include "srec_error.h"
+#include "commands.h"
 
 static const char *const meta_shown[] = {
 	"host.name", "host.kernel", "host.arch", "host.ncpus", "host.boot_id", "recorder.version",

@@ -8,6 +8,8 @@
 #include "latency.h"
 #include "out.h"
 #include "stacks.h"
+#include "agg.h"
+#include "commands.h"
 
 struct lgroup {
 	struct vals v[LAT__N];

@@ -20,6 +20,8 @@
 #include "out.h"
 #include "pprof.h"
 #include "stacks.h"
+#include "sites.h"
+#include "commands.h"
 
 static void kinds_text(char *buf, size_t cap, const struct group *g)
 {
@@ -314,8 +316,9 @@ int cmd_leaks(struct cli *c)
 		uint64_t free_skips;
 		cli_hook_skips_that_matter(&m, &free_skips);
 		if (free_skips && L.outstanding.n)
-			printf("(the kernel skipped %" PRIu64 " runs of the slab-free hook: a socket "
-			       "released other than by close(), dup2() or exit may be listed here)\n",
+			/* two lines: the report's lines fit 80 columns */
+			printf("(the kernel skipped %" PRIu64 " runs of the slab-free hook: a socket\n"
+			       " released other than by close(), dup2() or exit may be listed here)\n",
 			       free_skips);
 		print_text_groups(c, &m, st, &L.exited, "Released only by process exit", "lifetime");
 		print_text_groups(c, &m, st, &L.closewait, "Stranded in CLOSE_WAIT", "in CLOSE_WAIT");

@@ -21,6 +21,7 @@
 #include "out.h"
 #include "wallclock.h"
 #include "stacks.h"
+#include "commands.h"
 
 /* Escaped forms of interned strings (comms), made once per string id. */
 struct strcache {
@@ -148,36 +149,17 @@ static void json_wall(struct pairs *P, const char *key, uint64_t ts)
 	}
 }
 
+static char *w_addr(char *o, uint32_t family, const uint8_t a[16], uint16_t port);
+
 /* As cli_addr(); returns 0 for "-" (nothing written). */
 static int fb_addr(struct fbuf *b, uint32_t family, const uint8_t a[16], uint16_t port)
 {
-	uint64_t w[2];
-	memcpy(w, a, 16);
-	if (!(w[0] | w[1]) && !port)
+	char t[INET6_ADDRSTRLEN + 2 + 1 + 20];
+	char *e = w_addr(t, family, a, port);
+
+	if (e == t)
 		return 0;
-	char t[INET6_ADDRSTRLEN + 8];
-	size_t n = 0;
-	if (family == 10) {
-		t[n++] = '[';
-		if (!inet_ntop(AF_INET6, a, t + 1, INET6_ADDRSTRLEN))
-			snprintf(t + 1, INET6_ADDRSTRLEN, "?");
-		n = strlen(t);
-		t[n++] = ']';
-	} else {
-		for (int i = 0; i < 4; i++) {
-			unsigned v = a[i];
-			if (i)
-				t[n++] = '.';
-			if (v >= 100)
-				t[n++] = (char)('0' + v / 100);
-			if (v >= 10)
-				t[n++] = (char)('0' + v / 10 % 10);
-			t[n++] = (char)('0' + v % 10);
-		}
-	}
-	t[n++] = ':';
-	fb_mem(b, t, n);
-	fb_u64(b, port);
+	fb_mem(b, t, (size_t)(e - t));
 	return 1;
 }
 
@@ -325,7 +307,7 @@ static char *w_addr(char *o, uint32_t family, const uint8_t a[16], uint16_t port
 	memcpy(w, a, 16);
 	if (!(w[0] | w[1]) && !port)
 		return o;
-	if (family == 10) {
+	if (family == AF_INET6) {
 		*o++ = '[';
 		if (!inet_ntop(AF_INET6, a, o, INET6_ADDRSTRLEN))
 			strcpy(o, "?");

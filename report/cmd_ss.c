@@ -17,6 +17,8 @@
 #include "cli.h"
 #include "out.h"
 #include "wallclock.h"
+#include "commands.h"
+#include "names.h"
 
 struct ssrow {
 	struct msock s;
@@ -48,12 +50,12 @@ static uint32_t state_at(const struct msock *s, uint64_t t)
 
 static int is_tcp(const struct msock *s)
 {
-	return (s->family == 2 || s->family == 10) && s->type == 1;
+	return names_is_ip(s->family) && s->type == SOCK_STREAM;
 }
 
 static int is_udp(const struct msock *s)
 {
-	return (s->family == 2 || s->family == 10) && s->type == 2;
+	return names_is_ip(s->family) && s->type == SOCK_DGRAM;
 }
 
 /* The peer of a UDP socket comes from its connect() (no STATE records):
@@ -69,7 +71,7 @@ static int udp_connected(const struct msock *s, uint64_t t)
 static int listening(const struct ssrow *r, uint64_t t)
 {
 	if (is_tcp(&r->s))
-		return r->state == 10;
+		return r->state == TCP_ST_LISTEN;
 	if (is_udp(&r->s))
 		return !udp_connected(&r->s, t);
 	return 0;
@@ -88,12 +90,12 @@ static int wanted(const struct cli *c, const struct ssrow *r, uint64_t t)
 {
 	const struct msock *s = &r->s;
 	if ((c->ss_tcp || c->ss_udp || c->ss_unix) &&
-	    !((c->ss_tcp && is_tcp(s)) || (c->ss_udp && is_udp(s)) || (c->ss_unix && s->family == 1)))
+	    !((c->ss_tcp && is_tcp(s)) || (c->ss_udp && is_udp(s)) || (c->ss_unix && s->family == AF_UNIX)))
 		return 0;
 	if (c->ss_all)
 		return 1;
 	/* TCP sockets neither connected nor listening: ss never lists them */
-	if (is_tcp(s) && (!r->state || r->state == 7) && !c->ss_listening)
+	if (is_tcp(s) && (!r->state || r->state == TCP_ST_CLOSE) && !c->ss_listening)
 		return 0;
 	return c->ss_listening ? listening(r, t) : !listening(r, t);
 }
@@ -118,7 +120,7 @@ static void on_done(struct model *m, const struct msock *s, void *arg)
 	r.state = state_at(s, t);
 	r.owned = !s->released || s->release_ts > t;
 	/* closed by its owner: still listed while TCP had not reached CLOSE */
-	if (!r.owned && !(is_tcp(s) && r.state && r.state != 7 && s->nstates &&
+	if (!r.owned && !(is_tcp(s) && r.state && r.state != TCP_ST_CLOSE && s->nstates &&
 			  s->state_ts[s->nstates - 1] > t))
 		return;
 	if (!wanted(S->c, &r, t))
@@ -149,7 +151,7 @@ static int by_kind(const void *a, const void *b)
 static void addrs(const struct msock *s, uint64_t t, char *la, char *ra, size_t cap)
 {
 	uint32_t af = s->addr_family ? s->addr_family : s->family;
-	if (s->family == 2 || s->family == 10) {
+	if (names_is_ip(s->family)) {
 		/* as ss: "0.0.0.0:*" / "[::]:*" for no address and no port */
 		/* The file has a local address only once TCP states or a
 		 * connect carried one: "?" (not recorded), not a wildcard. */
@@ -162,7 +164,7 @@ static void addrs(const struct msock *s, uint64_t t, char *la, char *ra, size_t 
 		else
 			cli_addr(ra, cap, af, s->raddr, s->rport);
 		if (!strcmp(ra, "-"))
-			snprintf(ra, cap, s->lport ? (af == 10 ? "[::]:*" : "0.0.0.0:*") : "?");
+			snprintf(ra, cap, s->lport ? (af == AF_INET6 ? "[::]:*" : "0.0.0.0:*") : "?");
 	} else {
 		snprintf(la, cap, "?");
 		snprintf(ra, cap, "?");

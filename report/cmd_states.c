@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "out.h"
 #include "wallclock.h"
+#include "commands.h"
 
 struct states {
 	struct cli *c;

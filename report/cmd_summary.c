@@ -5,6 +5,9 @@
 #include <string.h>
 #include "cli.h"
 #include "out.h"
+#include "agg.h"
+#include "commands.h"
+#include "names.h"
 
 struct cnt {
 	uint32_t pid, family, type, protocol;
@@ -124,7 +127,7 @@ static void on_event(struct model *m, const struct srec_record *r, const struct 
 			if ((c = get(S, &S->results, en)))
 				c->n++;
 		}
-		if (r->u.connect.family == 2 || r->u.connect.family == 10) {
+		if (names_is_ip(r->u.connect.family)) {
 			uint8_t a[16] = { 0 };
 			if (r->u.connect.daddr.len == 4 || r->u.connect.daddr.len == 16)
 				memcpy(a, r->u.connect.daddr.p, r->u.connect.daddr.len);
@@ -153,9 +156,10 @@ static void on_event(struct model *m, const struct srec_record *r, const struct 
 	(void)m;
 }
 
-static struct agg *sort_agg;
-static int by_count(const void *a, const void *b)
+/* qsort_r over indices into the agg `arg` */
+static int by_count(const void *a, const void *b, void *arg)
 {
+	const struct agg *sort_agg = arg;
 	const struct cnt *x = sort_agg->vals[*(const size_t *)a], *y = sort_agg->vals[*(const size_t *)b];
 	if (x->n != y->n)
 		return x->n > y->n ? -1 : 1;
@@ -170,8 +174,7 @@ static size_t *order(struct agg *a)
 		return NULL;
 	for (size_t i = 0; i < a->n; i++)
 		ix[i] = i;
-	sort_agg = a;
-	qsort(ix, a->n, sizeof(*ix), by_count);
+	qsort_r(ix, a->n, sizeof(*ix), by_count, a);
 	return ix;
 }
 

@@ -14,6 +14,9 @@
 #include "out.h"
 #include "outfile.h"
 #include <unistd.h>
+#include "agg.h"
+#include "commands.h"
+#include "names.h"
 
 struct timeline {
 	struct cli *c;
@@ -99,7 +102,7 @@ static void on_done(struct model *m, const struct msock *s, void *arg)
 		s->preexisting ? "true" : "false");
 	for (int i = 0; i < s->nstates; i++) {
 		uint64_t sa = s->state_ts[i], sb = i + 1 < s->nstates ? s->state_ts[i + 1] : b;
-		if (s->states[i] == 7 && i + 1 == s->nstates)
+		if (s->states[i] == TCP_ST_CLOSE && i + 1 == s->nstates)
 			continue; /* CLOSE at the end: nothing to show */
 		if (sa < a)
 			sa = a;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include "cli.h"
 #include "stacks.h"
+#include "sites.h"
 
 struct side {
 	struct cli *c;

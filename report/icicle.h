@@ -12,6 +12,7 @@
 #define SOCKREPORT_ICICLE_H
 #include <stddef.h>
 #include <stdio.h>
+#include "sites.h"
 
 /* 0, or -1 on ENOMEM (nothing written). what: "sockets" etc., for titles. */
 int icicle_svg(FILE *f, const char *id, const char *desc, const char *folded, size_t len,

@@ -1,5 +1,6 @@
 /* latency.c - the durations each socket contributes, see latency.h. */
 #include "latency.h"
+#include "names.h"
 
 const char *const lat_metric_json[LAT_STATE0] = { "connect_established", "connect_failed",
 						   "accept_queue_wait", "lifetime" };
@@ -10,19 +11,11 @@ const char *const lat_metric_text[LAT_STATE0] = {
 	"socket lifetime (allocation -> release)",
 };
 
-static int is_tcp(const struct msock *s)
-{
-	/* connection-oriented: TCP, and UNIX stream (whose connect blocks on a
-	 * full backlog until the server accepts) */
-	return ((s->family == 2 || s->family == 10) && (s->protocol == 6 || s->type == 1)) ||
-	       (s->family == 1 && (s->type == 1 || s->type == 5));
-}
-
 int latency_account(struct vals *v, const struct msock *s)
 {
 	uint64_t ns;
 	int ok, err, rc = 0;
-	if (is_tcp(s) && msock_connect_latency(s, &ns, &ok, &err))
+	if (names_is_conn(s->family, s->type, s->protocol) && msock_connect_latency(s, &ns, &ok, &err))
 		rc |= vals_add(&v[ok ? LAT_CONN_OK : LAT_CONN_FAIL], ns);
 	if (s->accept_ts && s->accept_estab_ts && s->accept_ts >= s->accept_estab_ts)
 		rc |= vals_add(&v[LAT_ACCEPT], s->accept_ts - s->accept_estab_ts);

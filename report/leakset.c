@@ -2,6 +2,7 @@
 #include "leakset.h"
 #include <stdlib.h>
 #include <string.h>
+#include "sites.h"
 
 void leaks_init(struct leaks *L, struct cli *c)
 {
@@ -92,9 +93,10 @@ static int by_dwell(const void *a, const void *b)
 	return x->dwell > y->dwell ? -1 : x->dwell < y->dwell;
 }
 
-static struct agg *growth_agg;
-static int by_growth(const void *a, const void *b)
+/* qsort_r over indices into the agg `arg` */
+static int by_growth(const void *a, const void *b, void *arg)
 {
+	const struct agg *growth_agg = arg;
 	const struct site *x = growth_agg->vals[*(const size_t *)a];
 	const struct site *y = growth_agg->vals[*(const size_t *)b];
 	int64_t nx = (int64_t)x->allocs - (int64_t)x->releases;
@@ -115,8 +117,7 @@ static size_t growth_order(struct leaks *L, size_t **out)
 		if (x->allocs > x->releases)
 			ix[n++] = i;
 	}
-	growth_agg = a;
-	qsort(ix, n, sizeof(*ix), by_growth);
+	qsort_r(ix, n, sizeof(*ix), by_growth, a);
 	return n;
 }
 

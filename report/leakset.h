@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "groups.h"
 #include "stacks.h"
+#include "sites.h"
 
 /* One socket stranded in CLOSE_WAIT, listed individually: owner, fd,
  * dwell, addresses and the stack that made the connection. */

@@ -89,9 +89,8 @@ struct msock {
 	uint8_t laddr[16], raddr[16];
 	uint16_t lport, rport;
 	uint64_t connect_stack;   /* user stack of the last connect (0 none) */
-	/* added with pairs/latency/states: */
 	uint32_t first_old;       /* old state of the first transition seen */
-	uint32_t addr_family;     /* family of laddr/raddr (2 or 10; 0 none) */
+	uint32_t addr_family;     /* family of laddr/raddr (AF_INET or AF_INET6; 0 none) */
 	uint8_t lingering;        /* released, TCP states still arriving */
 	int32_t rel_fd;           /* fd closed by the RELEASE (-1 none) */
 	uint32_t nconnects;       /* connect() calls on this socket */

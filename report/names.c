@@ -17,6 +17,22 @@ static const char *lookup(const struct name *t, size_t n, uint32_t v)
 	return NULL;
 }
 
+_Static_assert(AF_UNIX == 1 && AF_INET == 2 && AF_INET6 == 10 && SOCK_STREAM == 1 &&
+		       SOCK_DGRAM == 2 && SOCK_SEQPACKET == 5 && IPPROTO_TCP == 6,
+	       "the host's socket constants are the recorded (Linux) numbers");
+
+int names_is_ip(uint32_t family)
+{
+	return family == AF_INET || family == AF_INET6;
+}
+
+int names_is_conn(uint32_t family, uint32_t type, uint32_t protocol)
+{
+	if (names_is_ip(family))
+		return protocol == IPPROTO_TCP || type == SOCK_STREAM;
+	return family == AF_UNIX && (type == SOCK_STREAM || type == SOCK_SEQPACKET);
+}
+
 /* Linux AF_* values (include/linux/socket.h). */
 static const struct name families[] = {
 	{ 0, "?" }, { 1, "UNIX" }, { 2, "INET" }, { 3, "AX25" }, { 4, "IPX" }, { 5, "APPLETALK" },

@@ -9,8 +9,21 @@
  */
 #ifndef SOCKREPORT_NAMES_H
 #define SOCKREPORT_NAMES_H
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
+
+/* Recordings carry Linux's numbers.  The reports test them with the names
+ * of <sys/socket.h> and <netinet/in.h> (AF_INET, SOCK_STREAM, IPPROTO_TCP),
+ * checked in names.c to be Linux's, and with enum tcp_st below. */
+
+/* 1 for a connection-oriented socket: TCP (an IP socket of protocol TCP, or
+ * a stream), UNIX stream or seqpacket (whose connect() blocks on a full
+ * backlog until the server accepts). */
+int names_is_conn(uint32_t family, uint32_t type, uint32_t protocol);
+/* 1 for AF_INET and AF_INET6. */
+int names_is_ip(uint32_t family);
 
 /* "UNIX", "INET", "INET6", "NETLINK", ...; "other" for an unknown one, "?" for 0. */
 const char *family_name(uint32_t f);

@@ -12,6 +12,7 @@
 #include "out.h"
 #include "profile.pb-c.h"
 #include "wallclock.h"
+#include "sites.h"
 
 typedef Perftools__Profiles__Profile Profile;
 typedef Perftools__Profiles__Sample Sample;

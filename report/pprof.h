@@ -14,6 +14,7 @@
 #ifndef SOCKREPORT_PPROF_H
 #define SOCKREPORT_PPROF_H
 #include "cli.h"
+#include "sites.h"
 
 enum pprof_value { PPROF_ALLOCS = 0, PPROF_OPEN = 1, PPROF_LEAKED = 2 };
 

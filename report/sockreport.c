@@ -13,34 +13,243 @@
 #include "srec_error.h"
 #include <sys/ioctl.h>
 #include <unistd.h>
+#include "commands.h"
+
+/* The commands: the one list usage(), --help, the file-count checks and
+ * the dispatch are derived from.  Listed in the order usage() shows them. */
+static const struct command {
+	const char *name;
+	int (*fn)(struct cli *);
+	int nfiles;                /* FILE arguments; 0: one or more */
+	int (*many)(struct cli *); /* several files in one report (cmd_fleet.c) */
+	int or_two;                /* also takes BASE NEW (a diff) */
+	int pprof;                 /* takes --pprof FILE */
+	const char *summary;       /* usage()'s line(s) */
+	const char *help;          /* COMMAND --help */
+} commands[] = {
+	{ .name = "leaks", .fn = cmd_leaks, .nfiles = 1, .many = cmd_leaks_many, .pprof = 1,
+	  .summary = "sockets allocated and never released, grouped by allocation stack;\n           "
+	  "sockets released only by process exit; TCP sockets stranded in\n           "
+	  "CLOSE_WAIT with their owner; growth per allocation site",
+	  .help =
+"Usage: sockreport leaks [OPTIONS] FILE.srec [FILE.srec...]\n"
+"Sockets allocated during the recording and still open at its end (older\n"
+"than --older), sockets released only by their process's exit, TCP\n"
+"sockets stranded in CLOSE_WAIT (the peer closed, the owner never did: owner\n"
+"pid, fd, dwell time, accept/connect stack), and growth: per allocation\n"
+"site, allocated minus released per minute.  Groups are allocation sites\n"
+"(kernel + user stack); a group is marked 'possible' when events were lost\n"
+"while its sockets lived.\n"
+"Options: --json --top N --older S --folded --pprof FILE -f -p -c --since --until --wide\n"
+"         --debug-dir DIR --sysroot DIR --vmlinux FILE -v\n"
+"Examples:\n"
+"  sockreport leaks trace.srec\n"
+"  sockreport leaks --vmlinux /usr/lib/debug/boot/vmlinux-$(uname -r) trace.srec\n"
+"  sockreport leaks --top 3 --older 30 -c nginx trace.srec\n"
+"  sockreport leaks --folded trace.srec | flamegraph.pl > leaks.svg\n"
+"  sockreport leaks --pprof leaks.pb.gz trace.srec && go tool pprof -http=: leaks.pb.gz\n" },
+	{ .name = "pairs", .fn = cmd_pairs, .nfiles = 1, .many = NULL,
+	  .summary = "one row per socket: owner, kind, addresses, lifetime, how released,\n           "
+	  "TCP state path",
+	  .help =
+"Usage: sockreport pairs [OPTIONS] FILE.srec\n"
+"One row per socket, by allocation time: serial and inode, owner pid/comm,\n"
+"family/type/protocol, local and remote address, allocation and release\n"
+"time, lifetime, how it was released (close, dup2, exit, freed, ...) and by\n"
+"which pid when another process released it (fork, SCM_RIGHTS), and the TCP\n"
+"state path.  'open' marks sockets still open at the end, 'pre' sockets\n"
+"opened before the recording, '?' pairings a loss could affect.\n"
+"Options: --json -T --stacks --wide -p -c --since --until --debug-dir --sysroot\n"
+"         --vmlinux FILE\n"
+"Examples:\n"
+"  sockreport pairs trace.srec\n"
+"  sockreport pairs --stacks -p 1234 trace.srec\n"
+"  sockreport pairs --json trace.srec | jq '.sockets[] | select(.open)'\n" },
+	{ .name = "states", .fn = cmd_states, .nfiles = 1, .many = NULL,
+	  .summary = "TCP state transitions per connection (like tcpstates)",
+	  .help =
+"Usage: sockreport states [OPTIONS] FILE.srec\n"
+"Every TCP state transition, like tcpstates: time (-T: wall clock), socket\n"
+"serial, owner pid and comm, local and remote address and port, old -> new\n"
+"state, and the time spent in the old state (ms).  Transitions of an\n"
+"accepted connection before accept() and after close() are attributed by\n"
+"the struct sock.\n"
+"Options: --json -T --wide -p -c --since --until\n"
+"Examples:\n"
+"  sockreport states trace.srec\n"
+"  sockreport states -p 1234 --since 5 trace.srec\n" },
+	{ .name = "summary", .fn = cmd_summary, .nfiles = 1, .many = NULL,
+	  .summary = "sockets by process/family/type, accepts, connects and their\n           "
+	  "results, top remote endpoints",
+	  .help =
+"Usage: sockreport summary [OPTIONS] FILE.srec\n"
+"One recording seen like sockstat/sofamily/soprotocol/soconnect: sockets\n"
+"allocated by process x family x type/protocol, accepts and connects by\n"
+"process and family, connect results (errno names), top remote endpoints.\n"
+"Rows are per command name (comm) by default; --by pid splits them per\n"
+"process.  OK/INPR counts connects that returned 0 (OK) or EINPROGRESS (a\n"
+"non-blocking connect in progress: its outcome is under 'Connect results').\n"
+"Options: --json --by comm|pid --top N --wide -p -c --since --until\n"
+"Examples:\n"
+"  sockreport summary trace.srec\n"
+"  sockreport summary --top 5 --json trace.srec\n" },
+	{ .name = "latency", .fn = cmd_latency, .nfiles = 1, .many = cmd_latency_many,
+	  .summary = "connect latency, accept-queue wait, lifetime, time in TCP states",
+	  .help =
+"Usage: sockreport latency [OPTIONS] FILE.srec [FILE.srec...]\n"
+"log2 histograms and p50/p90/p99/max of: TCP connect latency (blocking: the\n"
+"connect() call; non-blocking: from the call until the socket left\n"
+"SYN_SENT), split by result; accept-queue wait (established -> accept()\n"
+"returned); socket lifetime; time spent in each TCP state.\n"
+"Options: --json --by comm|pid|stack|dport|raddr --wide -p -c --since --until\n"
+"Examples:\n"
+"  sockreport latency trace.srec\n"
+"  sockreport latency --by dport trace.srec\n" },
+	{ .name = "allocs", .fn = cmd_allocs, .nfiles = 1, .many = cmd_allocs_many, .pprof = 1,
+	  .summary = "every allocation site: allocated, released, open (--folded)",
+	  .help =
+"Usage: sockreport allocs [OPTIONS] FILE.srec [FILE.srec...]\n"
+"Every allocation site (kernel + user stack): sockets allocated, released,\n"
+"still open.  With --folded: 'frame;frame;... count' lines, root first, for\n"
+"flamegraph.pl or speedscope.\n"
+"Options: --json --folded --pprof FILE -f --top N -p -c --since --until\n"
+"         --debug-dir --sysroot --vmlinux FILE\n"
+"Examples:\n"
+"  sockreport allocs --folded trace.srec | flamegraph.pl > allocs.svg\n"
+"  sockreport allocs --pprof allocs.pb.gz trace.srec\n" },
+	{ .name = "diff", .fn = cmd_diff, .nfiles = 2, .many = NULL,
+	  .summary = "compare two recordings (BASE NEW) by symbolized allocation site",
+	  .help =
+"Usage: sockreport diff [OPTIONS] BASE.srec NEW.srec\n"
+"Compares two recordings of the same service, possibly of different builds.\n"
+"Allocation sites are matched by their symbolized stacks (module!function\n"
+"per frame; --lines adds file:line), never by addresses.  Rates are per\n"
+"minute of recording.  Rows (new and vanished sites, leak counts and rates,\n"
+"CLOSE_WAIT strandings, lifetimes, connect latency percentiles) are ranked\n"
+"by significance.\n"
+"--fail-on EXPR: comma-separated conditions; exit 3 when any trips.\n"
+"  METRIC OP VALUE, OP one of > >= < <= ==; VALUE a number (the NEW value\n"
+"  is compared), +N or -N (the change NEW-BASE), +N% or -N% (the relative\n"
+"  change).  Metrics: leaks (still open at the end), leak_rate (per min),\n"
+"  exit_leaks, closewait, allocs, alloc_rate, new_sites, connect.p50,\n"
+"  connect.p90, connect.p99, connect.max (ms), connect.failed, accept.p50,\n"
+"  accept.p99 (ms), lifetime.p50, lifetime.p99 (ms).\n"
+"Options: --json --fail-on EXPR --lines --top N --older S --wide\n"
+"Examples:\n"
+"  sockreport diff base.srec new.srec\n"
+"  sockreport diff --fail-on 'leaks>+0,connect.p99>+20%,closewait>0' a.srec b.srec\n" },
+	{ .name = "timeline", .fn = cmd_timeline, .nfiles = 1, .many = NULL,
+	  .summary = "Chrome/Perfetto trace-event JSON (-o FILE)",
+	  .help =
+"Usage: sockreport timeline [OPTIONS] FILE.srec -o OUT.json\n"
+"Writes Chrome/Perfetto trace-event JSON: one track per process, each socket\n"
+"lifetime a complete slice, its TCP states nested slices, connects and\n"
+"accepts instant events with their latency in args.  Open it in\n"
+"https://ui.perfetto.dev or chrome://tracing.\n"
+"The file is created 0600, never through a symbolic link, and never over\n"
+"an existing file unless -f is given.\n"
+"Options: -o FILE -f -p -c --since --until\n"
+"Examples:\n"
+"  sockreport timeline -o trace.json trace.srec\n" },
+	{ .name = "html", .fn = cmd_html, .nfiles = 1, .many = NULL, .or_two = 1,
+	  .summary = "one self-contained HTML page for a ticket (-o FILE; BASE NEW: a diff)",
+	  .help =
+"Usage: sockreport html [OPTIONS] FILE.srec -o OUT.html\n"
+"       sockreport html [OPTIONS] BASE.srec NEW.srec -o OUT.html\n"
+"One self-contained page to attach to a ticket: everything inline, nothing\n"
+"fetched when it is opened, works from file://.  It shows the host, kernel,\n"
+"backend, wall-clock window, losses and completeness (a damaged, incomplete\n"
+"or lossy file gets a warning that cannot be missed); open sockets over time\n"
+"per top allocation site and in total, with CLOSE_WAIT strandings marked; the\n"
+"leak groups of 'leaks' with their stacks (click to unfold); flame graphs\n"
+"(icicles, click to zoom) of allocation sites and of leaked sockets; the\n"
+"latency histograms with p50/p90/p99.  With two files: the 'diff' table,\n"
+"regressions highlighted, and both curves on one chart.  Charts are SVG drawn\n"
+"by sockreport; the page holds aggregates only (a 10M-event recording gives\n"
+"well under 2 MB).  The file is created mode 0600, never through a symlink,\n"
+"never over an existing file without -f.\n"
+"Options: -o FILE -f --older S -p -c --since --until --lines --debug-dir DIR\n"
+"         --sysroot DIR --vmlinux FILE\n"
+"Examples:\n"
+"  sockreport html -o report.html trace.srec\n"
+"  sockreport html -o diff.html base.srec new.srec\n" },
+	{ .name = "ss", .fn = cmd_ss, .nfiles = 1, .many = NULL,
+	  .summary = "the sockets open at one moment (--at TIME), like ss",
+	  .help =
+"Usage: sockreport ss --at TIME [OPTIONS] FILE.srec\n"
+"The sockets open at one moment of the recording, like ss(8) run then:\n"
+"kind, TCP state, local and peer address, owner pid/comm/fd, age (time\n"
+"since allocation; '>' for sockets opened before the recording).  TIME is\n"
+"seconds from the start (12.5) or a wall-clock HH:MM:SS (local time).\n"
+"As ss: listening sockets only with -l, every state with -a, otherwise\n"
+"the non-listening ones; -t TCP, -u UDP, -x UNIX (any combination).\n"
+"Options: --at TIME -t -u -x -l -a --json -p -c --wide\n"
+"Examples:\n"
+"  sockreport ss --at 10:42:07 -ta trace.srec\n"
+"  sockreport ss --at 3.5 -x --json trace.srec\n" },
+	{ .name = "info", .fn = cmd_info, .nfiles = 1, .many = NULL,
+	  .summary = "host, kernel, backend, start and end time, duration, counts,\n           "
+	  "losses, completeness",
+	  .help =
+"Usage: sockreport info [--json] [--no-index] FILE.srec\n"
+"Host, kernel, backend per hook, filters, when the recording started and\n"
+"ended (UTC and local time), duration, record counts, losses,\n"
+"completeness, the index and processes.  With a valid index (written when\n"
+"sockrec finishes cleanly) only the blocks holding metadata, strings,\n"
+"processes, losses and execs are decompressed and the counts come from\n"
+"the index; the result is the same as --no-index, which reads every block.\n"
+"Examples:\n"
+"  sockreport info trace.srec\n" },
+	{ .name = "dump", .fn = cmd_dump, .nfiles = 1, .many = NULL,
+	  .summary = "every record, readable (or JSON lines with --json)",
+	  .help =
+"Usage: sockreport dump [--json] [--raw] [-T] FILE.srec\n"
+"Every record, with names: comm and paths as text, TCP states, families,\n"
+"types, protocols, errno and release causes by name, addresses dotted or\n"
+"bracketed.  --raw prints the numbers and bytes (hex) as recorded.  -T\n"
+"adds the wall-clock time.  --json: one object per line, the spec's field\n"
+"names (with --raw exactly the spec's shape; otherwise text for META and\n"
+"STRING bytes and addresses, NAME_name members with the names and ts_wall).\n"
+"The last line is the status, with the index: valid, invalid or absent.\n"
+"Examples:\n"
+"  sockreport dump --json trace.srec | head\n" },
+	{ .name = "export", .fn = cmd_export, .nfiles = 0, .many = NULL,
+	  .summary = "tables (sockets, events, sites, recordings) for DuckDB, ClickHouse,\n           "
+	  "Spark: FILE... -o DIR, hive-partitioned NDJSON (zstd) or CSV",
+	  .help =
+"Usage: sockreport export [OPTIONS] FILE.srec... -o DIR\n"
+"Writes each recording as four tables, schema in spec/export.md:\n"
+"  DIR/sockets/host=H/date=YYYY-MM-DD/REC.ndjson.zst    one row per socket\n"
+"  DIR/events/...       one row per event record, names not ids\n"
+"  DIR/sites/...        one row per allocation site (portable site_key)\n"
+"  DIR/recordings/...   host, kernel, clocks, losses, completeness\n"
+"Every row has host and recording_id; a glob over many exports loads in one\n"
+"statement.  Files appear only when a recording is fully exported; an\n"
+"existing file is never replaced without --force.\n"
+"Options: --format ndjson|csv --uncompressed -f -p -c --since --until --older S\n"
+"         --debug-dir DIR --sysroot DIR --vmlinux FILE\n"
+"Examples:\n"
+"  sockreport export -o fleet/ web1.srec web2.srec\n"
+"  duckdb -c \"SELECT host, count(*) FROM 'fleet/sockets/*/*/*.ndjson.zst'\n"
+"             WHERE leak_class = 'outstanding' GROUP BY host\"\n"
+"  duckdb -c \"COPY (FROM 'fleet/sockets/*/*/*.ndjson.zst') TO 'sockets.parquet'\"\n" },
+};
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-"Usage: sockreport COMMAND [OPTIONS] FILE.srec\n"
-"       sockreport leaks|allocs|latency [OPTIONS] FILE.srec FILE.srec...\n"
-"Analyse a recording made by sockrec, on any machine.\n"
-"\n"
-"Commands (sockreport COMMAND --help for each):\n"
-"  leaks    sockets allocated and never released, grouped by allocation stack;\n"
-"           sockets released only by process exit; TCP sockets stranded in\n"
-"           CLOSE_WAIT with their owner; growth per allocation site\n"
-"  pairs    one row per socket: owner, kind, addresses, lifetime, how released,\n"
-"           TCP state path\n"
-"  states   TCP state transitions per connection (like tcpstates)\n"
-"  summary  sockets by process/family/type, accepts, connects and their\n"
-"           results, top remote endpoints\n"
-"  latency  connect latency, accept-queue wait, lifetime, time in TCP states\n"
-"  allocs   every allocation site: allocated, released, open (--folded)\n"
-"  diff     compare two recordings (BASE NEW) by symbolized allocation site\n"
-"  timeline Chrome/Perfetto trace-event JSON (-o FILE)\n"
-"  html     one self-contained HTML page for a ticket (-o FILE; BASE NEW: a diff)\n"
-"  ss       the sockets open at one moment (--at TIME), like ss\n"
-"  info     host, kernel, backend, start and end time, duration, counts,\n"
-"           losses, completeness\n"
-"  dump     every record, readable (or JSON lines with --json)\n"
-"  export   tables (sockets, events, sites, recordings) for DuckDB, ClickHouse,\n"
-"           Spark: FILE... -o DIR, hive-partitioned NDJSON (zstd) or CSV\n"
+	fputs("Usage: sockreport COMMAND [OPTIONS] FILE.srec\n", f);
+	fputs("       sockreport ", f);
+	for (size_t i = 0, k = 0; i < N_COMMANDS; i++)
+		if (commands[i].many)
+			fprintf(f, "%s%s", k++ ? "|" : "", commands[i].name);
+	fputs(" [OPTIONS] FILE.srec FILE.srec...\n"
+	      "Analyse a recording made by sockrec, on any machine.\n"
+	      "\n"
+	      "Commands (sockreport COMMAND --help for each):\n", f);
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fputs(
 "\n"
 "Options:\n"
 "  --json               one JSON document (dump: one object per line)\n"
@@ -92,199 +301,21 @@ static void usage(FILE *f)
 "  sockreport leaks --json --debug-dir ./dbg trace.srec > leaks.json\n"
 "  sockreport pairs -p 1234 --since 10 --until 20 trace.srec\n"
 "  sockreport latency --by dport trace.srec\n"
-"  sockreport diff --fail-on 'leaks>0,connect.p99>+20%%' base.srec new.srec\n"
+"  sockreport diff --fail-on 'leaks>0,connect.p99>+20%' base.srec new.srec\n"
 "  sockreport timeline -o trace.json trace.srec   # open in ui.perfetto.dev\n"
 "  sockreport html -o report.html trace.srec      # attach to the ticket\n"
 "  sockreport info trace.srec\n"
 "  sockreport ss --at 12:03:30 -t trace.srec\n"
 "  sockreport dump --json trace.srec | head\n"
-"  sockreport export -o fleet/ host1.srec host2.srec\n");
+"  sockreport export -o fleet/ host1.srec host2.srec\n", f);
 }
 
-static const struct {
-	const char *cmd, *text;
-} cmd_help[] = {
-	{ "leaks",
-"Usage: sockreport leaks [OPTIONS] FILE.srec [FILE.srec...]\n"
-"Sockets allocated during the recording and still open at its end (older\n"
-"than --older), sockets released only by their process's exit, TCP\n"
-"sockets stranded in CLOSE_WAIT (the peer closed, the owner never did: owner\n"
-"pid, fd, dwell time, accept/connect stack), and growth: per allocation\n"
-"site, allocated minus released per minute.  Groups are allocation sites\n"
-"(kernel + user stack); a group is marked 'possible' when events were lost\n"
-"while its sockets lived.\n"
-"Options: --json --top N --older S --folded --pprof FILE -f -p -c --since --until --wide\n"
-"         --debug-dir DIR --sysroot DIR --vmlinux FILE -v\n"
-"Examples:\n"
-"  sockreport leaks trace.srec\n"
-"  sockreport leaks --vmlinux /usr/lib/debug/boot/vmlinux-$(uname -r) trace.srec\n"
-"  sockreport leaks --top 3 --older 30 -c nginx trace.srec\n"
-"  sockreport leaks --folded trace.srec | flamegraph.pl > leaks.svg\n"
-"  sockreport leaks --pprof leaks.pb.gz trace.srec && go tool pprof -http=: leaks.pb.gz\n" },
-	{ "pairs",
-"Usage: sockreport pairs [OPTIONS] FILE.srec\n"
-"One row per socket, by allocation time: serial and inode, owner pid/comm,\n"
-"family/type/protocol, local and remote address, allocation and release\n"
-"time, lifetime, how it was released (close, dup2, exit, freed, ...) and by\n"
-"which pid when another process released it (fork, SCM_RIGHTS), and the TCP\n"
-"state path.  'open' marks sockets still open at the end, 'pre' sockets\n"
-"opened before the recording, '?' pairings a loss could affect.\n"
-"Options: --json -T --stacks --wide -p -c --since --until --debug-dir --sysroot\n"
-"         --vmlinux FILE\n"
-"Examples:\n"
-"  sockreport pairs trace.srec\n"
-"  sockreport pairs --stacks -p 1234 trace.srec\n"
-"  sockreport pairs --json trace.srec | jq '.sockets[] | select(.open)'\n" },
-	{ "states",
-"Usage: sockreport states [OPTIONS] FILE.srec\n"
-"Every TCP state transition, like tcpstates: time (-T: wall clock), socket\n"
-"serial, owner pid and comm, local and remote address and port, old -> new\n"
-"state, and the time spent in the old state (ms).  Transitions of an\n"
-"accepted connection before accept() and after close() are attributed by\n"
-"the struct sock.\n"
-"Options: --json -T --wide -p -c --since --until\n"
-"Examples:\n"
-"  sockreport states trace.srec\n"
-"  sockreport states -p 1234 --since 5 trace.srec\n" },
-	{ "summary",
-"Usage: sockreport summary [OPTIONS] FILE.srec\n"
-"One recording seen like sockstat/sofamily/soprotocol/soconnect: sockets\n"
-"allocated by process x family x type/protocol, accepts and connects by\n"
-"process and family, connect results (errno names), top remote endpoints.\n"
-"Rows are per command name (comm) by default; --by pid splits them per\n"
-"process.  OK/INPR counts connects that returned 0 (OK) or EINPROGRESS (a\n"
-"non-blocking connect in progress: its outcome is under 'Connect results').\n"
-"Options: --json --by comm|pid --top N --wide -p -c --since --until\n"
-"Examples:\n"
-"  sockreport summary trace.srec\n"
-"  sockreport summary --top 5 --json trace.srec\n" },
-	{ "latency",
-"Usage: sockreport latency [OPTIONS] FILE.srec [FILE.srec...]\n"
-"log2 histograms and p50/p90/p99/max of: TCP connect latency (blocking: the\n"
-"connect() call; non-blocking: from the call until the socket left\n"
-"SYN_SENT), split by result; accept-queue wait (established -> accept()\n"
-"returned); socket lifetime; time spent in each TCP state.\n"
-"Options: --json --by comm|pid|stack|dport|raddr --wide -p -c --since --until\n"
-"Examples:\n"
-"  sockreport latency trace.srec\n"
-"  sockreport latency --by dport trace.srec\n" },
-	{ "allocs",
-"Usage: sockreport allocs [OPTIONS] FILE.srec [FILE.srec...]\n"
-"Every allocation site (kernel + user stack): sockets allocated, released,\n"
-"still open.  With --folded: 'frame;frame;... count' lines, root first, for\n"
-"flamegraph.pl or speedscope.\n"
-"Options: --json --folded --pprof FILE -f --top N -p -c --since --until\n"
-"         --debug-dir --sysroot --vmlinux FILE\n"
-"Examples:\n"
-"  sockreport allocs --folded trace.srec | flamegraph.pl > allocs.svg\n"
-"  sockreport allocs --pprof allocs.pb.gz trace.srec\n" },
-	{ "diff",
-"Usage: sockreport diff [OPTIONS] BASE.srec NEW.srec\n"
-"Compares two recordings of the same service, possibly of different builds.\n"
-"Allocation sites are matched by their symbolized stacks (module!function\n"
-"per frame; --lines adds file:line), never by addresses.  Rates are per\n"
-"minute of recording.  Rows (new and vanished sites, leak counts and rates,\n"
-"CLOSE_WAIT strandings, lifetimes, connect latency percentiles) are ranked\n"
-"by significance.\n"
-"--fail-on EXPR: comma-separated conditions; exit 3 when any trips.\n"
-"  METRIC OP VALUE, OP one of > >= < <= ==; VALUE a number (the NEW value\n"
-"  is compared), +N or -N (the change NEW-BASE), +N% or -N% (the relative\n"
-"  change).  Metrics: leaks (still open at the end), leak_rate (per min),\n"
-"  exit_leaks, closewait, allocs, alloc_rate, new_sites, connect.p50,\n"
-"  connect.p90, connect.p99, connect.max (ms), connect.failed, accept.p50,\n"
-"  accept.p99 (ms), lifetime.p50, lifetime.p99 (ms).\n"
-"Options: --json --fail-on EXPR --lines --top N --older S --wide\n"
-"Examples:\n"
-"  sockreport diff base.srec new.srec\n"
-"  sockreport diff --fail-on 'leaks>+0,connect.p99>+20%,closewait>0' a.srec b.srec\n" },
-	{ "timeline",
-"Usage: sockreport timeline [OPTIONS] FILE.srec -o OUT.json\n"
-"Writes Chrome/Perfetto trace-event JSON: one track per process, each socket\n"
-"lifetime a complete slice, its TCP states nested slices, connects and\n"
-"accepts instant events with their latency in args.  Open it in\n"
-"https://ui.perfetto.dev or chrome://tracing.\n"
-"The file is created 0600, never through a symbolic link, and never over\n"
-"an existing file unless -f is given.\n"
-"Options: -o FILE -f -p -c --since --until\n"
-"Examples:\n"
-"  sockreport timeline -o trace.json trace.srec\n" },
-	{ "html",
-"Usage: sockreport html [OPTIONS] FILE.srec -o OUT.html\n"
-"       sockreport html [OPTIONS] BASE.srec NEW.srec -o OUT.html\n"
-"One self-contained page to attach to a ticket: everything inline, nothing\n"
-"fetched when it is opened, works from file://.  It shows the host, kernel,\n"
-"backend, wall-clock window, losses and completeness (a damaged, incomplete\n"
-"or lossy file gets a warning that cannot be missed); open sockets over time\n"
-"per top allocation site and in total, with CLOSE_WAIT strandings marked; the\n"
-"leak groups of 'leaks' with their stacks (click to unfold); flame graphs\n"
-"(icicles, click to zoom) of allocation sites and of leaked sockets; the\n"
-"latency histograms with p50/p90/p99.  With two files: the 'diff' table,\n"
-"regressions highlighted, and both curves on one chart.  Charts are SVG drawn\n"
-"by sockreport; the page holds aggregates only (a 10M-event recording gives\n"
-"well under 2 MB).  The file is created mode 0600, never through a symlink,\n"
-"never over an existing file without -f.\n"
-"Options: -o FILE -f --older S -p -c --since --until --lines --debug-dir DIR\n"
-"         --sysroot DIR --vmlinux FILE\n"
-"Examples:\n"
-"  sockreport html -o report.html trace.srec\n"
-"  sockreport html -o diff.html base.srec new.srec\n" },
-	{ "ss",
-"Usage: sockreport ss --at TIME [OPTIONS] FILE.srec\n"
-"The sockets open at one moment of the recording, like ss(8) run then:\n"
-"kind, TCP state, local and peer address, owner pid/comm/fd, age (time\n"
-"since allocation; '>' for sockets opened before the recording).  TIME is\n"
-"seconds from the start (12.5) or a wall-clock HH:MM:SS (local time).\n"
-"As ss: listening sockets only with -l, every state with -a, otherwise\n"
-"the non-listening ones; -t TCP, -u UDP, -x UNIX (any combination).\n"
-"Options: --at TIME -t -u -x -l -a --json -p -c --wide\n"
-"Examples:\n"
-"  sockreport ss --at 10:42:07 -ta trace.srec\n"
-"  sockreport ss --at 3.5 -x --json trace.srec\n" },
-	{ "info",
-"Usage: sockreport info [--json] [--no-index] FILE.srec\n"
-"Host, kernel, backend per hook, filters, when the recording started and\n"
-"ended (UTC and local time), duration, record counts, losses,\n"
-"completeness, the index and processes.  With a valid index (written when\n"
-"sockrec finishes cleanly) only the blocks holding metadata, strings,\n"
-"processes, losses and execs are decompressed and the counts come from\n"
-"the index; the result is the same as --no-index, which reads every block.\n"
-"Examples:\n"
-"  sockreport info trace.srec\n" },
-	{ "export",
-"Usage: sockreport export [OPTIONS] FILE.srec... -o DIR\n"
-"Writes each recording as four tables, schema in spec/export.md:\n"
-"  DIR/sockets/host=H/date=YYYY-MM-DD/REC.ndjson.zst    one row per socket\n"
-"  DIR/events/...       one row per event record, names not ids\n"
-"  DIR/sites/...        one row per allocation site (portable site_key)\n"
-"  DIR/recordings/...   host, kernel, clocks, losses, completeness\n"
-"Every row has host and recording_id; a glob over many exports loads in one\n"
-"statement.  Files appear only when a recording is fully exported; an\n"
-"existing file is never replaced without --force.\n"
-"Options: --format ndjson|csv --uncompressed -f -p -c --since --until --older S\n"
-"         --debug-dir DIR --sysroot DIR --vmlinux FILE\n"
-"Examples:\n"
-"  sockreport export -o fleet/ web1.srec web2.srec\n"
-"  duckdb -c \"SELECT host, count(*) FROM 'fleet/sockets/*/*/*.ndjson.zst'\n"
-"             WHERE leak_class = 'outstanding' GROUP BY host\"\n"
-"  duckdb -c \"COPY (FROM 'fleet/sockets/*/*/*.ndjson.zst') TO 'sockets.parquet'\"\n" },
-	{ "dump",
-"Usage: sockreport dump [--json] [--raw] [-T] FILE.srec\n"
-"Every record, with names: comm and paths as text, TCP states, families,\n"
-"types, protocols, errno and release causes by name, addresses dotted or\n"
-"bracketed.  --raw prints the numbers and bytes (hex) as recorded.  -T\n"
-"adds the wall-clock time.  --json: one object per line, the spec's field\n"
-"names (with --raw exactly the spec's shape; otherwise text for META and\n"
-"STRING bytes and addresses, NAME_name members with the names and ts_wall).\n"
-"The last line is the status, with the index: valid, invalid or absent.\n"
-"Examples:\n"
-"  sockreport dump --json trace.srec | head\n" },
-};
-
-int cli_command_help(const char *cmd, FILE *f)
+/* Prints the --help text of a command; 1 if the command is known. */
+static int cli_command_help(const char *cmd, FILE *f)
 {
-	for (size_t i = 0; i < sizeof(cmd_help) / sizeof(cmd_help[0]); i++)
-		if (!strcmp(cmd, cmd_help[i].cmd)) {
-			fputs(cmd_help[i].text, f);
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (!strcmp(cmd, commands[i].name)) {
+			fputs(commands[i].help, f);
 			fputs("Common options: see sockreport --help.\n", f);
 			return 1;
 		}
@@ -447,35 +478,16 @@ static void parse(int argc, char **argv, struct cli *c)
 
 int main(int argc, char **argv)
 {
-	/* nfiles: how many FILE arguments (0: one or more); many: the
-	 * several-files form of a one-file command (by site key and host). */
-	static const struct {
-		const char *name;
-		int (*fn)(struct cli *);
-		int nfiles;                 /* FILE arguments; 0: one or more */
-		int (*many)(struct cli *);  /* several files in one report */
-		int or_two;                 /* also takes BASE NEW (a diff) */
-	} cmds[] = {
-		{ "leaks", cmd_leaks, 1, cmd_leaks_many, 0 },
-		{ "info", cmd_info, 1, NULL, 0 },
-		{ "dump", cmd_dump, 1, NULL, 0 },
-		{ "pairs", cmd_pairs, 1, NULL, 0 },
-		{ "states", cmd_states, 1, NULL, 0 },
-		{ "summary", cmd_summary, 1, NULL, 0 },
-		{ "latency", cmd_latency, 1, cmd_latency_many, 0 },
-		{ "allocs", cmd_allocs, 1, cmd_allocs_many, 0 },
-		{ "diff", cmd_diff, 2, NULL, 0 },
-		{ "timeline", cmd_timeline, 1, NULL, 0 },
-		{ "html", cmd_html, 1, NULL, 1 },
-		{ "ss", cmd_ss, 1, NULL, 0 },
-		{ "export", cmd_export, 0, NULL, 0 },
-	};
 	struct cli c;
 
 	parse(argc, argv, &c);
 	if (c.pprof && (c.folded || c.json))
 		die_usage("--pprof writes a profile: not with --folded or --json (one output per run)");
-	if (c.pprof && strcmp(c.cmd, "leaks") && strcmp(c.cmd, "allocs"))
+	const struct command *cmd = NULL;
+	for (size_t i = 0; i < N_COMMANDS && !cmd; i++)
+		if (!strcmp(c.cmd, commands[i].name))
+			cmd = &commands[i];
+	if (c.pprof && (!cmd || !cmd->pprof))
 		die_usage("--pprof is for leaks and allocs");
 	/* Lines are shortened only for a person at a terminal: a pipe or a
 	 * file gets every character (grep, less -S and editors need them). */
@@ -486,22 +498,18 @@ int main(int argc, char **argv)
 		c.cols = ws.ws_col;
 	if (!c.cut)
 		c.wide = 1; /* the commands that cut table rows test --wide */
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-		if (strcmp(c.cmd, cmds[i].name))
-			continue;
-		int want = cmds[i].nfiles;
-		if (c.nfiles > 1 && cmds[i].many)
-			return cmds[i].many(&c);
-		if (cmds[i].or_two && c.nfiles == 2)
-			want = 2; /* html BASE NEW: the diff page */
-		if (c.nfiles != want && want == 2)
-			die_usage("%s takes two files: BASE NEW (try 'sockreport %s --help')", c.cmd, c.cmd);
-		if (!want && !c.nfiles)
-			die_usage("%s takes one or more FILEs (try 'sockreport %s --help')", c.cmd, c.cmd);
-		if (want && c.nfiles != want)
-			die_usage("%s takes one FILE (try 'sockreport %s --help')", c.cmd, c.cmd);
-		return cmds[i].fn(&c);
-	}
-	die_usage("unknown command '%s' (try 'sockreport --help')", c.cmd);
-	return 2;
+	if (!cmd)
+		die_usage("unknown command '%s' (try 'sockreport --help')", c.cmd);
+	int want = cmd->nfiles;
+	if (c.nfiles > 1 && cmd->many)
+		return cmd->many(&c);
+	if (cmd->or_two && c.nfiles == 2)
+		want = 2; /* html BASE NEW: the diff page */
+	if (c.nfiles != want && want == 2)
+		die_usage("%s takes two files: BASE NEW (try 'sockreport %s --help')", c.cmd, c.cmd);
+	if (!want && !c.nfiles)
+		die_usage("%s takes one or more FILEs (try 'sockreport %s --help')", c.cmd, c.cmd);
+	if (want && c.nfiles != want)
+		die_usage("%s takes one FILE (try 'sockreport %s --help')", c.cmd, c.cmd);
+	return cmd->fn(&c);
 }

@@ -8,6 +8,7 @@ Run with: /usr/bin/python3 -m pytest tests/test_symbolize.py
 With SYM_SANITIZE=1 in the environment symtest is built with ASan and UBSan
 (and the valgrind test is skipped).
 """
+import glob
 import os
 import re
 import shutil
@@ -24,8 +25,11 @@ CFLAGS = ["-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror"]
 LIBS = ["-lelf", "-ldwarf", "-lz", "-lstdc++", "-ldebuginfod", "-llzma"]
 SANITIZE = ["-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined"] \
     if os.environ.get("SYM_SANITIZE") else []
-SYMTEST_SRCS = [os.path.join(FIX, "symtest.c")] + [
-    os.path.join(REPORT, f) for f in ("symbolize.c", "debuginfod.c", "minidebuginfo.c")]
+# The symbolizer: symbolize.c and the files it is split into (sym_*.c).
+SYMBOLIZER_SRCS = [os.path.join(REPORT, "symbolize.c")] + sorted(
+    glob.glob(os.path.join(REPORT, "sym_*.c")))
+SYMTEST_SRCS = [os.path.join(FIX, "symtest.c")] + SYMBOLIZER_SRCS + [
+    os.path.join(REPORT, f) for f in ("debuginfod.c", "minidebuginfo.c")]
 INCS = ["-I" + REPORT, "-I/usr/include/libdwarf"]
 
 
@@ -235,8 +239,9 @@ def test_builds_warning_free_with_gcc_and_clang(bld):
     for compiler in ("gcc", "clang"):
         if not shutil.which(compiler):
             pytest.skip(compiler + " not installed")
-        run([compiler] + CFLAGS + INCS + ["-c", os.path.join(REPORT, "symbolize.c"),
-                                          "-o", str(bld / ("symbolize-%s.o" % compiler))])
+        for src in SYMBOLIZER_SRCS:
+            run([compiler] + CFLAGS + INCS + ["-c", src, "-o", str(
+                bld / ("%s-%s.o" % (os.path.basename(src)[:-2], compiler)))])
         run([compiler] + CFLAGS + INCS + SYMTEST_SRCS + LIBS
             + ["-o", str(bld / ("symtest-%s" % compiler))])
 
@@ -956,7 +961,7 @@ def symtest_failmalloc(bld):
                    "#define realloc sym_test_realloc\n")
     san = ["-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined"]
     objs = []
-    for src, extra in ((os.path.join(REPORT, "symbolize.c"), ["-include", str(hdr)]),
+    for src, extra in tuple((f, ["-include", str(hdr)]) for f in SYMBOLIZER_SRCS) + (
                        (os.path.join(REPORT, "debuginfod.c"), ["-include", str(hdr)]),
                        (os.path.join(REPORT, "minidebuginfo.c"), ["-include", str(hdr)]),
                        (os.path.join(FIX, "symtest.c"), []),

@@ -4,7 +4,7 @@
 usage: bench/vm/run.py --static BUILD_STATIC [--runs N] [--secs S]
                        [--workloads churn1,churn2,tcp] [--out FILE] [--quick]
 
-The host kernel allows tracepoints only (/work/shared/KERNEL.md), so `make
+The development host's kernel allows tracepoints only (no fentry, no kprobes), so `make
 bench` can only measure sockrec's tracepoint backend.  This boots Debian's
 stock cloud kernel under qemu (tests/vm/run.sh, with bench/vm/guest-bench.sh
 as /init), which has fentry and kprobes, and runs each workload untraced and

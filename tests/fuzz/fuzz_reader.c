@@ -55,6 +55,7 @@
 #include "srec_records.h"
 
 #include "cli.h"
+#include "commands.h"
 #include "groups.h"
 #include "model.h"
 #include "stacks.h"
