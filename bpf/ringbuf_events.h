@@ -32,7 +32,11 @@ enum sr_loss {
 	SR_LOSS_SOCKMAP = 1,
 	SR_LOSS_STACK = 2,
 	SR_LOSS_SKMAP = 3,
-	SR_LOSS__MAX = 4,
+	/* A release written late: the kernel skipped the free hook's run for
+	 * the socket (recursion guard), and on_alloc found its entry still
+	 * live when the slab reused the address (RELEASE how SR_HOW_REUSED). */
+	SR_LOSS_REUSED = 4,
+	SR_LOSS__MAX = 5,
 };
 
 /* Stack policy bits (rodata `stack_policy`). */
@@ -58,6 +62,9 @@ enum sr_how {
 	SR_HOW_CLOSE_RANGE = 5,
 	SR_HOW_FREED = 6,
 	SR_HOW_SYSCALL = 7, /* in-syscall release: see sysnr */
+	/* Inferred, not seen: a new socket took the address of one whose
+	 * free the kernel skipped (see SR_LOSS_REUSED). */
+	SR_HOW_REUSED = 8,
 };
 
 /* hdr.flags */

@@ -394,6 +394,7 @@ static uint32_t srec_loss_kind(int k)
 	case SR_LOSS_SOCKMAP: return SREC_LOSS_SOCKMAP;
 	case SR_LOSS_SKMAP: return SREC_LOSS_SOCKMAP;
 	case SR_LOSS_STACK: return SREC_LOSS_STACK;
+	case SR_LOSS_REUSED: return SREC_LOSS_RELEASE_LATE;
 	default: return SREC_LOSS_OTHER;
 	}
 }
@@ -1012,6 +1013,7 @@ int main(int argc, char **argv)
 		srec_writer_meta_u64(s.w, "stats.lost", lost);
 		srec_writer_meta_u64(s.w, "stats.stack_failures", s.rec.stack_fail);
 		srec_writer_meta_u64(s.w, "stats.hook_skips", skips);
+		srec_writer_meta_u64(s.w, "stats.releases_late", s.lost_total[SR_LOSS_REUSED]);
 		write_unwind_stats(&s);
 		s.rec.err = srec_writer_meta_str(s.w, "recording.complete", "1");
 	}

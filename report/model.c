@@ -772,6 +772,10 @@ static int on_record(struct model *m, const struct srec_record *r)
 			m->lost_stacks += r->u.loss.count;
 		else if (r->u.loss.kind == SREC_LOSS_HOOK_SKIPPED)
 			m->hook_skips += r->u.loss.count;
+		else if (r->u.loss.kind == SREC_LOSS_RELEASE_LATE)
+			m->releases_late += r->u.loss.count;
+		else if (r->u.loss.kind == SREC_LOSS_KSTACK_MISMATCH)
+			m->kstack_mismatch += r->u.loss.count;
 		break;
 	case SREC_R_ALLOC:
 		s = sock_new(m, r->u.alloc.serial);
