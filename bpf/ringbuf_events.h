@@ -36,7 +36,30 @@ enum sr_loss {
 	 * the socket (recursion guard), and on_alloc found its entry still
 	 * live when the slab reused the address (RELEASE how SR_HOW_REUSED). */
 	SR_LOSS_REUSED = 4,
-	SR_LOSS__MAX = 5,
+	/* A sampled full walk of an allocation's kernel stack differed from
+	 * the cached one (kstack_cache): the cache is off for that path now. */
+	SR_LOSS_KSTACK_MISMATCH = 5,
+	SR_LOSS__MAX = 6,
+};
+
+/* The kernel-stack cache (kstack_cache): allocations inside these syscalls
+ * have one kernel stack per call site on a given kernel.  socketpair()
+ * allocates twice, from two call sites. */
+enum sr_kst_slot {
+	SR_KST_SOCKET = 0,
+	SR_KST_SOCKETPAIR1 = 1,
+	SR_KST_SOCKETPAIR2 = 2,
+	SR_KST_ACCEPT = 3,
+	SR_KST_ACCEPT4 = 4,
+	SR_KST__MAX = 5,
+};
+
+/* Its counters (per-CPU array `kst_stats`), written to the file's META. */
+enum sr_kst_stat {
+	SR_KSTS_LOOKUPS = 0,    /* allocations that found a valid cached id */
+	SR_KSTS_CHECKS = 1,     /* of those, walked again and compared (1 in N) */
+	SR_KSTS_MISMATCHES = 2, /* of those, how many differed */
+	SR_KSTS__MAX = 3,
 };
 
 /* Stack policy bits (rodata `stack_policy`). */

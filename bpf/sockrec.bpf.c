@@ -73,6 +73,12 @@ const volatile __u32 ustack_copy = 0;
  * when the kernel skips the hook's run.  0 (always, outside the tests):
  * the verifier prunes the check, it costs nothing. */
 const volatile __u32 test_skip_free_mod = 0;
+/* The kernel-stack cache (--no-kstack-cache turns it off): the kernel stack
+ * of an allocation inside socket/socketpair/accept/accept4 is walked once
+ * per call site and its id reused; 1 in kstack_check_every (a power of two)
+ * is walked again and compared. */
+const volatile bool kstack_cache_on = true;
+const volatile __u32 kstack_check_every = 64;
 
 /* ---- state shared with user space ---- */
 __u64 next_serial = 0;          /* serials for struct socket and struct sock */
@@ -115,7 +121,7 @@ struct sys_args {
 	__u64 ts;
 	__u64 arg1;              /* sockaddr * (connect/accept) or int sv[2] * (socketpair) */
 	__s32 fd;
-	__u32 _pad;
+	__u32 nallocs;           /* socketpair: sockets allocated so far in the call */
 	__u64 sock;              /* accept: the struct socket * the call allocated */
 };
 
@@ -188,6 +194,27 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } losses SEC(".maps");
+
+struct kst_val {
+	__u32 epoch;             /* stack_epoch + 1 when id was taken; 0: empty */
+	__s32 id;                /* take_stack()'s value: stack id + 1 */
+	__u32 off;               /* a check failed: always walk */
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SR_KST__MAX);
+	__type(key, __u32);
+	__type(value, struct kst_val);
+} kstack_cache SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SR_KSTS__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} kst_stats SEC(".maps");
 
 /* One user-stack copy in flight per CPU (a program runs to completion on
  * its CPU; the recursion guard keeps a nested run of the same program out). */
@@ -404,6 +431,82 @@ static __always_inline void take_stacks(void *ctx, struct sr_stacks *st, __u32 k
 	}
 }
 
+/* ---- the kernel-stack cache ---- */
+
+static __always_inline void kst_count(__u32 k)
+{
+	__u64 *v = bpf_map_lookup_elem(&kst_stats, &k);
+	if (v)
+		*v += 1; /* per-CPU */
+}
+
+/* Which cache slot an allocation made in syscall nr by task id uses, or -1:
+ * walk its stack in full (kernel sockets, io_uring, other syscalls). */
+static __always_inline int kst_slot(__s32 nr, __u64 id)
+{
+	if (!kstack_cache_on || !(stack_policy & SR_STK_ALLOC_K) || nr < 0)
+		return -1;
+	if (nr == nr_socket)
+		return SR_KST_SOCKET;
+	if (nr == nr_accept)
+		return SR_KST_ACCEPT;
+	if (nr == nr_accept4)
+		return SR_KST_ACCEPT4;
+	if (nr == nr_socketpair) {
+		/* two call sites, in this order: the call's first or second */
+		__u32 tid = (__u32)id;
+		struct sys_args *a = bpf_map_lookup_elem(&inflight, &tid);
+
+		if (!a || a->nallocs > 1)
+			return -1;
+		return SR_KST_SOCKETPAIR1 + a->nallocs++;
+	}
+	return -1;
+}
+
+/* The kernel stack id of an allocation on cache path `slot`: the cached one
+ * when this stack map epoch has one, else a full walk that fills it.  One
+ * in kstack_check_every is walked anyway and compared: a mismatch is
+ * counted (a loss, in the file) and turns the cache off for the path, so
+ * that a wrong stack is never shown for long.
+ * One walk site only: a tracing program's walk starts at its own call site
+ * (its first frame is in the BPF program), so walks from two sites of the
+ * same kernel path get two ids, and the check would always fail. */
+static __always_inline __s32 kstack_cached(void *ctx, __u32 slot)
+{
+	struct kst_val *c = bpf_map_lookup_elem(&kstack_cache, &slot);
+	__u32 ep = stack_epoch + 1, k = SR_KSTS_LOOKUPS;
+	bool fill = false, check = false;
+	__u64 *n;
+	__s32 id;
+
+	if (c && !c->off) {
+		if (c->epoch != ep) {
+			fill = true;
+		} else if ((n = bpf_map_lookup_elem(&kst_stats, &k))) {
+			*n += 1;
+			if (*n & (kstack_check_every - 1))
+				return c->id;
+			check = true;
+		}
+	}
+	id = take_stack(ctx, 0);
+	if (!c || id <= 0)
+		return id;
+	if (fill && stack_epoch + 1 == ep) { /* not across a flip */
+		c->id = id;
+		c->epoch = ep;
+	} else if (check) {
+		kst_count(SR_KSTS_CHECKS);
+		if (id != c->id) {
+			kst_count(SR_KSTS_MISMATCHES);
+			count_loss(SR_LOSS_KSTACK_MISMATCH);
+			c->off = 1;
+		}
+	}
+	return id;
+}
+
 static __always_inline __s32 current_sysnr(__u8 *flags)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
@@ -536,12 +639,14 @@ static __always_inline int on_alloc(void *ctx, __u64 sock)
 	__u8 flags = (stack_epoch & 1) ? SR_F_STACK_EPOCH1 : 0;
 	__u64 id = bpf_get_current_pid_tgid();
 	__s32 nr;
+	int slot;
 
 	if (!sock || !task_wanted_id(id))
 		return 0;
 	v.serial = new_serial();
 	v.owner = id >> 32;
 	nr = current_sysnr(&flags);
+	slot = kst_slot(nr, id);
 	if (nr >= 0 && (nr == nr_socket || nr == nr_socketpair)) {
 		/* Completed at the syscall's return (tp_exit_socket*). */
 		v.pending = 1;
@@ -549,7 +654,9 @@ static __always_inline int on_alloc(void *ctx, __u64 sock)
 		v.alloc_ts = bpf_ktime_get_ns();
 		v.alloc_flags = flags;
 		v.sysnr = nr;
-		take_stacks(ctx, &v.st, SR_STK_ALLOC_K, ustack_copy ? 0 : SR_STK_ALLOC_U);
+		take_stacks(ctx, &v.st, slot >= 0 ? 0 : SR_STK_ALLOC_K, ustack_copy ? 0 : SR_STK_ALLOC_U);
+		if (slot >= 0)
+			v.st.kstack = kstack_cached(ctx, (__u32)slot);
 		if (ustack_copy && (stack_policy & SR_STK_ALLOC_U))
 			v.st.ustack = SR_USTACK_DEFER;
 		insert_sock(ctx, sock, &v);
@@ -566,7 +673,9 @@ static __always_inline int on_alloc(void *ctx, __u64 sock)
 	}
 	/* Stacks before the reservation: a user-stack copy must reach the
 	 * ring buffer ahead of the event that names it. */
-	take_stacks(ctx, &v.st, SR_STK_ALLOC_K, SR_STK_ALLOC_U);
+	take_stacks(ctx, &v.st, slot >= 0 ? 0 : SR_STK_ALLOC_K, SR_STK_ALLOC_U);
+	if (slot >= 0)
+		v.st.kstack = kstack_cached(ctx, (__u32)slot);
 	e = reserve(sizeof(*e));
 	if (!e)
 		return 0;

@@ -150,6 +150,11 @@ static void set_autoload(struct sockrec_bpf *s, enum backend b)
 /* SOCKREC_TEST_SKIP_FREES=N (the tests' fault injection): the free hook
  * ignores the free of every Nth socket, as when the kernel skips a run of
  * it.  0 when unset; -1 (with a reason) when not a number. */
+/* 1 in this many allocations that could reuse a cached kernel stack walks
+ * it anyway and compares (the BPF side masks with it). */
+#define KSTACK_CHECK_EVERY 64
+_Static_assert((KSTACK_CHECK_EVERY & (KSTACK_CHECK_EVERY - 1)) == 0, "a power of two");
+
 static long test_skip_frees(FILE *errf)
 {
 	const char *e = getenv("SOCKREC_TEST_SKIP_FREES");
@@ -206,6 +211,8 @@ static int try_backend(const struct bpf_config *cfg, enum backend b, bool with_i
 	s->rodata->nr_accept4 = cfg->nr_accept4;
 	s->rodata->ustack_copy = cfg->ustack_copy;
 	s->rodata->test_skip_free_mod = (uint32_t)skip_frees;
+	s->rodata->kstack_cache_on = cfg->kstack_cache;
+	s->rodata->kstack_check_every = KSTACK_CHECK_EVERY;
 	set_autoload(s, b);
 	bpf_program__set_autoload(s->progs.iter_preexisting, with_iter);
 	err = sockrec_bpf__load(s);
