@@ -307,6 +307,9 @@ class Bench:
             c.append(("perf-fair", None))
         if self.bpftrace:
             c.append(("bpftrace", None))
+        if getattr(self.a, "base_sockrec", None):
+            # an A/B between two builds (a lever on or off): the other build
+            c += [("base-nostacks", ["--no-stacks"]), ("base-default", [])]
         only = getattr(self.a, "configs", None)
         if only:  # --configs: a focused run (e.g. untraced,sockrec-default,sockrec-fp)
             c = [x for x in c if x[0] in only.split(",")]
@@ -316,9 +319,10 @@ class Bench:
         env = None
         if cfg == "untraced":
             return wl_argv, env, None
-        if cfg.startswith("sockrec"):
+        if cfg.startswith(("sockrec", "base-")):
             out = self.path("rec.srec")
-            return [self.sockrec, "-o", out] + extra + ["--"] + wl_argv, env, out
+            exe = self.a.base_sockrec if cfg.startswith("base-") else self.sockrec
+            return [exe, "-o", out] + extra + ["--"] + wl_argv, env, out
         if cfg.startswith("floor"):
             return [self.bdir + "/floor"] + extra + ["--"] + wl_argv, env, None
         if cfg == "perf":
@@ -344,7 +348,7 @@ class Bench:
         m = {"ops": w["ops"], "ops_per_s": w["ops_per_s"], "sockets": w["sockets"],
              "rc": r.rc, "wall": r.wall, "maxrss_kb": r.maxrss_kb,
              "cpu_total": r.cpu, "cpu_workload": w["utime"] + w["stime"]}
-        if cfg.startswith("sockrec") and out and os.path.exists(out):
+        if cfg.startswith(("sockrec", "base-")) and out and os.path.exists(out):
             info = run([self.sockreport, "info", "--json", out], 300)
             d = json.loads(info.stdout)
             recs = d.get("records", {})
@@ -1443,6 +1447,8 @@ def main():
     ap.add_argument("--workloads")
     ap.add_argument("--configs", help="only these configurations (comma-separated names)")
     ap.add_argument("--keep", action="store_true", help="keep the recorded files in the workdir")
+    ap.add_argument("--base-sockrec", help="another sockrec build: configs base-nostacks and "
+                    "base-default run it (an A/B of a change; pick them with --configs)")
     ap.add_argument("--notes", help="a markdown file appended to RESULTS.md (analysis)")
     ap.add_argument("--from-json", help="no runs: rewrite --out from a results.json of an earlier run")
     a = ap.parse_args()

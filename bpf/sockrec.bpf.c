@@ -81,7 +81,11 @@ const volatile bool kstack_cache_on = true;
 const volatile __u32 kstack_check_every = 64;
 
 /* ---- state shared with user space ---- */
-__u64 next_serial = 0;          /* serials for struct socket and struct sock */
+/* Serials for struct socket and struct sock: written (atomically) for every
+ * socket, from every CPU.  In a section, and so a page, of its own: next to
+ * sock_cache, stack_epoch and fast_tgid, which every slab-hook run reads,
+ * each increment would steal their cache line from the other CPUs. */
+__u64 next_serial SEC(".data.serial") = 0;
 __u32 stack_epoch = 0;          /* which stack map is current (user space flips it) */
 __u64 sock_cache = 0;           /* learned struct kmem_cache * of sock_inode_cache */
 /* A tgid known to be in `tracked` (the command sockrec started, or the one
