@@ -998,6 +998,16 @@ def cfi_lines(ov, series, med, lines, verdicts):
     lines.append("")
 
 
+def ratio_table(lines, ov, ratio, cols):
+    """A markdown table: per workload, each column's num ÷ den (same rounds)."""
+    lines.append("| workload | " + " | ".join(c[0] for c in cols) + " |")
+    lines.append("|---|" + "---|" * len(cols))
+    for wl in ov:
+        lines.append("| %s | %s |" % (wl, " | ".join(fmt_ratio(ratio(wl, num, den))
+                                                    for _, num, den in cols)))
+    lines.append("")
+
+
 def bystander_lines(rounds, lines, verdicts):
     """Section 4c: an unrelated process under each recorder's global hooks."""
     if not rounds:
@@ -1071,19 +1081,15 @@ def summarise(b):
                      "sockrec --no-stacks ÷ floor --no-stacks (the hooks alone) and ÷ floor-emit --no-stacks "
                      "(the hooks, each sending one event with pid, comm and time: the least any recorder of "
                      "both events costs)\n")
-        lines.append("| workload | default ÷ floor | default ÷ floor-emit | default ÷ perf | default ÷ bpftrace | no-stacks ÷ untraced | no-stacks ÷ floor-nostacks | no-stacks ÷ floor-emit-nostacks | floor-emit-nostacks ÷ untraced |")
-        lines.append("|---|---|---|---|---|---|---|---|---|")
-        for wl in ov:
-            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-                wl, fmt_ratio(ratio(wl, "sockrec-default", "floor")),
-                fmt_ratio(ratio(wl, "sockrec-default", "floor-emit")),
-                fmt_ratio(ratio(wl, "sockrec-default", "perf")),
-                fmt_ratio(ratio(wl, "sockrec-default", "bpftrace")),
-                fmt_ratio(ratio(wl, "sockrec-nostacks", "untraced")),
-                fmt_ratio(ratio(wl, "sockrec-nostacks", "floor-nostacks")),
-                fmt_ratio(ratio(wl, "sockrec-nostacks", "floor-emit-nostacks")),
-                fmt_ratio(ratio(wl, "floor-emit-nostacks", "untraced"))))
-        lines.append("")
+        ratio_table(lines, ov, ratio, (
+            ("default ÷ floor", "sockrec-default", "floor"),
+            ("default ÷ floor-emit", "sockrec-default", "floor-emit"),
+            ("default ÷ perf", "sockrec-default", "perf"),
+            ("default ÷ bpftrace", "sockrec-default", "bpftrace"),
+            ("no-stacks ÷ untraced", "sockrec-nostacks", "untraced"),
+            ("no-stacks ÷ floor-nostacks", "sockrec-nostacks", "floor-nostacks"),
+            ("no-stacks ÷ floor-emit-nostacks", "sockrec-nostacks", "floor-emit-nostacks"),
+            ("floor-emit-nostacks ÷ untraced", "floor-emit-nostacks", "untraced")))
 
         lines.append("### 1b. Against the complete floor and the fair perf peer (issue 22; same rounds)\n")
         lines.append("Complete floor = `floor --emit --free`: the alloc, close and slab-free hooks, each "
@@ -1092,19 +1098,15 @@ def summarise(b):
                      "peer = `perf record -B --call-graph fp` on the same events as sockrec, the call graph "
                      "on the allocation only (`/call-graph=no/` on the others).  `÷ nokcache`: sockrec "
                      "default ÷ sockrec `--no-kstack-cache` (lever 1).\n")
-        lines.append("| workload | no-stacks ÷ untraced | no-stacks ÷ complete floor no-stacks | fp ÷ complete floor | default ÷ complete floor | default ÷ perf-fair | default ÷ perf -g | default ÷ nokcache | complete floor no-stacks ÷ untraced |")
-        lines.append("|---|---|---|---|---|---|---|---|---|")
-        for wl in ov:
-            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-                wl, fmt_ratio(ratio(wl, "sockrec-nostacks", "untraced")),
-                fmt_ratio(ratio(wl, "sockrec-nostacks", "floor-complete-nostacks")),
-                fmt_ratio(ratio(wl, "sockrec-fp", "floor-complete")),
-                fmt_ratio(ratio(wl, "sockrec-default", "floor-complete")),
-                fmt_ratio(ratio(wl, "sockrec-default", "perf-fair")),
-                fmt_ratio(ratio(wl, "sockrec-default", "perf")),
-                fmt_ratio(ratio(wl, "sockrec-default", "sockrec-nokcache")),
-                fmt_ratio(ratio(wl, "floor-complete-nostacks", "untraced"))))
-        lines.append("")
+        ratio_table(lines, ov, ratio, (
+            ("no-stacks ÷ untraced", "sockrec-nostacks", "untraced"),
+            ("no-stacks ÷ complete floor no-stacks", "sockrec-nostacks", "floor-complete-nostacks"),
+            ("fp ÷ complete floor", "sockrec-fp", "floor-complete"),
+            ("default ÷ complete floor", "sockrec-default", "floor-complete"),
+            ("default ÷ perf-fair", "sockrec-default", "perf-fair"),
+            ("default ÷ perf -g", "sockrec-default", "perf"),
+            ("default ÷ nokcache", "sockrec-default", "sockrec-nokcache"),
+            ("complete floor no-stacks ÷ untraced", "floor-complete-nostacks", "untraced")))
 
         # the goals, for every workload (issue 22)
         for wl in ov:
