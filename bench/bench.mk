@@ -20,11 +20,11 @@ BENCH_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g -fno-omit-fr
 # make STATIC=1: self-contained workloads and floor for the benchmark guest
 # (bench/vm/); never the sanitizers' flags, which would measure ASan.
 BENCH_LDFLAGS := $(if $(filter 1,$(STATIC)),-static)
-BENCH_WORKLOADS := $(BENCH_DIR)/churn $(BENCH_DIR)/tcp $(BENCH_DIR)/mixed
+BENCH_WORKLOADS := $(BENCH_DIR)/churn $(BENCH_DIR)/tcp $(BENCH_DIR)/mixed $(BENCH_DIR)/bystander
 BENCH_TOOLS := $(BENCH_DIR)/floor $(BENCH_DIR)/cfi_search $(BENCH_DIR)/gen_big $(BENCH_DIR)/decode_speed $(BENCH_DIR)/symbench
 BENCH_PY ?= python3
 
-$(BENCH_DIR)/churn $(BENCH_DIR)/tcp $(BENCH_DIR)/mixed: $(BENCH_DIR)/%: bench/%.c bench/wl.h
+$(BENCH_DIR)/churn $(BENCH_DIR)/tcp $(BENCH_DIR)/mixed $(BENCH_DIR)/bystander: $(BENCH_DIR)/%: bench/%.c bench/wl.h
 	$(call msg,BENCH,$@)
 	$(Q)mkdir -p $(BENCH_DIR)
 	$(Q)$(CC) $(BENCH_CFLAGS) -pthread $(BENCH_LDFLAGS) $< -o $@

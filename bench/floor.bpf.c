@@ -6,7 +6,10 @@
  *   until the first hit, then by pointer, as sockrec does), with a kernel
  *   and a user stack (bpf_get_stackid) and the word at the user stack
  *   pointer taken at each socket allocation;
- *   tracepoint syscalls/sys_enter_close.
+ *   tracepoint syscalls/sys_enter_close;
+ *   with --free (the "complete" floor, that sees every release): also
+ *   tp_btf/kmem_cache_free of the sock_inode_cache slab, which runs from RCU
+ *   in any task, so it is not filtered by pid.
  * and nothing else: the stacks are captured and discarded, no event is
  * built and (by default) nothing goes to user space.  So this is the least
  * any recorder that takes those stacks on those hooks can cost.
@@ -24,7 +27,7 @@ const volatile bool emit = false;
 
 __u64 sock_cache = 0;
 
-enum { C_ALLOC, C_CLOSE, C_STACKFAIL, C_RBFAIL, C__MAX };
+enum { C_ALLOC, C_CLOSE, C_STACKFAIL, C_RBFAIL, C_FREE, C__MAX };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -139,6 +142,22 @@ int floor_close(struct trace_event_raw_sys_enter *ctx)
 	bump(C_CLOSE);
 	if (emit)
 		send(ctx->args[0], 0, 0, 0);
+	return 0;
+}
+
+SEC("tp_btf/kmem_cache_free")
+int floor_free(__u64 *ctx)
+{
+	__u64 ptr = 0;
+
+	if (!sock_cache || ctx[2] != sock_cache)
+		return 0;
+	bump(C_FREE);
+	if (emit) {
+		/* ptr is a void *: copied out as sockrec does (core_fixes.bpf.h) */
+		bpf_probe_read_kernel(&ptr, sizeof(ptr), &ctx[1]);
+		send(ptr, 0, 0, 0);
+	}
 	return 0;
 }
 

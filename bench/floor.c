@@ -1,12 +1,13 @@
 /* floor.c - loader of floor.bpf.c: run a command under the capture floor.
  *
- * usage: floor [--no-stacks] [--emit] -- COMMAND [ARGS...]
- *        floor [--no-stacks] [--emit] --pid PID
+ * usage: floor [--no-stacks] [--emit] [--free] -- COMMAND [ARGS...]
+ *        floor [--no-stacks] [--emit] [--free] --pid PID
  * Starts COMMAND stopped on a pipe, attaches the programs filtered to its
  * pid, lets it run, waits for it (with --pid: attaches to a running
  * process and runs until it is gone), and prints one JSON line on stderr:
  *   {"floor": {"alloc": N, "close": N, "stack_fail": N, "rb_fail": N,
- *              "drained": N}}
+ *              "free": N, "drained": N}}
+ * --free adds the slab-free hook (every socket free, whoever runs it).
  * --emit also sends every event through a ring buffer that this loader
  * drains every 50 ms (as sockrec does: no wakeups).
  * Exit status: COMMAND's.
@@ -64,7 +65,7 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 
 int main(int argc, char **argv)
 {
-	int stacks = 1, emit = 0, i, p[2] = { -1, -1 }, status = 0;
+	int stacks = 1, emit = 0, with_free = 0, i, p[2] = { -1, -1 }, status = 0;
 	pid_t pid = 0;
 
 	for (i = 1; i < argc; i++) {
@@ -72,6 +73,8 @@ int main(int argc, char **argv)
 			stacks = 0;
 		else if (!strcmp(argv[i], "--emit"))
 			emit = 1;
+		else if (!strcmp(argv[i], "--free"))
+			with_free = 1;
 		else if (!strcmp(argv[i], "--pid") && i + 1 < argc) {
 			char *end;
 			long v = strtol(argv[++i], &end, 10);
@@ -87,8 +90,8 @@ int main(int argc, char **argv)
 			break;
 	}
 	if (pid ? i < argc : i >= argc) {
-		fprintf(stderr, "usage: floor [--no-stacks] [--emit] -- COMMAND [ARGS...]\n"
-				"       floor [--no-stacks] [--emit] --pid PID\n");
+		fprintf(stderr, "usage: floor [--no-stacks] [--emit] [--free] -- COMMAND [ARGS...]\n"
+				"       floor [--no-stacks] [--emit] [--free] --pid PID\n");
 		return 2;
 	}
 	libbpf_set_print(quiet);
@@ -119,6 +122,7 @@ int main(int argc, char **argv)
 	skel->rodata->emit = emit;
 	if (!emit)
 		bpf_map__set_max_entries(skel->maps.rb, 4096);
+	bpf_program__set_autoload(skel->progs.floor_free, with_free);
 	int err = floor_bpf__load(skel);
 	if (!err)
 		err = floor_bpf__attach(skel);
@@ -158,9 +162,9 @@ int main(int argc, char **argv)
 		ring_buffer__consume(rb);
 
 	int ncpu = libbpf_num_possible_cpus();
-	uint64_t tot[4] = { 0 };
+	uint64_t tot[5] = { 0 };
 	uint64_t *vals = calloc((size_t)ncpu, sizeof(uint64_t));
-	for (uint32_t k = 0; vals && k < 4; k++) {
+	for (uint32_t k = 0; vals && k < 5; k++) {
 		if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.counts), &k, vals))
 			continue;
 		for (int c = 0; c < ncpu; c++)
@@ -169,9 +173,9 @@ int main(int argc, char **argv)
 	free(vals);
 	fprintf(stderr,
 		"{\"floor\": {\"alloc\": %llu, \"close\": %llu, \"stack_fail\": %llu, "
-		"\"rb_fail\": %llu, \"drained\": %llu}}\n",
+		"\"rb_fail\": %llu, \"free\": %llu, \"drained\": %llu}}\n",
 		(unsigned long long)tot[0], (unsigned long long)tot[1], (unsigned long long)tot[2],
-		(unsigned long long)tot[3], (unsigned long long)g_drained);
+		(unsigned long long)tot[3], (unsigned long long)tot[4], (unsigned long long)g_drained);
 	ring_buffer__free(rb);
 	floor_bpf__destroy(skel);
 	if (attach_only)

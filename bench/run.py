@@ -2,19 +2,26 @@
 """bench/run.py - sockrec's benchmarks: run them, print a table, write RESULTS.md.
 
 usage: bench/run.py --build BUILD [--quick] [--runs N] [--secs S] [--out FILE]
-                    [--json FILE] [--workdir DIR] [--only overhead,report,profile,symbolize]
-                    [--workloads churn1,churn2,tcp,mixed] [--keep]
+                    [--json FILE] [--workdir DIR]
+                    [--only overhead,bystander,report,profile,symbolize]
+                    [--workloads churn1,churn2,tcp,mixed,redis,nginx] [--configs A,B] [--keep]
 
 Sections
-  overhead  every workload (bench/churn.c -j1/-j2, tcp.c, mixed.c) untraced
+  overhead  every workload (bench/churn.c -j1/-j2, tcp.c, mixed.c; the real
+            servers redis (redis-benchmark -k 0) and nginx (+ ab) through
+            bench/servers.py, untraced / sockrec / the fair perf peer only) untraced
             and under each recorder, round-robin ("side by side": the ratios
             are computed within a round, then the median over rounds is
             taken): sockrec --no-stacks / default / --release-stacks, the
             capture floor (bench/floor.c: same hooks and stacks, nothing
-            kept; and --emit: + a ring buffer), perf record -g and bpftrace
-            on the same tracepoints.  From the same runs: loss (events
+            kept; and --emit: + a ring buffer; the complete floor --emit
+            --free: + the slab-free hook), perf record -g and bpftrace on the
+            same tracepoints, and the fair perf peer (perf-fair: every event
+            sockrec records, a call graph on the allocation only).  From the same runs: loss (events
             recorded vs the workload's own counts), size (bytes per event),
             recorder cost (CPU s per million events, peak RSS).
+  bystander bench/bystander.c (open()+close()) while each recorder records
+            another, idle process: the cost of the global hooks to others.
   report    gen_big 1M and 10M events; sockreport info / leaks / pairs /
             latency / dump --json on each (events/s by wall and CPU time,
             peak RSS; goal: leaks, pairs, latency >= 5M events/s, memory
@@ -68,9 +75,14 @@ tracepoint:syscalls:sys_enter_close /pid == cpid/ { printf("C %d %s %d\n", pid, 
 """
 
 GOALS = {
-    "nostacks_vs_untraced": 0.90,
+    # issue 22: against the complete floor (alloc, close and slab-free hooks,
+    # one bare event each) and a fair perf peer; "÷ untraced" is information
+    "nostacks_vs_complete_floor": 0.95,
     "default_vs_floor": 0.95,
-    "default_vs_perf": 1.2,
+    "default_vs_perf_fair": 1.3,
+    "bystander_vs_floor": 1.1,      # slowdown at most this × the floor's
+    "servers_vs_untraced": 0.95,
+    "servers_vs_perf_fair": 1.5,
     "bytes_per_event": 8.0,
     # default (CFI-unwound) user stacks cost at most this much more per socket
     # allocation than the frame-pointer walk (issue 15), on churn1
@@ -79,6 +91,37 @@ GOALS = {
     "report_events_per_s": 5e6,   # sockreport leaks, pairs, latency, html, on one core
     "html_page_bytes": 2e6,       # sockreport html of the 10M-event file
 }
+# The fair perf peer (issue 22): perf recording what sockrec records, a call
+# graph on the allocation only, every other event with /call-graph=no/.
+PERF_FAIR_EVENTS = (
+    ("kmem:kmem_cache_alloc", 'name == "sock_inode_cache"', True),
+    ("kmem:kmem_cache_free", 'name == "sock_inode_cache"', False),
+) + tuple((e, None, False) for e in (
+    "syscalls:sys_exit_socket", "syscalls:sys_enter_socketpair", "syscalls:sys_exit_socketpair",
+    "syscalls:sys_enter_close", "syscalls:sys_enter_dup2", "syscalls:sys_enter_dup3",
+    "sock:inet_sock_set_state", "syscalls:sys_enter_connect", "syscalls:sys_exit_connect",
+    "syscalls:sys_enter_accept", "syscalls:sys_exit_accept", "syscalls:sys_enter_accept4",
+    "syscalls:sys_exit_accept4", "sched:sched_process_fork", "sched:sched_process_exec",
+    "sched:sched_process_exit"))
+
+
+def perf_fair_args():
+    argv = ["-B", "--call-graph", "fp"]
+    for ev, filt, graph in PERF_FAIR_EVENTS:
+        argv += ["-e", ev if graph else ev + "/call-graph=no/"]
+        if filt:
+            argv += ["--filter", filt]
+    return argv
+
+
+# Real servers (bench/servers.py) and which configurations run on them.
+SERVER_WORKLOADS = ("redis", "nginx")
+SERVER_CONFIGS = ("untraced", "sockrec-nostacks", "sockrec-default", "perf-fair")
+# The bystander section: an unrelated process's open()+close() while the
+# recorder records another (idle) process.
+BYSTANDER_CONFIGS = ("untraced", "sockrec-default", "sockrec-nostacks", "floor-complete-nostacks",
+                     "floor-complete")
+
 # The report commands measured on the gen_big files, and those the events/s goal covers.
 REPORT_CMDS = ("info", "leaks", "pairs", "latency", "html", "dump --json", "export")
 REPORT_GOAL_CMDS = ("leaks", "pairs", "latency", "html")
@@ -229,7 +272,7 @@ class Bench:
         # valgrind cannot run an ASan build (make SANITIZE=1 test runs the
         # quick mode on one): no instruction counts and no callgrind profile.
         self.valgrind = None if asan_build(self.sockreport) else shutil.which("valgrind")
-        self.results = {"meta": {}, "overhead": {}, "report": {}, "report_real": {}, "profile": {}, "symbolize": {},
+        self.results = {"meta": {}, "overhead": {}, "bystander": [], "report": {}, "report_real": {}, "profile": {}, "symbolize": {},
                         "notes": []}
         self.seq = 0
         self.commands = {}
@@ -245,6 +288,8 @@ class Bench:
             "churn2": [b + "/churn", "-j", "2", "-t", str(secs)],
             "tcp": [b + "/tcp", "-t", str(secs)],
             "mixed": [b + "/mixed", "-t", str(secs)],
+            "redis": ["python3", os.path.join(HERE, "servers.py"), "redis", "-t", str(secs)],
+            "nginx": ["python3", os.path.join(HERE, "servers.py"), "nginx", "-t", str(secs)],
         }[wl]
 
     # ---- the configurations: each returns (argv, env, outfile, kind)
@@ -252,12 +297,19 @@ class Bench:
         c = [("untraced", None), ("sockrec-nostacks", ["--no-stacks"]),
              ("sockrec-default", []), ("sockrec-fp", ["--user-stacks", "fp"]),
              ("sockrec-allstacks", ["--release-stacks"]),
+             ("sockrec-nokcache", ["--no-kstack-cache"]),
              ("floor-nostacks", ["--no-stacks"]), ("floor", []), ("floor-emit", ["--emit"]),
-             ("floor-emit-nostacks", ["--no-stacks", "--emit"])]
+             ("floor-emit-nostacks", ["--no-stacks", "--emit"]),
+             ("floor-complete", ["--emit", "--free"]),
+             ("floor-complete-nostacks", ["--no-stacks", "--emit", "--free"])]
         if self.perf:
             c.append(("perf", None))
+            c.append(("perf-fair", None))
         if self.bpftrace:
             c.append(("bpftrace", None))
+        if getattr(self.a, "base_sockrec", None):
+            # an A/B between two builds (a lever on or off): the other build
+            c += [("base-nostacks", ["--no-stacks"]), ("base-default", [])]
         only = getattr(self.a, "configs", None)
         if only:  # --configs: a focused run (e.g. untraced,sockrec-default,sockrec-fp)
             c = [x for x in c if x[0] in only.split(",")]
@@ -267,9 +319,10 @@ class Bench:
         env = None
         if cfg == "untraced":
             return wl_argv, env, None
-        if cfg.startswith("sockrec"):
+        if cfg.startswith(("sockrec", "base-")):
             out = self.path("rec.srec")
-            return [self.sockrec, "-o", out] + extra + ["--"] + wl_argv, env, out
+            exe = self.a.base_sockrec if cfg.startswith("base-") else self.sockrec
+            return [exe, "-o", out] + extra + ["--"] + wl_argv, env, out
         if cfg.startswith("floor"):
             return [self.bdir + "/floor"] + extra + ["--"] + wl_argv, env, None
         if cfg == "perf":
@@ -277,6 +330,9 @@ class Bench:
             return [self.perf, "record", "-q", "-g", "-B",
                     "-e", "kmem:kmem_cache_alloc", "--filter", 'name == "sock_inode_cache"',
                     "-e", "syscalls:sys_enter_close", "-o", out, "--"] + wl_argv, env, out
+        if cfg == "perf-fair":
+            out = self.path("perf.data")
+            return [self.perf, "record", "-q"] + perf_fair_args() + ["-o", out, "--"] + wl_argv, env, out
         if cfg == "bpftrace":
             out = self.path("bpftrace.txt")
             script = os.path.join(self.work, "peer.bt")
@@ -292,7 +348,7 @@ class Bench:
         m = {"ops": w["ops"], "ops_per_s": w["ops_per_s"], "sockets": w["sockets"],
              "rc": r.rc, "wall": r.wall, "maxrss_kb": r.maxrss_kb,
              "cpu_total": r.cpu, "cpu_workload": w["utime"] + w["stime"]}
-        if cfg.startswith("sockrec") and out and os.path.exists(out):
+        if cfg.startswith(("sockrec", "base-")) and out and os.path.exists(out):
             info = run([self.sockreport, "info", "--json", out], 300)
             d = json.loads(info.stdout)
             recs = d.get("records", {})
@@ -314,7 +370,7 @@ class Bench:
                     m["events"] = f["alloc"] + f["close"]
                     m["lost"] = f["rb_fail"]
                     m["stack_failures"] = f["stack_fail"]
-        elif cfg == "perf" and out and os.path.exists(out):
+        elif cfg.startswith("perf") and out and os.path.exists(out):
             st = run([self.perf, "report", "-i", out, "--stats"], 300)
             per, cur, lost = {}, None, 0
             for line in st.stdout.splitlines():
@@ -374,7 +430,11 @@ class Bench:
             base[cfg] = med(cpus)
         self.results["overhead_base_cpu"] = base
 
+        all_configs = configs
         for wl in self.a.workloads:
+            # the real servers: untraced, sockrec and the fair peer only
+            configs = [c for c in all_configs
+                       if wl not in SERVER_WORKLOADS or c[0] in SERVER_CONFIGS]
             wl_argv = self.wl_argv(wl, secs)
             self.commands[wl] = {cfg: self.cmd_for(cfg, extra, wl_argv)[0]
                                  for cfg, extra in configs}
@@ -404,6 +464,53 @@ class Bench:
                     "%s %.2f" % (c, rnd[c]["ops_per_s"] / u) for c, _ in configs
                     if c in rnd and u)))
             self.results["overhead"][wl] = rounds
+
+    # ---------------------------------------------------------- bystander
+    def bystander(self):
+        """bench/bystander.c (open()+close() of /dev/null) while each recorder
+        records ANOTHER process, an idle `sleep`: what the global hooks cost
+        everyone else.  Round-robin as in overhead; the ratio is the
+        bystander's ops/s over its untraced ops/s in the same round."""
+        secs, runs = self.a.secs, self.a.runs
+        settle = 1.0 if self.a.quick else 2.0  # the recorder attached
+        configs = [c for c in self.configs() if c[0] in BYSTANDER_CONFIGS]
+        by = [self.bdir + "/bystander", "-t", str(secs)]
+        target = ["sleep", "%.1f" % (settle + secs + 1.0)]
+        self.commands["bystander"] = {cfg: (self.cmd_for(cfg, extra, target)[0] if cfg != "untraced"
+                                            else []) + ["&", "sleep %.0f;" % settle] + by
+                                      for cfg, extra in configs}
+        rounds = []
+        for i in range(runs):
+            order = configs[i % len(configs):] + configs[:i % len(configs)]
+            rnd = {}
+            for cfg, extra in order:
+                rec, out = None, None
+                if cfg != "untraced":
+                    argv, env, out = self.cmd_for(cfg, extra, target)
+                    rec = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL,
+                                           stderr=subprocess.DEVNULL, start_new_session=True)
+                    time.sleep(settle)
+                try:
+                    r = run(by, secs * 20 + 60)
+                finally:
+                    if rec:
+                        try:
+                            rec.wait(secs * 20 + 60)
+                        except subprocess.TimeoutExpired:
+                            os.killpg(rec.pid, signal.SIGKILL)
+                            rec.wait()
+                    if out and os.path.exists(out) and not self.a.keep:
+                        os.unlink(out)
+                w = r.workload()
+                if w is None or (rec and rec.returncode != 0):
+                    log("  bystander %s: failed (rc %s)" % (cfg, rec.returncode if rec else r.rc))
+                    continue
+                rnd[cfg] = {"ops_per_s": w["ops_per_s"], "ops": w["ops"]}
+            rounds.append(rnd)
+            u = rnd.get("untraced", {}).get("ops_per_s")
+            log("  bystander round %d/%d: %s" % (i + 1, runs, "  ".join(
+                "%s %.2f" % (c, rnd[c]["ops_per_s"] / u) for c, _ in configs if c in rnd and u)))
+        self.results["bystander"] = rounds
 
     # ---------------------------------------------------------- report speed
     def report(self):
@@ -891,6 +998,50 @@ def cfi_lines(ov, series, med, lines, verdicts):
     lines.append("")
 
 
+def ratio_table(lines, ov, ratio, cols):
+    """A markdown table: per workload, each column's num ÷ den (same rounds)."""
+    lines.append("| workload | " + " | ".join(c[0] for c in cols) + " |")
+    lines.append("|---|" + "---|" * len(cols))
+    for wl in ov:
+        lines.append("| %s | %s |" % (wl, " | ".join(fmt_ratio(ratio(wl, num, den))
+                                                    for _, num, den in cols)))
+    lines.append("")
+
+
+def bystander_lines(rounds, lines, verdicts):
+    """Section 4c: an unrelated process under each recorder's global hooks."""
+    if not rounds:
+        return
+    cfgs = [c for c in BYSTANDER_CONFIGS if any(c in r for r in rounds)]
+    rat = {c: [r[c]["ops_per_s"] / r["untraced"]["ops_per_s"] if c in r and "untraced" in r else None
+               for r in rounds] for c in cfgs}
+    lines.append("### 4c. Bystander: `bench/bystander` (open()+close() of /dev/null) while the recorder "
+                 "records another process (an idle `sleep`)\n")
+    lines.append("Ratio = the bystander's ops/s ÷ its untraced ops/s in the same round (median, min–max "
+                 "over %d rounds); slowdown = 1 − ratio.\n" % len(rounds))
+    lines.append("| recorder | untraced ops/s | ratio | slowdown |")
+    lines.append("|---|---|---|---|")
+    u = med([r["untraced"]["ops_per_s"] for r in rounds if "untraced" in r])
+    for c in cfgs:
+        if c == "untraced":
+            continue
+        m = med(rat[c])
+        lines.append("| %s | %s | %s | %s |" % (c, fmt_num(u), fmt_ratio(rat[c]),
+                                                "n/a" if m is None else "%.2f" % (1 - m)))
+    lines.append("")
+    fl = med(rat.get("floor-complete-nostacks", []))
+    for c in ("sockrec-default", "sockrec-nostacks"):
+        s = med(rat.get(c, []))
+        name = "bystander: %s slowdown ≤ %.1f × the complete floor's" % (c, GOALS["bystander_vs_floor"])
+        if s is None or fl is None:
+            verdicts.append(("bystander", name, "n/a", "not measured"))
+            continue
+        sd, fsd = 1 - s, 1 - fl
+        verdicts.append(("bystander", name, "%.2f vs %.2f (×%s)" % (
+            sd, fsd, "%.2f" % (sd / fsd) if fsd > 0 else "∞"),
+            "MET" if sd <= GOALS["bystander_vs_floor"] * max(fsd, 0) else "NOT MET"))
+
+
 def summarise(b):
     """Tables (markdown) and goal verdicts from b.results."""
     R = b.results
@@ -930,33 +1081,60 @@ def summarise(b):
                      "sockrec --no-stacks ÷ floor --no-stacks (the hooks alone) and ÷ floor-emit --no-stacks "
                      "(the hooks, each sending one event with pid, comm and time: the least any recorder of "
                      "both events costs)\n")
-        lines.append("| workload | default ÷ floor | default ÷ floor-emit | default ÷ perf | default ÷ bpftrace | no-stacks ÷ untraced | no-stacks ÷ floor-nostacks | no-stacks ÷ floor-emit-nostacks | floor-emit-nostacks ÷ untraced |")
-        lines.append("|---|---|---|---|---|---|---|---|---|")
-        for wl in ov:
-            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-                wl, fmt_ratio(ratio(wl, "sockrec-default", "floor")),
-                fmt_ratio(ratio(wl, "sockrec-default", "floor-emit")),
-                fmt_ratio(ratio(wl, "sockrec-default", "perf")),
-                fmt_ratio(ratio(wl, "sockrec-default", "bpftrace")),
-                fmt_ratio(ratio(wl, "sockrec-nostacks", "untraced")),
-                fmt_ratio(ratio(wl, "sockrec-nostacks", "floor-nostacks")),
-                fmt_ratio(ratio(wl, "sockrec-nostacks", "floor-emit-nostacks")),
-                fmt_ratio(ratio(wl, "floor-emit-nostacks", "untraced"))))
-        lines.append("")
+        ratio_table(lines, ov, ratio, (
+            ("default ÷ floor", "sockrec-default", "floor"),
+            ("default ÷ floor-emit", "sockrec-default", "floor-emit"),
+            ("default ÷ perf", "sockrec-default", "perf"),
+            ("default ÷ bpftrace", "sockrec-default", "bpftrace"),
+            ("no-stacks ÷ untraced", "sockrec-nostacks", "untraced"),
+            ("no-stacks ÷ floor-nostacks", "sockrec-nostacks", "floor-nostacks"),
+            ("no-stacks ÷ floor-emit-nostacks", "sockrec-nostacks", "floor-emit-nostacks"),
+            ("floor-emit-nostacks ÷ untraced", "floor-emit-nostacks", "untraced")))
 
-        # goals on churn1 (the brief's reference loop), reported for every workload
+        lines.append("### 1b. Against the complete floor and the fair perf peer (issue 22; same rounds)\n")
+        lines.append("Complete floor = `floor --emit --free`: the alloc, close and slab-free hooks, each "
+                     "sending one bare event (with stacks: a kernel and a frame-pointer user stack walked at "
+                     "every allocation: the floor does not reuse kernel stacks as sockrec does).  Fair perf "
+                     "peer = `perf record -B --call-graph fp` on the same events as sockrec, the call graph "
+                     "on the allocation only (`/call-graph=no/` on the others).  `÷ nokcache`: sockrec "
+                     "default ÷ sockrec `--no-kstack-cache` (lever 1).\n")
+        ratio_table(lines, ov, ratio, (
+            ("no-stacks ÷ untraced", "sockrec-nostacks", "untraced"),
+            ("no-stacks ÷ complete floor no-stacks", "sockrec-nostacks", "floor-complete-nostacks"),
+            ("fp ÷ complete floor", "sockrec-fp", "floor-complete"),
+            ("default ÷ complete floor", "sockrec-default", "floor-complete"),
+            ("default ÷ perf-fair", "sockrec-default", "perf-fair"),
+            ("default ÷ perf -g", "sockrec-default", "perf"),
+            ("default ÷ nokcache", "sockrec-default", "sockrec-nokcache"),
+            ("complete floor no-stacks ÷ untraced", "floor-complete-nostacks", "untraced")))
+
+        # the goals, for every workload (issue 22)
         for wl in ov:
-            r_ns = med(ratio(wl, "sockrec-nostacks", "untraced"))
-            # the floor walks frame pointers: compare the same stacks
-            r_fl = med(ratio(wl, "sockrec-fp", "floor"))
-            r_pf = med(ratio(wl, "sockrec-default", "perf"))
-            for name, val, goal in (("--no-stacks ≥ %.2f × untraced" % GOALS["nostacks_vs_untraced"], r_ns, GOALS["nostacks_vs_untraced"]),
-                                    ("--user-stacks fp ≥ %.2f × floor" % GOALS["default_vs_floor"], r_fl, GOALS["default_vs_floor"]),
-                                    ("default ≥ %.1f × perf" % GOALS["default_vs_perf"], r_pf, GOALS["default_vs_perf"])):
+            if wl in SERVER_WORKLOADS:
+                rows = (("default ≥ %.2f × untraced (real server)" % GOALS["servers_vs_untraced"],
+                         ratio(wl, "sockrec-default", "untraced"), GOALS["servers_vs_untraced"]),
+                        ("default ≥ %.1f × fair perf peer (real server)" % GOALS["servers_vs_perf_fair"],
+                         ratio(wl, "sockrec-default", "perf-fair"), GOALS["servers_vs_perf_fair"]))
+            else:
+                rows = (("--no-stacks ≥ %.2f × complete floor (--no-stacks --emit --free)"
+                         % GOALS["nostacks_vs_complete_floor"],
+                         ratio(wl, "sockrec-nostacks", "floor-complete-nostacks"),
+                         GOALS["nostacks_vs_complete_floor"]),
+                        # the floor walks frame pointers: compare the same stacks
+                        ("--user-stacks fp ≥ %.2f × complete floor, same stacks (the floor does "
+                         "not reuse kernel stacks)" % GOALS["default_vs_floor"],
+                         ratio(wl, "sockrec-fp", "floor-complete"), GOALS["default_vs_floor"]),
+                        ("default ≥ %.1f × fair perf peer" % GOALS["default_vs_perf_fair"],
+                         ratio(wl, "sockrec-default", "perf-fair"), GOALS["default_vs_perf_fair"]))
+            for name, xs, goal in rows:
+                val = med(xs)
                 if val is None:
                     verdicts.append((wl, name, "n/a", "not measured"))
                 else:
-                    verdicts.append((wl, name, "%.2f" % val, "MET" if val >= goal else "NOT MET"))
+                    lo, hi = rng(xs)
+                    verdicts.append((wl, name, "%.2f (%.2f–%.2f, %d rounds)" % (
+                        val, lo, hi, len([x for x in xs if x is not None])),
+                        "MET" if val >= goal else "NOT MET"))
 
         lines.append("### 2. Loss: events recorded vs operations counted by the workload (median over rounds)\n")
         lines.append("Sockets allocated = the workload's own count.  `alloc seen` = ALLOC records (sockrec), "
@@ -1028,6 +1206,7 @@ def summarise(b):
 
     if ov:
         cfi_lines(ov, series, med, lines, verdicts)
+    bystander_lines(R.get("bystander"), lines, verdicts)
 
     rp = R["report"]
     if rp:
@@ -1270,6 +1449,8 @@ def main():
     ap.add_argument("--workloads")
     ap.add_argument("--configs", help="only these configurations (comma-separated names)")
     ap.add_argument("--keep", action="store_true", help="keep the recorded files in the workdir")
+    ap.add_argument("--base-sockrec", help="another sockrec build: configs base-nostacks and "
+                    "base-default run it (an A/B of a change; pick them with --configs)")
     ap.add_argument("--notes", help="a markdown file appended to RESULTS.md (analysis)")
     ap.add_argument("--from-json", help="no runs: rewrite --out from a results.json of an earlier run")
     a = ap.parse_args()
@@ -1293,9 +1474,9 @@ def main():
         a.runs = 1 if a.quick else 5
     if a.secs is None:
         a.secs = 0.3 if a.quick else 2.0
-    a.workloads = (a.workloads or "churn1,churn2,tcp,mixed").split(",")
-    sections = (a.only or ("overhead,report,symbolize" if a.quick
-                           else "overhead,report,symbolize,profile")).split(",")
+    a.workloads = (a.workloads or "churn1,churn2,tcp,mixed,redis,nginx").split(",")
+    sections = (a.only or ("overhead,bystander,report,symbolize" if a.quick
+                           else "overhead,bystander,report,symbolize,profile")).split(",")
     sym_only = sections == ["symbolize"]
     if a.out is None and not a.quick:
         a.out = os.path.join(HERE, "RESULTS.md")
@@ -1304,7 +1485,7 @@ def main():
         return 2
     b = Bench(a)
     for exe in (b.sockrec, b.sockreport, b.bdir + "/churn", b.bdir + "/floor", b.bdir + "/gen_big",
-                b.bdir + "/symbench"):
+                b.bdir + "/symbench", b.bdir + "/bystander"):
         if not os.access(exe, os.X_OK):
             log("run.py: %s missing: run `make bench-bins` first" % exe)
             return 2
@@ -1318,6 +1499,9 @@ def main():
     if "overhead" in sections:
         log("== overhead, loss, size, recorder cost")
         b.overhead()
+    if "bystander" in sections:
+        log("== bystander")
+        b.bystander()
     if "report" in sections:
         log("== report speed")
         b.report()

@@ -23,7 +23,7 @@ WORKLOADS = ("churn1", "churn2", "tcp", "mixed")
 
 @pytest.fixture(scope="module")
 def bins():
-    need = [os.path.join(BDIR, n) for n in ("churn", "tcp", "mixed", "floor", "gen_big",
+    need = [os.path.join(BDIR, n) for n in ("churn", "tcp", "mixed", "bystander", "floor", "gen_big",
                                            "decode_speed", "symbench")]
     need += [os.path.join(BUILD, "sockrec"), os.path.join(BUILD, "sockreport"),
              os.path.join(BUILD, "fixtures", "libsockfix.so")]
@@ -103,6 +103,21 @@ def test_floor_counts(bins):
     assert fl, p.stderr
     assert fl[0]["floor"]["alloc"] == w["sockets"]
     assert fl[0]["floor"]["close"] >= w["closed"]
+    assert fl[0]["floor"]["free"] == 0  # the slab-free hook only with --free
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="BPF needs root")
+def test_complete_floor_sees_the_frees(bins):
+    p = subprocess.run([os.path.join(bins, "floor"), "--no-stacks", "--emit", "--free", "--",
+                        os.path.join(bins, "churn"), "-n", "2000"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    w = workload_json(p.stdout)
+    fl = [json.loads(l) for l in p.stderr.splitlines() if l.startswith('{"floor"')][0]["floor"]
+    assert fl["alloc"] == w["sockets"]
+    # frees run from RCU after the close: the last few may come after the end
+    assert fl["free"] >= w["sockets"] // 2, fl
+    assert fl["drained"] >= fl["alloc"] + fl["close"] + fl["free"] - fl["rb_fail"] - 16, fl
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="BPF needs root")
@@ -146,9 +161,9 @@ def test_run_py_quick(bins, tmp_path):
     assert p.returncode == 0, p.stderr[-3000:]
     r = json.loads(js.read_text())
     expect = ["untraced", "sockrec-nostacks", "sockrec-default", "sockrec-allstacks", "floor-nostacks", "floor",
-              "floor-emit"]
+              "floor-emit", "floor-complete", "floor-complete-nostacks", "sockrec-nokcache"]
     if shutil.which("perf"):
-        expect.append("perf")
+        expect += ["perf", "perf-fair"]
     if shutil.which("bpftrace"):
         expect.append("bpftrace")
     for wl in WORKLOADS:
@@ -163,6 +178,13 @@ def test_run_py_quick(bins, tmp_path):
                 assert rnd[cfg].get("alloc", 0) > 0, (wl, cfg)
         for cfg in ("sockrec-nostacks", "sockrec-default", "sockrec-allstacks"):
             assert rnd[cfg]["bytes"] > 0 and rnd[cfg]["release"] > 0
+    # the real servers: untraced, sockrec and the fair perf peer only
+    for wl in ("redis", "nginx"):
+        rnd = r["overhead"][wl][0]
+        assert rnd["untraced"]["ops_per_s"] > 0 and rnd["sockrec-default"]["ops_per_s"] > 0, rnd
+        assert rnd["sockrec-default"]["alloc"] > 0 and "floor" not in rnd
+    by = r["bystander"][0]
+    assert by["untraced"]["ops_per_s"] > 0 and by["sockrec-default"]["ops_per_s"] > 0, by
     rep = r["report"]
     assert len(rep) == 2
     # callgrind counts instructions unless the build is ASan's (valgrind
@@ -185,7 +207,8 @@ def test_run_py_quick(bins, tmp_path):
     assert "`sockreport export` of" in out.read_text()
     text = out.read_text()
     assert "sockreport html of the" in text
-    for head in ("## Goals", "### 1.", "### 2.", "### 3.", "### 4.", "### 5.", "### 6.",
+    for head in ("## Goals", "### 1.", "### 1b.", "### 2.", "### 3.", "### 4.", "### 4c.", "### 5.",
+                 "### 6.",
                  "## Exact commands"):
         assert head in text
     assert r["symbolize"]["symbench"]["frames"] == 20000

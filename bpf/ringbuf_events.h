@@ -32,7 +32,34 @@ enum sr_loss {
 	SR_LOSS_SOCKMAP = 1,
 	SR_LOSS_STACK = 2,
 	SR_LOSS_SKMAP = 3,
-	SR_LOSS__MAX = 4,
+	/* A release written late: the kernel skipped the free hook's run for
+	 * the socket (recursion guard), and on_alloc found its entry still
+	 * live when the slab reused the address (RELEASE how SR_HOW_REUSED). */
+	SR_LOSS_REUSED = 4,
+	/* A sampled full walk of an allocation's kernel stack differed from
+	 * the cached one (kstack_cache): the cache is off for that path now. */
+	SR_LOSS_KSTACK_MISMATCH = 5,
+	SR_LOSS__MAX = 6,
+};
+
+/* The kernel-stack cache (kstack_cache): allocations inside these syscalls
+ * have one kernel stack per call site on a given kernel.  socketpair()
+ * allocates twice, from two call sites. */
+enum sr_kst_slot {
+	SR_KST_SOCKET = 0,
+	SR_KST_SOCKETPAIR1 = 1,
+	SR_KST_SOCKETPAIR2 = 2,
+	SR_KST_ACCEPT = 3,
+	SR_KST_ACCEPT4 = 4,
+	SR_KST__MAX = 5,
+};
+
+/* Its counters (per-CPU array `kst_stats`), written to the file's META. */
+enum sr_kst_stat {
+	SR_KSTS_LOOKUPS = 0,    /* allocations that found a valid cached id */
+	SR_KSTS_CHECKS = 1,     /* of those, walked again and compared (1 in N) */
+	SR_KSTS_MISMATCHES = 2, /* of those, how many differed */
+	SR_KSTS__MAX = 3,
 };
 
 /* Stack policy bits (rodata `stack_policy`). */
@@ -59,6 +86,9 @@ enum sr_how {
 	SR_HOW_CLOSE_RANGE = 5,
 	SR_HOW_FREED = 6,
 	SR_HOW_SYSCALL = 7, /* in-syscall release: see sysnr */
+	/* Inferred, not seen: a new socket took the address of one whose
+	 * free the kernel skipped (see SR_LOSS_REUSED). */
+	SR_HOW_REUSED = 8,
 };
 
 /* Which syscall made a socket (sr_sockinfo.origin, sr_alloc.origin): the

@@ -63,9 +63,24 @@ const volatile __s32 nr_accept4 = -1;
  * otherwise copy this many bytes of user stack (at most SR_USTACK_MAX) with
  * the registers, for the recorder's CFI unwinder (`--user-stacks=dwarf`). */
 const volatile __u32 ustack_copy = 0;
+/* Fault injection for the tests (SOCKREC_TEST_SKIP_FREES): the free hook
+ * ignores the free of every socket whose serial is a multiple of this, as
+ * when the kernel skips the hook's run.  0 (always, outside the tests):
+ * the verifier prunes the check, it costs nothing. */
+const volatile __u32 test_skip_free_mod = 0;
+/* The kernel-stack cache (--no-kstack-cache turns it off): the kernel stack
+ * of an allocation inside socket/socketpair/accept/accept4 is walked once
+ * per call site and its id reused; 1 in kstack_check_every (a power of two)
+ * is walked again and compared. */
+const volatile bool kstack_cache_on = true;
+const volatile __u32 kstack_check_every = 64;
 
 /* ---- state shared with user space ---- */
-__u64 next_serial = 0;          /* serials for struct socket and struct sock */
+/* Serials for struct socket and struct sock: written (atomically) for every
+ * socket, from every CPU.  In a section, and so a page, of its own: next to
+ * sock_cache, stack_epoch and fast_tgid, which every slab-hook run reads,
+ * each increment would steal their cache line from the other CPUs. */
+__u64 next_serial SEC(".data.serial") = 0;
 __u32 stack_epoch = 0;          /* which stack map is current (user space flips it) */
 __u64 sock_cache = 0;           /* learned struct kmem_cache * of sock_inode_cache */
 /* A tgid known to be in `tracked` (the command sockrec started, or the one
@@ -74,6 +89,8 @@ __u64 sock_cache = 0;           /* learned struct kmem_cache * of sock_inode_cac
 __u32 fast_tgid = 0;
 
 struct sock_val {
+	__u32 slot;              /* its index in `socks` (and in its key bucket) */
+	__u32 _pad1;
 	__u64 serial;
 	__u64 sk;                /* struct sock *, once known */
 	/* The TCP sock's serial while it has no `sks` entry: a TCP sock gets
@@ -105,7 +122,7 @@ struct sys_args {
 	__u64 ts;
 	__u64 arg1;              /* sockaddr * (connect/accept) or int sv[2] * (socketpair) */
 	__s32 fd;
-	__u32 _pad;
+	__u32 nallocs;           /* socketpair: sockets allocated so far in the call */
 	__u64 sock;              /* accept: the struct socket * the call allocated */
 };
 
@@ -114,10 +131,33 @@ struct {
 	__uint(max_entries, 16 << 20);
 } events SEC(".maps");
 
+/* The live sockets: a table in two ARRAY maps, not a HASH map, whose
+ * insert plus delete costs ~274 ns here (preallocated).  struct socket *
+ * sock may live in the SOCK_WAYS slots of bucket sock_bucket(sock): their
+ * keys share one cache line in `sock_keys` (a lookup is one array lookup and
+ * eight compares), their values are `socks`[bucket * SOCK_WAYS + way].  A
+ * slot is claimed with a compare-and-swap of its key (0: free) and freed by
+ * clearing it.  A full bucket is a loss (SR_LOSS_SOCKMAP), as a full hash
+ * map was. */
+#define SOCK_WAYS 8
+#define SOCK_BUCKETS (1 << 13)
+_Static_assert((SOCK_BUCKETS & (SOCK_BUCKETS - 1)) == 0, "a power of two");
+
+struct sock_keys_bucket {
+	__u64 k[SOCK_WAYS];
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u64);      /* struct socket * */
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SOCK_BUCKETS);
+	__type(key, __u32);
+	__type(value, struct sock_keys_bucket);
+} sock_keys SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SOCK_BUCKETS * SOCK_WAYS);
+	__type(key, __u32);
 	__type(value, struct sock_val);
 } socks SEC(".maps");
 
@@ -179,6 +219,27 @@ struct {
 	__type(value, __u64);
 } losses SEC(".maps");
 
+struct kst_val {
+	__u32 epoch;             /* stack_epoch + 1 when id was taken; 0: empty */
+	__s32 id;                /* take_stack()'s value: stack id + 1 */
+	__u32 off;               /* a check failed: always walk */
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SR_KST__MAX);
+	__type(key, __u32);
+	__type(value, struct kst_val);
+} kstack_cache SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SR_KSTS__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} kst_stats SEC(".maps");
+
 /* One user-stack copy in flight per CPU.  A tracepoint or kprobe program
  * runs with preemption off; an fentry program only with migration off, so
  * on a fully preemptible kernel another task's run on this CPU can start
@@ -203,6 +264,63 @@ static __always_inline void count_loss(__u32 kind)
 	__u64 *v = bpf_map_lookup_elem(&losses, &kind);
 	if (v)
 		__sync_fetch_and_add(v, 1);
+}
+
+/* Slab objects of one cache are some hundred bytes apart: drop the low
+ * bits, then a multiplicative hash to spread the rest over the buckets. */
+static __always_inline __u32 sock_bucket(__u64 sock)
+{
+	return (__u32)(((sock >> 6) * 0x9E3779B97F4A7C15ull) >> 40) & (SOCK_BUCKETS - 1);
+}
+
+/* The live entry of struct socket * sock, or NULL. */
+static __always_inline struct sock_val *socks_get(__u64 sock)
+{
+	__u32 b = sock_bucket(sock);
+	struct sock_keys_bucket *kb = bpf_map_lookup_elem(&sock_keys, &b);
+
+	if (!sock || !kb)
+		return NULL;
+	for (__u32 i = 0; i < SOCK_WAYS; i++) {
+		if (kb->k[i] == sock) {
+			__u32 idx = b * SOCK_WAYS + i;
+			return bpf_map_lookup_elem(&socks, &idx);
+		}
+	}
+	return NULL;
+}
+
+/* A free slot for sock (not in the table), its key set and v->slot filled
+ * in; NULL if sock's bucket is full.  The caller fills in the rest. */
+static __always_inline struct sock_val *socks_claim(__u64 sock)
+{
+	__u32 b = sock_bucket(sock);
+	struct sock_keys_bucket *kb = bpf_map_lookup_elem(&sock_keys, &b);
+
+	if (!kb)
+		return NULL;
+	for (__u32 i = 0; i < SOCK_WAYS; i++) {
+		if (kb->k[i] == 0 && __sync_val_compare_and_swap(&kb->k[i], 0, sock) == 0) {
+			__u32 idx = b * SOCK_WAYS + i;
+			struct sock_val *v = bpf_map_lookup_elem(&socks, &idx);
+
+			if (v)
+				v->slot = idx;
+			else
+				kb->k[i] = 0;
+			return v;
+		}
+	}
+	return NULL;
+}
+
+static __always_inline void socks_del(struct sock_val *v)
+{
+	__u32 b = v->slot / SOCK_WAYS;
+	struct sock_keys_bucket *kb = bpf_map_lookup_elem(&sock_keys, &b);
+
+	if (kb)
+		kb->k[v->slot & (SOCK_WAYS - 1)] = 0;
 }
 
 static __always_inline __u64 new_serial(void)
@@ -427,6 +545,82 @@ static __always_inline void take_stacks(void *ctx, struct sr_stacks *st, __u32 k
 	}
 }
 
+/* ---- the kernel-stack cache ---- */
+
+static __always_inline void kst_count(__u32 k)
+{
+	__u64 *v = bpf_map_lookup_elem(&kst_stats, &k);
+	if (v)
+		*v += 1; /* per-CPU */
+}
+
+/* Which cache slot an allocation made in syscall nr by task id uses, or -1:
+ * walk its stack in full (kernel sockets, io_uring, other syscalls). */
+static __always_inline int kst_slot(__s32 nr, __u64 id)
+{
+	if (!kstack_cache_on || !(stack_policy & SR_STK_ALLOC_K) || nr < 0)
+		return -1;
+	if (nr == nr_socket)
+		return SR_KST_SOCKET;
+	if (nr == nr_accept)
+		return SR_KST_ACCEPT;
+	if (nr == nr_accept4)
+		return SR_KST_ACCEPT4;
+	if (nr == nr_socketpair) {
+		/* two call sites, in this order: the call's first or second */
+		__u32 tid = (__u32)id;
+		struct sys_args *a = bpf_map_lookup_elem(&inflight, &tid);
+
+		if (!a || a->nallocs > 1)
+			return -1;
+		return SR_KST_SOCKETPAIR1 + a->nallocs++;
+	}
+	return -1;
+}
+
+/* The kernel stack id of an allocation on cache path `slot`: the cached one
+ * when this stack map epoch has one, else a full walk that fills it.  One
+ * in kstack_check_every is walked anyway and compared: a mismatch is
+ * counted (a loss, in the file) and turns the cache off for the path, so
+ * that a wrong stack is never shown for long.
+ * One walk site only: a tracing program's walk starts at its own call site
+ * (its first frame is in the BPF program), so walks from two sites of the
+ * same kernel path get two ids, and the check would always fail. */
+static __always_inline __s32 kstack_cached(void *ctx, __u32 slot)
+{
+	struct kst_val *c = bpf_map_lookup_elem(&kstack_cache, &slot);
+	__u32 ep = stack_epoch + 1, k = SR_KSTS_LOOKUPS;
+	bool fill = false, check = false;
+	__u64 *n;
+	__s32 id;
+
+	if (c && !c->off) {
+		if (c->epoch != ep) {
+			fill = true;
+		} else if ((n = bpf_map_lookup_elem(&kst_stats, &k))) {
+			*n += 1;
+			if (*n & (kstack_check_every - 1))
+				return c->id;
+			check = true;
+		}
+	}
+	id = take_stack(ctx, 0);
+	if (!c || id <= 0)
+		return id;
+	if (fill && stack_epoch + 1 == ep) { /* not across a flip */
+		c->id = id;
+		c->epoch = ep;
+	} else if (check) {
+		kst_count(SR_KSTS_CHECKS);
+		if (id != c->id) {
+			kst_count(SR_KSTS_MISMATCHES);
+			count_loss(SR_LOSS_KSTACK_MISMATCH);
+			c->off = 1;
+		}
+	}
+	return id;
+}
+
 static __always_inline __s32 current_sysnr(__u8 *flags)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
@@ -470,7 +664,7 @@ static __always_inline struct sock_val *fd_sock(int fd, __u64 *sockp, struct fil
 	*sockp = sock;
 	if (fp)
 		*fp = f;
-	return bpf_map_lookup_elem(&socks, &sock);
+	return socks_get(sock);
 }
 
 /* ---- alloc ---- */
@@ -522,6 +716,37 @@ static __always_inline void flush_alloc(struct sock_val *v, struct sr_sockinfo *
 	submit(e);
 }
 
+static __always_inline int emit_release(void *ctx, __u64 sock, struct sock_val *v, __u32 how,
+					int fd, bool process_ctx);
+static __always_inline void forget_sk(struct sock_val *v);
+
+/* Enter a new socket.  An entry still there for the address is a socket
+ * whose free the kernel skipped (a free nested in another run of the free
+ * hook is not run: its recursion guard): the slab has reused the address.
+ * Write the release it missed, marked as inferred, and count it, rather
+ * than overwrite it silently. */
+static __always_inline int insert_sock(void *ctx, __u64 sock, struct sock_val *v)
+{
+	struct sock_val *slot = socks_get(sock);
+
+	if (slot) {
+		if (!slot->released) {
+			count_loss(SR_LOSS_REUSED);
+			emit_release(ctx, sock, slot, SR_HOW_REUSED, -1, false);
+		}
+		forget_sk(slot);
+	} else {
+		slot = socks_claim(sock);
+	}
+	if (!slot) {
+		count_loss(SR_LOSS_SOCKMAP);
+		return -1;
+	}
+	v->slot = slot->slot;
+	*slot = *v;
+	return 0;
+}
+
 static __always_inline int on_alloc(void *ctx, __u64 sock)
 {
 	struct sock_val v = {};
@@ -529,12 +754,14 @@ static __always_inline int on_alloc(void *ctx, __u64 sock)
 	__u8 flags = (stack_epoch & 1) ? SR_F_STACK_EPOCH1 : 0;
 	__u64 id = bpf_get_current_pid_tgid();
 	__s32 nr;
+	int slot;
 
 	if (!sock || !task_wanted_id(id))
 		return 0;
 	v.serial = new_serial();
 	v.owner = id >> 32;
 	nr = current_sysnr(&flags);
+	slot = kst_slot(nr, id);
 	if (nr >= 0 && (nr == nr_socket || nr == nr_socketpair)) {
 		/* Completed at the syscall's return (tp_exit_socket*). */
 		v.pending = 1;
@@ -542,17 +769,16 @@ static __always_inline int on_alloc(void *ctx, __u64 sock)
 		v.alloc_ts = bpf_ktime_get_ns();
 		v.alloc_flags = flags;
 		v.sysnr = nr;
-		take_stacks(ctx, &v.st, SR_STK_ALLOC_K, ustack_copy ? 0 : SR_STK_ALLOC_U);
+		take_stacks(ctx, &v.st, slot >= 0 ? 0 : SR_STK_ALLOC_K, ustack_copy ? 0 : SR_STK_ALLOC_U);
+		if (slot >= 0)
+			v.st.kstack = kstack_cached(ctx, (__u32)slot);
 		if (ustack_copy && (stack_policy & SR_STK_ALLOC_U))
 			v.st.ustack = SR_USTACK_DEFER;
-		if (bpf_map_update_elem(&socks, &sock, &v, BPF_ANY))
-			count_loss(SR_LOSS_SOCKMAP);
+		insert_sock(ctx, sock, &v);
 		return 0;
 	}
-	if (bpf_map_update_elem(&socks, &sock, &v, BPF_ANY)) {
-		count_loss(SR_LOSS_SOCKMAP);
+	if (insert_sock(ctx, sock, &v))
 		return 0;
-	}
 	if (nr >= 0 && (nr == nr_accept || nr == nr_accept4)) {
 		__u32 tid = (__u32)id;
 		struct sys_args *a = bpf_map_lookup_elem(&inflight, &tid);
@@ -562,7 +788,9 @@ static __always_inline int on_alloc(void *ctx, __u64 sock)
 	}
 	/* Stacks before the reservation: a user-stack copy must reach the
 	 * ring buffer ahead of the event that names it. */
-	take_stacks(ctx, &v.st, SR_STK_ALLOC_K, SR_STK_ALLOC_U);
+	take_stacks(ctx, &v.st, slot >= 0 ? 0 : SR_STK_ALLOC_K, SR_STK_ALLOC_U);
+	if (slot >= 0)
+		v.st.kstack = kstack_cached(ctx, (__u32)slot);
 	e = reserve(sizeof(*e));
 	if (!e)
 		return 0;
@@ -577,10 +805,12 @@ static __always_inline int on_alloc(void *ctx, __u64 sock)
 	return 0;
 }
 
+/* The socket table hashes the pointer: the verifier allows no arithmetic on
+ * a BTF pointer argument, so copy it out of the context as a number. */
 SEC("fexit/sock_alloc")
 int BPF_PROG(fexit_sock_alloc, struct socket *ret)
 {
-	return on_alloc(ctx, (__u64)ret);
+	return on_alloc(ctx, tp_btf_void_ptr_arg(ctx, 0)); /* ret: no arguments before it */
 }
 
 SEC("kretprobe/sock_alloc")
@@ -669,7 +899,7 @@ static __always_inline int emit_release(void *ctx, __u64 sock, struct sock_val *
 
 static __always_inline int on_sock_release(void *ctx, __u64 sock)
 {
-	struct sock_val *v = bpf_map_lookup_elem(&socks, &sock);
+	struct sock_val *v = socks_get(sock);
 	struct task_struct *t = bpf_get_current_task_btf();
 	__u32 how = SR_HOW_SYSCALL;
 
@@ -682,14 +912,14 @@ static __always_inline int on_sock_release(void *ctx, __u64 sock)
 	if (!v->released)
 		emit_release(ctx, sock, v, how, -1, true);
 	forget_sk(v);
-	bpf_map_delete_elem(&socks, &sock);
+	socks_del(v);
 	return 0;
 }
 
 SEC("fentry/__sock_release")
 int BPF_PROG(fentry_sock_release, struct socket *sock)
 {
-	return on_sock_release(ctx, (__u64)sock);
+	return on_sock_release(ctx, tp_btf_void_ptr_arg(ctx, 0)); /* a number: see fexit_sock_alloc */
 }
 
 SEC("kprobe/__sock_release")
@@ -745,13 +975,15 @@ int tp_kmem_cache_free(__u64 *ctx)
 	if (!sock_cache || ctx[2] != sock_cache)
 		return 0;
 	sock = tp_btf_void_ptr_arg(ctx, 1); /* a void *: see core_fixes.bpf.h */
-	v = bpf_map_lookup_elem(&socks, &sock);
+	v = socks_get(sock);
 	if (!v)
+		return 0;
+	if (test_skip_free_mod && v->serial % test_skip_free_mod == 0)
 		return 0;
 	if (!v->released)
 		emit_release(ctx, sock, v, SR_HOW_FREED, -1, false);
 	forget_sk(v);
-	bpf_map_delete_elem(&socks, &sock);
+	socks_del(v);
 	return 0;
 }
 
@@ -1011,7 +1243,7 @@ int tp_exit_connect(struct trace_event_raw_sys_exit *ctx)
 static __always_inline struct sock_val *adopt_socket(struct task_struct *t, struct file *f, int fd,
 						     bool with_state, __u64 *sk_serial)
 {
-	struct sock_val v = {};
+	struct sock_val v = {}, *slot, *other;
 	struct sr_preexist *e;
 	struct socket *sock;
 	struct sock *sk;
@@ -1020,26 +1252,30 @@ static __always_inline struct sock_val *adopt_socket(struct task_struct *t, stru
 
 	sock = BPF_CORE_READ(f, private_data);
 	sockp = (__u64)sock;
-	if (!sock || bpf_map_lookup_elem(&socks, &sockp))
+	if (!sock || socks_get(sockp))
 		return NULL; /* seen already through another fd or process */
 	v.serial = new_serial();
 	v.owner = BPF_CORE_READ(t, tgid);
 	sk = BPF_CORE_READ(sock, sk);
 	v.sk = (__u64)sk;
 	v.sk_mapped = sk ? 1 : 0; /* sk_track below */
-	if (bpf_map_update_elem(&socks, &sockp, &v, BPF_NOEXIST)) {
-		/* another CPU adopted it between our lookup and insert (two
-		 * threads of a process using the fd at once): that entry
-		 * stands, nothing is lost; only a full map is a loss */
-		struct sock_val *other = bpf_map_lookup_elem(&socks, &sockp);
-		if (!other) {
-			count_loss(SR_LOSS_SOCKMAP);
-			return NULL;
-		}
+	slot = socks_claim(sockp);
+	if (!slot) {
+		count_loss(SR_LOSS_SOCKMAP);
+		return NULL;
+	}
+	other = socks_get(sockp); /* the lowest way that holds sockp */
+	if (other && other != slot) {
+		/* another CPU adopted it between our lookup and claim (the
+		 * snapshot and an accept() at the start): the lower way
+		 * stands, ours is given back, and nothing is lost */
+		socks_del(slot);
 		kv = sk ? bpf_map_lookup_elem(&sks, &v.sk) : NULL;
 		*sk_serial = kv ? kv->serial : 0;
 		return other;
 	}
+	v.slot = slot->slot;
+	*slot = v;
 	kv = sk ? sk_track((__u64)sk, v.serial, v.owner, 0) : NULL;
 	*sk_serial = kv ? kv->serial : 0;
 	if (sk && BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_LISTEN &&
@@ -1055,7 +1291,7 @@ static __always_inline struct sock_val *adopt_socket(struct task_struct *t, stru
 	}
 	e = reserve(sizeof(*e));
 	if (!e)
-		return bpf_map_lookup_elem(&socks, &sockp);
+		return slot;
 	__builtin_memset(e, 0, sizeof(*e));
 	e->h.kind = SR_EV_PREEXIST;
 	e->h.cpu = (__u16)bpf_get_smp_processor_id();
@@ -1080,7 +1316,7 @@ static __always_inline struct sock_val *adopt_socket(struct task_struct *t, stru
 		}
 	}
 	submit(e);
-	return bpf_map_lookup_elem(&socks, &sockp);
+	return slot;
 }
 
 /* ---- accept ---- */
@@ -1136,7 +1372,7 @@ static __always_inline int on_accept_exit(void *ctx, long ret)
 		 * then): report the release here, in the caller's name, with
 		 * the errno as fd.  User space reads the syscall (accept) as
 		 * "accept-failed". */
-		struct sock_val *fv = bpf_map_lookup_elem(&socks, &a.sock);
+		struct sock_val *fv = socks_get(a.sock);
 
 		if (fv && !fv->released)
 			emit_release(ctx, a.sock, fv, SR_HOW_SYSCALL, (int)ret, true);
@@ -1189,7 +1425,8 @@ int BPF_PROG(tp_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 {
 	__u64 skp = (__u64)sk;
 	/* sk is a BTF pointer: plain loads, no helper call per field. */
-	struct socket *sock = sk->sk_socket;
+	/* read as a number (a probe read): the socket table hashes it */
+	struct socket *sock = BPF_CORE_READ(sk, sk_socket);
 	__u16 family = sk->__sk_common.skc_family;
 	/* inet_sport, not skc_num: the latter is already 0 when a socket
 	 * that released its port reaches TCP_CLOSE (tcpstates agrees).  It
@@ -1205,7 +1442,7 @@ int BPF_PROG(tp_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 	if (sock) {
 		__u64 sockp = (__u64)sock;
 
-		v = bpf_map_lookup_elem(&socks, &sockp);
+		v = socks_get(sockp);
 
 		if (v) {
 			sock_serial = v->serial;
@@ -1306,7 +1543,7 @@ static long exit_walk_fd(__u32 i, void *arg)
 	if (bpf_probe_read_kernel(&f, sizeof(f), &w->fds[i]) || !f)
 		return 0;
 	sock = (__u64)BPF_CORE_READ(f, private_data);
-	v = sock ? bpf_map_lookup_elem(&socks, &sock) : NULL;
+	v = socks_get(sock);
 	if (!v || v->released || !file_has_one_ref(f))
 		return 0;
 	emit_release(w->ctx, sock, v, SR_HOW_EXIT, (int)i, false);

@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #define SREC_MAJOR 1
-#define SREC_MINOR 2
+#define SREC_MINOR 3
 #define SREC_HEADER_LEN 32
 #define SREC_BLOCK_HDR_LEN 48
 #define SREC_BLOCK_TRAILER_LEN 8
@@ -115,6 +115,7 @@ enum srec_release_how {
 	SREC_HOW_CLOSE_RANGE = 5,
 	SREC_HOW_FREED = 6,      /* only the object's free was seen (tracepoint backend) */
 	SREC_HOW_ACCEPT_FAILED = 7, /* made by accept() that then failed; fd = -errno (1.2) */
+	SREC_HOW_REUSED = 8,     /* inferred: a new socket took its address; its free was missed (1.3) */
 };
 
 /* Loss kinds (LOSS.kind). */
@@ -129,6 +130,15 @@ enum srec_loss_kind {
 	 * fired in an interrupt during a run.  An upper bound on missed
 	 * events: most such runs are for objects that are not sockets. */
 	SREC_LOSS_HOOK_SKIPPED = 6,
+	/* Releases written late (1.3): the kernel skipped the free hook's run
+	 * for a socket, and the release was inferred when a new socket took
+	 * its address (RELEASE how SREC_HOW_REUSED).  The release is there,
+	 * its time is an upper bound. */
+	SREC_LOSS_RELEASE_LATE = 7,
+	/* Kernel-stack cache checks that failed (1.3): a sampled full walk of
+	 * an allocation's kernel stack differed from the cached one; the cache
+	 * was turned off for that syscall.  Stacks before it may be wrong. */
+	SREC_LOSS_KSTACK_MISMATCH = 8,
 };
 
 /* ALLOC/SOCKINFO origin: which syscall created the socket. */

@@ -4,6 +4,8 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "sockrec.skel.h"
@@ -145,12 +147,41 @@ static void set_autoload(struct sockrec_bpf *s, enum backend b)
 	bpf_program__set_autoload(s->progs.tp_enter_dup3, t);
 }
 
+/* SOCKREC_TEST_SKIP_FREES=N (the tests' fault injection): the free hook
+ * ignores the free of every Nth socket, as when the kernel skips a run of
+ * it.  0 when unset; -1 (with a reason) when not a number. */
+/* 1 in this many allocations that could reuse a cached kernel stack walks
+ * it anyway and compares (the BPF side masks with it). */
+#define KSTACK_CHECK_EVERY 64
+_Static_assert((KSTACK_CHECK_EVERY & (KSTACK_CHECK_EVERY - 1)) == 0, "a power of two");
+
+static long test_skip_frees(FILE *errf)
+{
+	const char *e = getenv("SOCKREC_TEST_SKIP_FREES");
+	char *end;
+	unsigned long n;
+
+	if (!e || !*e)
+		return 0;
+	errno = 0;
+	n = strtoul(e, &end, 10);
+	if (errno || *end || n > UINT32_MAX) {
+		fprintf(errf, "sockrec: SOCKREC_TEST_SKIP_FREES: not a number: %s\n", e);
+		return -1;
+	}
+	return (long)n;
+}
+
 static int try_backend(const struct bpf_config *cfg, enum backend b, bool with_iter, FILE *v,
 		       FILE *errf, struct sockrec_bpf **out)
 {
-	struct sockrec_bpf *s = sockrec_bpf__open();
+	long skip_frees = test_skip_frees(errf);
+	struct sockrec_bpf *s;
 	int err;
 
+	if (skip_frees < 0)
+		return -EINVAL;
+	s = sockrec_bpf__open();
 	if (!s) {
 		err = -errno;
 		fprintf(errf, "sockrec: cannot open BPF object: %s\n", strerror(-err));
@@ -179,6 +210,9 @@ static int try_backend(const struct bpf_config *cfg, enum backend b, bool with_i
 	s->rodata->nr_accept = cfg->nr_accept;
 	s->rodata->nr_accept4 = cfg->nr_accept4;
 	s->rodata->ustack_copy = cfg->ustack_copy;
+	s->rodata->test_skip_free_mod = (uint32_t)skip_frees;
+	s->rodata->kstack_cache_on = cfg->kstack_cache;
+	s->rodata->kstack_check_every = KSTACK_CHECK_EVERY;
 	set_autoload(s, b);
 	bpf_program__set_autoload(s->progs.iter_preexisting, with_iter);
 	err = sockrec_bpf__load(s);

@@ -31,6 +31,7 @@ struct bpf_config {
 	int32_t nr_socket, nr_socketpair; /* this architecture's numbers, -1 unknown */
 	int32_t nr_accept, nr_accept4;
 	uint32_t ustack_copy;   /* bytes of user stack copied per event; 0: frame-pointer walk */
+	bool kstack_cache;      /* reuse the kernel stack of in-syscall allocations */
 };
 
 const char *backend_name(enum backend b);

@@ -322,6 +322,10 @@ static uint32_t origin_of(const struct recorder *r, const struct sr_hdr *h, long
 	return SREC_ORIGIN_OTHER;
 }
 
+/* BPF's how values other than SR_HOW_SYSCALL are the format's. */
+_Static_assert((int)SR_HOW_FREED == (int)SREC_HOW_FREED && (int)SR_HOW_REUSED == (int)SREC_HOW_REUSED,
+	       "ringbuf_events.h and srec_records.h must agree on RELEASE how");
+
 static uint32_t how_of(const struct recorder *r, const struct sr_release *e)
 {
 	long nr = e->sysnr;

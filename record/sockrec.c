@@ -65,6 +65,7 @@ struct opts {
 	uint32_t netns;
 	uint32_t stack_policy;
 	uint32_t ustack_copy;  /* --user-stacks=dwarf: bytes copied; 0 = fp */
+	int no_kstack_cache;   /* --no-kstack-cache */
 	uint32_t ringbuf_bytes;
 	int raw_kaddr;
 	int redact_addresses;
@@ -111,6 +112,9 @@ static void usage(FILE *f)
 "      --user-stacks-only   no kernel stacks\n"
 "      --kernel-stacks-only no user stacks\n"
 "      --release-stacks     also take stacks at release (default: alloc only)\n"
+"      --no-kstack-cache    walk every allocation's kernel stack (default: walk\n"
+"                           it once per call site of socket, socketpair, accept\n"
+"                           and accept4, reuse it, and re-walk 1 in 64 to check)\n"
 "      --connect-stacks     also take user stacks at connect and accept\n"
 "      --user-stacks MODE   dwarf (default): copy the user stack at the event and\n"
 "                           unwind it with the modules' CFI (.eh_frame), so that\n"
@@ -196,7 +200,8 @@ static void parse_pids(struct opts *o, const char *s)
 static void parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_CGROUP = 256, O_NETNS, O_BACKEND, O_NOSTACKS, O_USTACKS, O_KSTACKS, O_RSTACKS,
-	       O_CSTACKS, O_USTACKMODE, O_STACKCOPY, O_RINGBUF, O_RAWK, O_REDACT, O_KEEPPRIVS, O_EMBED, O_NOEMBED };
+	       O_CSTACKS, O_USTACKMODE, O_STACKCOPY, O_RINGBUF, O_RAWK, O_REDACT, O_KEEPPRIVS, O_EMBED, O_NOEMBED,
+	       O_NOKCACHE };
 	static const struct option lo[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -210,6 +215,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "user-stacks-only", no_argument, NULL, O_USTACKS },
 		{ "kernel-stacks-only", no_argument, NULL, O_KSTACKS },
 		{ "release-stacks", no_argument, NULL, O_RSTACKS },
+		{ "no-kstack-cache", no_argument, NULL, O_NOKCACHE },
 		{ "connect-stacks", no_argument, NULL, O_CSTACKS },
 		{ "user-stacks", required_argument, NULL, O_USTACKMODE },
 		{ "stack-copy", required_argument, NULL, O_STACKCOPY },
@@ -261,6 +267,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case O_USTACKS: only_user = 1; break;
 		case O_KSTACKS: only_kernel = 1; break;
 		case O_RSTACKS: rel = 1; break;
+		case O_NOKCACHE: o->no_kstack_cache = 1; break;
 		case O_CSTACKS: con = 1; break;
 		case O_USTACKMODE:
 			if (!strcmp(optarg, "fp"))
@@ -391,15 +398,22 @@ struct session {
 	uint64_t start;        /* recording.start_ns */
 };
 
+/* The file's LOSS kind of each BPF loss counter: one table, and a new
+ * counter without a row fails to build. */
+static const uint32_t loss_kind_of[] = {
+	[SR_LOSS_RINGBUF] = SREC_LOSS_RINGBUF,
+	[SR_LOSS_SOCKMAP] = SREC_LOSS_SOCKMAP,
+	[SR_LOSS_STACK] = SREC_LOSS_STACK,
+	[SR_LOSS_SKMAP] = SREC_LOSS_SOCKMAP,
+	[SR_LOSS_REUSED] = SREC_LOSS_RELEASE_LATE,
+	[SR_LOSS_KSTACK_MISMATCH] = SREC_LOSS_KSTACK_MISMATCH,
+};
+_Static_assert(sizeof(loss_kind_of) / sizeof(loss_kind_of[0]) == SR_LOSS__MAX,
+	       "every BPF loss counter has its LOSS kind");
+
 static uint32_t srec_loss_kind(int k)
 {
-	switch (k) {
-	case SR_LOSS_RINGBUF: return SREC_LOSS_RINGBUF;
-	case SR_LOSS_SOCKMAP: return SREC_LOSS_SOCKMAP;
-	case SR_LOSS_SKMAP: return SREC_LOSS_SOCKMAP;
-	case SR_LOSS_STACK: return SREC_LOSS_STACK;
-	default: return SREC_LOSS_OTHER;
-	}
+	return k >= 0 && k < SR_LOSS__MAX ? loss_kind_of[k] : SREC_LOSS_OTHER;
 }
 
 static srec_err write_loss(struct session *s, uint64_t now, uint32_t cpu, uint32_t kind, uint64_t n)
@@ -583,6 +597,25 @@ static void print_unwind_stats(struct session *s, FILE *f)
 		if (st.by_stop[i])
 			fprintf(f, "sockrec: unwind: stopped %s: %llu\n", stop_keys[i],
 				(unsigned long long)st.by_stop[i]);
+}
+
+/* The kernel-stack cache's counters, summed over CPUs, as META (the
+ * mismatches are LOSS records as well). */
+static void write_kstack_cache_stats(struct session *s)
+{
+	int fd = bpf_map__fd(s->skel->maps.kst_stats);
+	uint64_t tot[SR_KSTS__MAX] = { 0 };
+
+	for (uint32_t k = 0; k < SR_KSTS__MAX; k++) {
+		if (bpf_map_lookup_elem(fd, &k, s->loss_cur))
+			return; /* no stats rather than wrong ones */
+		for (int c = 0; c < s->ncpus; c++)
+			tot[k] += s->loss_cur[c];
+	}
+	srec_writer_meta_u64(s->w, "stats.kstack_cache.hits",
+			     tot[SR_KSTS_LOOKUPS] - tot[SR_KSTS_CHECKS]);
+	srec_writer_meta_u64(s->w, "stats.kstack_cache.checks", tot[SR_KSTS_CHECKS]);
+	srec_writer_meta_u64(s->w, "stats.kstack_cache.mismatches", tot[SR_KSTS_MISMATCHES]);
 }
 
 /* Read the per-CPU loss counters and write LOSS records for what grew. */
@@ -778,6 +811,7 @@ static int session_open(struct session *s, int argc, char **argv)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.stack_policy = s->o.stack_policy;
 	cfg.ustack_copy = s->o.ustack_copy;
+	cfg.kstack_cache = !s->o.no_kstack_cache;
 	cfg.comm = s->o.comm;
 	cfg.netns = s->o.netns;
 	cfg.ringbuf_bytes = s->o.ringbuf_bytes;
@@ -1028,6 +1062,8 @@ static int session_close(struct session *s, const char *stop_reason)
 		srec_writer_meta_u64(s->w, "stats.lost", lost);
 		srec_writer_meta_u64(s->w, "stats.stack_failures", s->rec.stack_fail);
 		srec_writer_meta_u64(s->w, "stats.hook_skips", skips);
+		srec_writer_meta_u64(s->w, "stats.releases_late", s->lost_total[SR_LOSS_REUSED]);
+		write_kstack_cache_stats(s);
 		write_unwind_stats(s);
 		s->rec.err = srec_writer_meta_str(s->w, "recording.complete", "1");
 	}

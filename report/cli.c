@@ -286,6 +286,14 @@ void cli_warnings_to(FILE *f, const struct model *m, const char *path)
 		fprintf(f, "sockreport: note: the kernel skipped %" PRIu64 " runs of the "
 				"recorder's socket hooks (recursion guard); a socket event among them "
 				"would be missing\n", skips);
+	if (m->releases_late)
+		fprintf(f, "sockreport: note: %" PRIu64 " releases were written late (the kernel "
+				"skipped the free hook; inferred when a new socket took the address, "
+				"how 'reused'): those lifetimes are upper bounds\n", m->releases_late);
+	if (m->kstack_mismatch)
+		fprintf(f, "sockreport: WARNING: %" PRIu64 " checks of the recorder's kernel-stack "
+				"cache failed (the cache was then turned off); allocation kernel stacks "
+				"before them may be wrong\n", m->kstack_mismatch);
 	if (m->status.salvaged) {
 		fprintf(f, "sockreport: WARNING: ");
 		out_text_z(f, path);
@@ -326,8 +334,9 @@ void cli_json_status(FILE *f, const struct model *m)
 	else
 		fputs("null", f);
 	fprintf(f, ", \"lost_events\": %" PRIu64 ", \"stack_failures\": %" PRIu64
-		   ", \"hook_skips\": %" PRIu64,
-		m->lost_events, m->lost_stacks, m->hook_skips);
+		   ", \"hook_skips\": %" PRIu64 ", \"releases_late\": %" PRIu64
+		   ", \"kstack_cache_mismatches\": %" PRIu64,
+		m->lost_events, m->lost_stacks, m->hook_skips, m->releases_late, m->kstack_mismatch);
 	/* absolute times of the recording, next to every relative one */
 	struct wall w;
 	char a[48], b[48];

@@ -125,8 +125,9 @@ int cmd_info(struct cli *c)
 			if (srec_record_name(t) && m.by_type[t])
 				printf(" %s=%" PRIu64, srec_record_name(t), m.by_type[t]);
 		printf("\nlost:        %" PRIu64 " events, %" PRIu64 " stack captures, %" PRIu64
-		       " hook runs skipped by the kernel\n", m.lost_events, m.lost_stacks,
-		       m.hook_skips);
+		       " hook runs skipped by the kernel, %" PRIu64 " releases written late, %" PRIu64
+		       " kernel-stack cache mismatches\n", m.lost_events, m.lost_stacks,
+		       m.hook_skips, m.releases_late, m.kstack_mismatch);
 		/* How the user stacks ended (sockrec --user-stacks dwarf): a budget
 		 * that cut stacks short (copy_limit, step_limit) shows here. */
 		const char *us = model_meta(&m, "unwind.stacks");

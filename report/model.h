@@ -187,6 +187,8 @@ struct model {
 	size_t nlosses, losses_cap;
 	uint64_t lost_events, lost_stacks;
 	uint64_t hook_skips;       /* LOSS kind HOOK_SKIPPED: shown, not "possible" */
+	uint64_t releases_late;    /* LOSS kind RELEASE_LATE: releases inferred at address reuse */
+	uint64_t kstack_mismatch;  /* LOSS kind KSTACK_MISMATCH: cached kernel stacks found wrong */
 	/* reading */
 	struct srec_read_status status;
 	int complete; /* recording.complete seen */

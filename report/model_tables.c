@@ -308,6 +308,10 @@ int mt_loss(struct model *m, const struct srec_record *r, const struct srec_ev *
 		m->lost_stacks += r->u.loss.count;
 	else if (r->u.loss.kind == SREC_LOSS_HOOK_SKIPPED)
 		m->hook_skips += r->u.loss.count;
+	else if (r->u.loss.kind == SREC_LOSS_RELEASE_LATE)
+		m->releases_late += r->u.loss.count;
+	else if (r->u.loss.kind == SREC_LOSS_KSTACK_MISMATCH)
+		m->kstack_mismatch += r->u.loss.count;
 	return 0;
 }
 

@@ -74,11 +74,11 @@ static const char *const tcp_states[] = { "?", "ESTABLISHED", "SYN_SENT", "SYN_R
 
 /* enum srec_release_how and enum srec_origin, by value (spec/srec-format.md). */
 static const char *const hows[] = { "unknown", "close", "dup2", "exit", "other", "close_range",
-				    "freed", "accept-failed" };
+				    "freed", "accept-failed", "reused" };
 static const char *const origins[] = { "unknown", "socket", "socketpair", "accept", "accept4",
 				       "kernel", "other-syscall" };
 static const char *const loss_kinds[] = { "?", "ringbuf", "sockmap", "stack", "procmap", "other",
-					  "hook_skipped" };
+					  "hook_skipped", "release_late", "kstack_mismatch" };
 
 /* ss(8)'s Netid names, by (family, type); protocol refines IP. */
 static const struct {

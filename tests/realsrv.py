@@ -10,11 +10,14 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
+import sys
 import time
 
-from conftest import SOCKREC, SOCKREPORT
+from conftest import REPO_ROOT, SOCKREC, SOCKREPORT
+
+sys.path.insert(0, os.path.join(REPO_ROOT, "bench"))
+import servers as _servers  # noqa: E402  (stdlib only, nothing runs on import)
 
 
 def wait_port(port, host="127.0.0.1", netns=None, timeout=15.0):
@@ -30,18 +33,7 @@ def wait_port(port, host="127.0.0.1", netns=None, timeout=15.0):
     raise AssertionError("nothing listens on port %d after %.0fs" % (port, timeout))
 
 
-def free_port(base):
-    """A free port at or after base (other helpers use other ranges)."""
-    for p in range(base, base + 200):
-        s = socket.socket()
-        try:
-            s.bind(("127.0.0.1", p))
-            return p
-        except OSError:
-            continue
-        finally:
-            s.close()
-    raise AssertionError("no free port from %d" % base)
+free_port = _servers.free_port
 
 
 class Background:
@@ -234,18 +226,8 @@ class Netns:
         subprocess.run(["ip", "netns", "delete", self.name], check=False)
 
 
-NGINX_CONF = """worker_processes 2;
-pid {d}/nginx.pid;
-error_log {d}/error.log;
-daemon off;
-events {{ worker_connections 1024; }}
-http {{
-  access_log off;
-  client_body_temp_path {d}/cb; proxy_temp_path {d}/px; fastcgi_temp_path {d}/fc;
-  uwsgi_temp_path {d}/uw; scgi_temp_path {d}/sc;
-  server {{ listen 127.0.0.1:{port}; location / {{ return 200 "ok\\n"; }} }}
-}}
-"""
+# one nginx configuration for the tests and the benchmark (bench/servers.py)
+NGINX_CONF = _servers.NGINX_CONF
 
 
 class Nginx:

@@ -40,10 +40,16 @@ import json
 import struct
 import sys
 
-__all__ = ["SrecError", "read_file", "crc32c", "RECORD_NAMES"]
+__all__ = ["SrecError", "read_file", "crc32c", "RECORD_NAMES", "RELEASE_HOW", "LOSS_KINDS"]
 
 MAJOR = 1
-MINOR = 2
+MINOR = 3
+
+# Value names from the spec (5.2), for tests that check what a file says.
+RELEASE_HOW = {0: "unknown", 1: "close", 2: "dup2", 3: "exit", 4: "other", 5: "close_range",
+               6: "freed", 7: "accept-failed", 8: "reused"}
+LOSS_KINDS = {1: "ringbuf", 2: "sockmap", 3: "stack", 4: "procmap", 5: "other",
+              6: "hook_skipped", 7: "release_late", 8: "kstack_mismatch"}
 
 MAGIC = b"\x8aSRC\r\n\x1a\n"
 BOM_BYTES = b"\x4d\x3c\x2b\x1a"          # 0x1A2B3C4D little-endian

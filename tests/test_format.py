@@ -145,7 +145,7 @@ def test_generator_fresh_output(srec_gen_bin, tmp_path):
     assert st["salvaged"] is False, st
     assert st["first_error"] == "" and st["first_error_offset"] is None
     assert st["blocks_bad"] == 0 and st["blocks_unknown"] == 0 and st["records_unknown"] == 0
-    assert (st["major"], st["minor"]) == (1, 2)
+    assert (st["major"], st["minor"]) == (1, 3)
     assert st["index"] == "valid" and st["blocks_index"] == 1
     # value for value what the generator wrote (independent of both readers)
     assert split_meta(records) == split_meta(expected)

@@ -89,7 +89,7 @@ def test_writer_indexes_every_block(srec_gen_bin, tmp_path):
     data = out.read_bytes()
     records, st = R.read_file(str(out))
     assert st["index"] == "valid" and st["blocks_index"] == 1, st
-    assert (st["major"], st["minor"]) == (1, 2)
+    assert (st["major"], st["minor"]) == (1, 3)
     state, (entries, totals), _ = R.read_index(data, 32)
     blocks = block_offsets(data)
     # every block but the index itself, in order, and nothing else
