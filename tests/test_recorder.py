@@ -679,15 +679,24 @@ def test_nonblocking_connect_completion_is_joinable(bpf, tmp_path):
                                    "listen", port, "30"], stdout=subprocess.DEVNULL)
         sh("nft", "add table inet srtest")
         sh("nft", "add chain inet srtest in { type filter hook input priority 0 ; }")
-        sh("nft", "add rule inet srtest in tcp dport %s tcp flags & (syn|ack) == syn drop" % port)
-        time.sleep(0.3)
+        sh("nft", "add rule inet srtest in tcp dport %s tcp flags & (syn|ack) == syn counter drop"
+           % port)
+        # the server listens (not a fixed sleep: a loaded CI host is slow)
+        for _ in range(100):
+            if (":%s " % port) in sh("ss", "-Hltn").stdout:
+                break
+            time.sleep(0.05)
         out = tmp_path / "nb.srec"
         rec = subprocess.Popen([SOCKREC, "-d", "20", "-o", str(out), "--", "ip", "netns", "exec",
                                 ns, fixture_path("netfix"), "nbconnect", "127.0.0.1", port],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         first = rec.stdout.readline()  # the fixture runs (sockrec has attached)
         assert first.startswith("netfix pid="), first
-        time.sleep(0.4)  # its SYN has been dropped by now
+        # its first SYN has been dropped (the rule's counter says so)
+        for _ in range(200):
+            if "packets 0 " not in sh("nft", "list table inet srtest").stdout:
+                break
+            time.sleep(0.02)
         sh("nft", "delete table inet srtest")
         so, se = rec.communicate(timeout=60)
         so = first + so
