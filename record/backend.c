@@ -147,13 +147,15 @@ static void set_autoload(struct sockrec_bpf *s, enum backend b)
 	bpf_program__set_autoload(s->progs.tp_enter_dup3, t);
 }
 
-/* SOCKREC_TEST_SKIP_FREES=N (the tests' fault injection): the free hook
- * ignores the free of every Nth socket, as when the kernel skips a run of
- * it.  0 when unset; -1 (with a reason) when not a number. */
 /* 1 in this many allocations that could reuse a cached kernel stack walks
  * it anyway and compares (the BPF side masks with it). */
 #define KSTACK_CHECK_EVERY 64
 _Static_assert((KSTACK_CHECK_EVERY & (KSTACK_CHECK_EVERY - 1)) == 0, "a power of two");
+
+/* SOCKREC_TEST_SKIP_FREES=N (the tests' fault injection): the free hook
+ * ignores the free of every Nth socket, as when the kernel skips a run of
+ * it.  0 when unset; -1 (with a reason) when not a number.  Said on stderr
+ * when on: it makes a recording wrong on purpose. */
 
 static long test_skip_frees(FILE *errf)
 {
@@ -169,6 +171,9 @@ static long test_skip_frees(FILE *errf)
 		fprintf(errf, "sockrec: SOCKREC_TEST_SKIP_FREES: not a number: %s\n", e);
 		return -1;
 	}
+	if (n)
+		fprintf(errf, "sockrec: warning: SOCKREC_TEST_SKIP_FREES=%lu: the free of every "
+			      "%lu. socket is ignored (fault injection for the tests)\n", n, n);
 	return (long)n;
 }
 
