@@ -389,8 +389,10 @@ static __always_inline void fill_hdr(struct sr_hdr *h, __u8 kind)
 
 static __always_inline void submit(void *e)
 {
-	/* Wake the consumer only past a fill threshold: waking it on every
-	 * event halves throughput (see KERNEL.md); it drains on a timer. */
+	/* Wake the consumer only past a fill threshold (wakeup_bytes): a
+	 * wakeup per event is an irq_work and a context switch per socket,
+	 * which halved throughput when this was written; the recorder drains
+	 * on a timer in between. */
 	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	bpf_ringbuf_submit(e, avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
