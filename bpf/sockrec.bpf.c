@@ -304,12 +304,37 @@ static __always_inline struct sock_val *socks_claim(__u64 sock)
 			__u32 idx = b * SOCK_WAYS + i;
 			struct sock_val *v = bpf_map_lookup_elem(&socks, &idx);
 
-			if (v)
+			if (v) {
 				v->slot = idx;
-			else
+				v->serial = 0; /* not filled in yet (socks_other) */
+			} else
 				kb->k[i] = 0;
 			return v;
 		}
+	}
+	return NULL;
+}
+
+/* Another way of sock's bucket that holds sock and stands before ours:
+ * a lower way, or one already filled in (serial set).  Two CPUs that
+ * claim one sock at once (adopt_socket) then keep one entry, unless one
+ * checks in the instant between the other's check and its filling in. */
+static __always_inline struct sock_val *socks_other(__u64 sock, struct sock_val *self)
+{
+	__u32 b = sock_bucket(sock);
+	struct sock_keys_bucket *kb = bpf_map_lookup_elem(&sock_keys, &b);
+
+	if (!kb)
+		return NULL;
+	for (__u32 i = 0; i < SOCK_WAYS; i++) {
+		__u32 idx = b * SOCK_WAYS + i;
+		struct sock_val *v;
+
+		if (kb->k[i] != sock || idx == self->slot)
+			continue;
+		v = bpf_map_lookup_elem(&socks, &idx);
+		if (v && (idx < self->slot || v->serial))
+			return v;
 	}
 	return NULL;
 }
@@ -1266,11 +1291,11 @@ static __always_inline struct sock_val *adopt_socket(struct task_struct *t, stru
 		count_loss(SR_LOSS_SOCKMAP);
 		return NULL;
 	}
-	other = socks_get(sockp); /* the lowest way that holds sockp */
-	if (other && other != slot) {
+	other = socks_other(sockp, slot);
+	if (other) {
 		/* another CPU adopted it between our lookup and claim (the
-		 * snapshot and an accept() at the start): the lower way
-		 * stands, ours is given back, and nothing is lost */
+		 * snapshot and an accept() at the start): that entry stands,
+		 * ours is given back, and nothing is lost */
 		socks_del(slot);
 		kv = sk ? bpf_map_lookup_elem(&sks, &v.sk) : NULL;
 		*sk_serial = kv ? kv->serial : 0;

@@ -120,13 +120,11 @@ static uint64_t function_id(struct pp *P, const char *name, const char *file)
 	 * cut key would merge two functions that differ past the cut */
 	if (!file)
 		file = "";
-	size_t nn = strlen(name), nf = strlen(file);
-	char *key = malloc(nn + nf + 2);
+	size_t cap = strlen(name) + strlen(file) + 2;
+	char *key = malloc(cap);
 	if (!key)
 		return 0;
-	memcpy(key, name, nn);
-	key[nn] = '\n';
-	memcpy(key + nn + 1, file, nf + 1);
+	snprintf(key, cap, "%s\n%s", name, file);
 	uint64_t *id = agg_get(&P->fn_ix, key);
 	free(key);
 	if (!id || *id)
