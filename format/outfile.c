@@ -120,3 +120,10 @@ void outfile_abort(struct outfile_stage *o)
 		(void)unlink(o->tmp);
 	o->tmp[0] = 0;
 }
+
+int outfile_subdir(int at, const char *name)
+{
+	if (mkdirat(at, name, 0700) != 0 && errno != EEXIST)
+		return -1;
+	return openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}

@@ -30,4 +30,10 @@ int outfile_stage(struct outfile_stage *o, const char *path, int force, char *wh
 int outfile_commit(struct outfile_stage *o, char *why, size_t whylen);
 void outfile_abort(struct outfile_stage *o);
 
+/* The directory name inside the directory fd at, made 0700 if missing and
+ * opened O_NOFOLLOW: a symlink planted there is refused, never followed.
+ * The fd, or -1 with errno.  For outputs that are trees (sockrec archive's
+ * .build-id/, sockreport export's partitions). */
+int outfile_subdir(int at, const char *name);
+
 #endif

@@ -2,6 +2,7 @@
  * archive.h). */
 #include "archive.h"
 #include "buildid.h"
+#include "outfile.h"
 #include "srec_error.h"
 #include "srec_reader.h"
 
@@ -117,17 +118,6 @@ static void hex_of(const uint8_t *b, size_t n, char *out)
 	for (size_t i = 0; i < n; i++)
 		sprintf(out + 2 * i, "%02x", b[i]);
 	out[2 * n] = '\0';
-}
-
-/* The directory name inside at (made 0700 if missing), opened; never
- * through a symlink.  The fd, or -1 with errno.  Only the archive and
- * what is below it are guarded: the path above it is the user's to
- * name, symlinks included (/var/run, a symlinked home). */
-static int subdir_at(int at, const char *name)
-{
-	if (mkdirat(at, name, 0700) != 0 && errno != EEXIST)
-		return -1;
-	return openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
 /* Copies the open file src to name in dir (created 0600, O_EXCL; with
@@ -386,9 +376,11 @@ int archive_main(int argc, char **argv)
 			return 1;
 		}
 	}
-	/* everything below outdir through fds opened O_NOFOLLOW */
+	/* everything below outdir through fds opened O_NOFOLLOW; the path
+	 * above it is the user's to name, symlinks included (/var/run, a
+	 * symlinked home) */
 	int outfd = open(outdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	int bidfd = outfd < 0 ? -1 : subdir_at(outfd, ".build-id");
+	int bidfd = outfd < 0 ? -1 : outfile_subdir(outfd, ".build-id");
 	if (bidfd < 0) {
 		fprintf(stderr, "sockrec archive: %s/.build-id: %s\n", outdir, strerror(errno));
 		if (outfd >= 0)
@@ -423,7 +415,7 @@ int archive_main(int argc, char **argv)
 		if (snprintf(dir, sizeof(dir), "%s/.build-id/%s", outdir, sub) >= (int)sizeof(dir))
 			errno = ENAMETOOLONG;
 		else
-			dirfd = subdir_at(bidfd, sub);
+			dirfd = outfile_subdir(bidfd, sub);
 		if (dirfd < 0) {
 			fprintf(stderr, "sockrec archive: %s: %s\n", dir, strerror(errno));
 			rc = 1;

@@ -11,6 +11,7 @@
 #include <zstd.h>
 #include "fbuf.h"
 #include "out.h"
+#include "outfile.h"
 
 /* zstd level 3 (the library default): an export is written once and read
  * by engines many times, but a fleet exports continuously; 3 keeps the
@@ -95,14 +96,6 @@ static void tfree(struct tout *t)
 	free(t->dir);
 	free(t->table);
 	free(t);
-}
-
-/* mkdir that accepts an existing directory, never a symlink to one. */
-static int mkdir_nofollow(int at, const char *name)
-{
-	if (mkdirat(at, name, 0700) && errno != EEXIST)
-		return -1;
-	return openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
 struct tout *tout_open(const char *dir, const char *table, const char *const *cols, size_t ncols,
@@ -424,9 +417,9 @@ static int prepare(struct tout *t, struct place *pl, const char *host, const cha
 		 t->z ? ".zst" : "");
 	snprintf(pl->shown, sizeof(pl->shown), "%s/%s/%s/%s/%s", t->dir, t->table, hp, dp, pl->name);
 	if ((pl->d[0] = open(t->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-	    (pl->d[1] = mkdir_nofollow(pl->d[0], t->table)) < 0 ||
-	    (pl->d[2] = mkdir_nofollow(pl->d[1], hp)) < 0 ||
-	    (pl->d[3] = mkdir_nofollow(pl->d[2], dp)) < 0) {
+	    (pl->d[1] = outfile_subdir(pl->d[0], t->table)) < 0 ||
+	    (pl->d[2] = outfile_subdir(pl->d[1], hp)) < 0 ||
+	    (pl->d[3] = outfile_subdir(pl->d[2], dp)) < 0) {
 		snprintf(why, whylen, "cannot create %s/%s/%s/%s: %s", t->dir, t->table, hp, dp,
 			 strerror(errno));
 		return -1;
