@@ -47,9 +47,12 @@ def test_skipped_frees_give_inferred_releases(bpf, tmp_path):
     assert len(allocs) >= N
     reused = [s for s, how in rel.items() if how == "reused"]
     skipped = [s for s in allocs if s % SKIP == 0]
-    # the slab hands a freed address out again soon: many of the skipped
-    # frees meet a new socket at their address (112 of 214 when written)
-    assert len(reused) >= len(skipped) // 4, (len(reused), len(skipped))
+    # the slab hands a freed address out again, but when is the kernel's
+    # (the inode is freed after an RCU grace period): 112 of 214 skipped
+    # frees met a new socket at their address when this was written, 12
+    # of 429 in a CI rehearsal under ASan.  Some must; each one that does
+    # is checked below.
+    assert reused and len(skipped) >= N // SKIP - 1, (len(reused), len(skipped))
     # only the sockets whose free was ignored are inferred; those whose
     # address was not reused stay open (no release), none reads as freed
     assert all(s % SKIP == 0 for s in reused)
