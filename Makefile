@@ -74,21 +74,39 @@ REPORT_OBJ := $(REPORT_SRC:%.c=$(BUILD)/%.o) $(BUILD)/pprof/profile.pb-c.o
 
 all: $(BUILD)/sockrec $(BUILD)/sockreport
 
-$(BUILD)/sockrec.bpf.o: bpf/sockrec.bpf.c bpf/ringbuf_events.h bpf/core_fixes.bpf.h bpf/vmlinux.h
+# The BPF object twice from one source (bpf/core_fixes.bpf.h, KREAD):
+# sockrec.bpf.o reads kernel memory behind plain pointers with probe reads
+# (any kernel), sockrec_direct.bpf.o with bpf_rdonly_cast() direct loads
+# (>= 6.2).  record/backend.c opens the second where the kernel has the
+# kfunc, through the first's skeleton (their globals must agree: asserted
+# there).
+BPF_SRC_DEPS := bpf/sockrec.bpf.c bpf/ringbuf_events.h bpf/core_fixes.bpf.h bpf/vmlinux.h
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf -Wall -Werror
+
+$(BUILD)/sockrec.bpf.o: $(BPF_SRC_DEPS)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(BUILD)
-	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf -Wall -Werror -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DSR_DIRECT_LOADS=0 -c $< -o $@
+
+$(BUILD)/sockrec_direct.bpf.o: $(BPF_SRC_DEPS)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(BUILD)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DSR_DIRECT_LOADS=1 -c $< -o $@
 
 $(BUILD)/sockrec.skel.h: $(BUILD)/sockrec.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name sockrec_bpf > $@
+
+$(BUILD)/sockrec_direct.skel.h: $(BUILD)/sockrec_direct.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name sockrec_direct_bpf > $@
 
 $(BUILD)/%.o: %.c $(wildcard format/*.h record/*.h report/*.h bpf/ringbuf_events.h)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-$(RECORD_OBJ): $(BUILD)/sockrec.skel.h
+$(RECORD_OBJ): $(BUILD)/sockrec.skel.h $(BUILD)/sockrec_direct.skel.h
 
 # pprof's profile.proto, from Debian's golang-github-google-pprof-dev (the
 # upstream file, Apache-2.0), compiled with protoc-c: sockreport encodes

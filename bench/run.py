@@ -119,8 +119,8 @@ SERVER_WORKLOADS = ("redis", "nginx")
 SERVER_CONFIGS = ("untraced", "sockrec-nostacks", "sockrec-default", "perf-fair")
 # The bystander section: an unrelated process's open()+close() while the
 # recorder records another (idle) process.
-BYSTANDER_CONFIGS = ("untraced", "sockrec-default", "sockrec-nostacks", "floor-complete-nostacks",
-                     "floor-complete")
+BYSTANDER_CONFIGS = ("untraced", "sockrec-default", "sockrec-nostacks", "sockrec-probe-nostacks",
+                     "floor-complete-nostacks", "floor-complete")
 
 # The report commands measured on the gen_big files, and those the events/s goal covers.
 REPORT_CMDS = ("info", "leaks", "pairs", "latency", "html", "dump --json", "export")
@@ -298,6 +298,7 @@ class Bench:
              ("sockrec-default", []), ("sockrec-fp", ["--user-stacks", "fp"]),
              ("sockrec-allstacks", ["--release-stacks"]),
              ("sockrec-nokcache", ["--no-kstack-cache"]),
+             ("sockrec-probe-nostacks", ["--no-stacks", "--no-direct-loads"]),
              ("floor-nostacks", ["--no-stacks"]), ("floor", []), ("floor-emit", ["--emit"]),
              ("floor-emit-nostacks", ["--no-stacks", "--emit"]),
              ("floor-complete", ["--emit", "--free"]),
@@ -1097,7 +1098,9 @@ def summarise(b):
                      "every allocation: the floor does not reuse kernel stacks as sockrec does).  Fair perf "
                      "peer = `perf record -B --call-graph fp` on the same events as sockrec, the call graph "
                      "on the allocation only (`/call-graph=no/` on the others).  `÷ nokcache`: sockrec "
-                     "default ÷ sockrec `--no-kstack-cache` (lever 1).\n")
+                     "default ÷ sockrec `--no-kstack-cache` (lever 1).  `÷ probe-read`: sockrec --no-stacks ÷ "
+                     "sockrec --no-stacks `--no-direct-loads` (lever 2: bpf_rdonly_cast loads against a probe "
+                     "read per field).\n")
         ratio_table(lines, ov, ratio, (
             ("no-stacks ÷ untraced", "sockrec-nostacks", "untraced"),
             ("no-stacks ÷ complete floor no-stacks", "sockrec-nostacks", "floor-complete-nostacks"),
@@ -1106,6 +1109,7 @@ def summarise(b):
             ("default ÷ perf-fair", "sockrec-default", "perf-fair"),
             ("default ÷ perf -g", "sockrec-default", "perf"),
             ("default ÷ nokcache", "sockrec-default", "sockrec-nokcache"),
+            ("no-stacks ÷ probe-read no-stacks", "sockrec-nostacks", "sockrec-probe-nostacks"),
             ("complete floor no-stacks ÷ untraced", "floor-complete-nostacks", "untraced")))
 
         # the goals, for every workload (issue 22)

@@ -161,7 +161,8 @@ def test_run_py_quick(bins, tmp_path):
     assert p.returncode == 0, p.stderr[-3000:]
     r = json.loads(js.read_text())
     expect = ["untraced", "sockrec-nostacks", "sockrec-default", "sockrec-allstacks", "floor-nostacks", "floor",
-              "floor-emit", "floor-complete", "floor-complete-nostacks", "sockrec-nokcache"]
+              "floor-emit", "floor-complete", "floor-complete-nostacks", "sockrec-nokcache",
+              "sockrec-probe-nostacks"]
     if shutil.which("perf"):
         expect += ["perf", "perf-fair"]
     if shutil.which("bpftrace"):

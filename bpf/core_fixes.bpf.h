@@ -8,6 +8,40 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 
+/* Loads through a kernel pointer the program holds as a plain number (one
+ * read out of an array of pointers, a `void *` member such as
+ * file->private_data, a socket pointer kept in a map).
+ *  >= 6.2: the kfunc bpf_rdonly_cast() turns the number into a BTF pointer;
+ *          a field load through it is an inline fault-safe load (a fault
+ *          reads 0, as a failed probe read does), about 1 ns.
+ *  6.1:    no such kfunc: one bpf_probe_read_kernel() per field, ~32 ns
+ *          (bench/RESULTS.md, lever 2).
+ * The object is built twice, SR_DIRECT_LOADS 1 and 0 (Makefile), with the
+ * same maps and globals; record/backend.c loads the direct one where the
+ * kernel's BTF has bpf_rdonly_cast.  KREAD(type, ptr, a, b...) reads
+ * ptr->a->b like BPF_CORE_READ((type *)ptr, a, b...), with members of
+ * embedded structs written with dots as there.
+ *
+ * Only for scalar fields.  A pointer loaded this way is a pointer to the
+ * verifier (6.18: `void *` gives rdonly_untrusted_mem, a struct pointer an
+ * untrusted BTF pointer): it refuses it as a map key or in the socket
+ * table's hash ("invalid size of register spill").  Pointers the program
+ * keeps as numbers (file->private_data, socket->sk) are read with
+ * BPF_CORE_READ, a probe read, on every kernel. */
+#ifndef SR_DIRECT_LOADS
+#define SR_DIRECT_LOADS 0
+#endif
+#if SR_DIRECT_LOADS
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+#define KREAD(type, ptr, ...)                                                                  \
+	({                                                                                     \
+		type *___k = bpf_rdonly_cast((void *)(ptr), bpf_core_type_id_kernel(type));  \
+		___arrow(___k, __VA_ARGS__);                                                   \
+	})
+#else
+#define KREAD(type, ptr, ...) BPF_CORE_READ((type *)(ptr), __VA_ARGS__)
+#endif
+
 /* struct file's reference count.
  *  <= 6.12: atomic_long_t f_count, one reference == 1.
  *  >= 6.13: file_ref_t f_ref, whose counter stores (references - 1), so one
@@ -19,12 +53,9 @@ struct file___fcount {
 
 static __always_inline int file_has_one_ref(struct file *f)
 {
-	if (bpf_core_field_exists(struct file, f_ref)) {
-		long v = BPF_CORE_READ(f, f_ref.refcnt.counter);
-		return v == 0;
-	}
-	struct file___fcount *o = (void *)f;
-	return BPF_CORE_READ(o, f_count.counter) == 1;
+	if (bpf_core_field_exists(struct file, f_ref))
+		return KREAD(struct file, f, f_ref.refcnt.counter) == 0;
+	return KREAD(struct file___fcount, f, f_count.counter) == 1;
 }
 
 /* A `void *` argument of a tp_btf program (kmem_cache_alloc/free's `ptr`).
@@ -48,14 +79,14 @@ static __always_inline __u64 tp_btf_void_ptr_arg(__u64 *ctx, int i)
 static __always_inline __u16 sk_protocol_of(struct sock *sk)
 {
 	if (bpf_core_field_size(sk->sk_protocol) == 2)
-		return BPF_CORE_READ(sk, sk_protocol);
+		return KREAD(struct sock, sk, sk_protocol);
 	return (__u16)BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
 }
 
 static __always_inline __u16 sk_type_of(struct sock *sk)
 {
 	if (bpf_core_field_size(sk->sk_type) == 2)
-		return BPF_CORE_READ(sk, sk_type);
+		return KREAD(struct sock, sk, sk_type);
 	return (__u16)BPF_CORE_READ_BITFIELD_PROBED(sk, sk_type);
 }
 

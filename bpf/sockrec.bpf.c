@@ -677,15 +677,26 @@ static __always_inline struct file *fd_file(int fd)
 	return f;
 }
 
+/* Is f a socket's file?  Every process's close() runs the close hook, so
+ * the closes of everything else (a bystander's files) should end here.
+ * Only with direct loads: two probe reads cost more than the socket-table
+ * lookup they would save. */
+static __always_inline bool maybe_socket_file(struct file *f)
+{
+	if (!SR_DIRECT_LOADS)
+		return true;
+	return (KREAD(struct file, f, f_inode, i_mode) & S_IFMT) == S_IFSOCK;
+}
+
 /* The socket behind fd, if it is one we track. */
 static __always_inline struct sock_val *fd_sock(int fd, __u64 *sockp, struct file **fp)
 {
 	struct file *f = fd_file(fd);
 	__u64 sock;
 
-	if (!f)
+	if (!f || !maybe_socket_file(f))
 		return NULL;
-	sock = (__u64)BPF_CORE_READ(f, private_data);
+	sock = (__u64)BPF_CORE_READ(f, private_data); /* a number: core_fixes.bpf.h */
 	if (!sock)
 		return NULL;
 	*sockp = sock;
@@ -889,8 +900,8 @@ static __always_inline void forget_sk(struct sock_val *v)
 
 	if (!sk || !v->sk_mapped)
 		return; /* no `sks` entry was made through this socket */
-	if (BPF_CORE_READ((struct sock *)sk, __sk_common.skc_state) != TCP_CLOSE &&
-	    BPF_CORE_READ((struct sock *)sk, __sk_common.skc_family) != AF_UNIX &&
+	if (KREAD(struct sock, sk, __sk_common.skc_state) != TCP_CLOSE &&
+	    KREAD(struct sock, sk, __sk_common.skc_family) != AF_UNIX &&
 	    sk_protocol_of((struct sock *)sk) == IPPROTO_TCP)
 		return;
 	bpf_map_delete_elem(&sks, &sk);
@@ -1081,7 +1092,7 @@ static __always_inline int emit_sockinfo(int fd, __u16 origin, __u64 *sk_serial_
 
 	if (!v)
 		return -1;
-	sk = BPF_CORE_READ(sock, sk);
+	sk = BPF_CORE_READ(sock, sk); /* a number (map key): core_fixes.bpf.h */
 	v->sk = (__u64)sk;
 	if (origin == SR_ORIGIN_ACCEPT || origin == SR_ORIGIN_ACCEPT4)
 		v->owner = bpf_get_current_pid_tgid() >> 32;
@@ -1101,9 +1112,9 @@ static __always_inline int emit_sockinfo(int fd, __u16 origin, __u64 *sk_serial_
 	info.serial = v->serial;
 	info.sk_serial = sk_serial;
 	info.fd = fd;
-	info.ino = (__u32)BPF_CORE_READ((struct socket_alloc *)sock, vfs_inode.i_ino);
-	info.family = sk ? BPF_CORE_READ(sk, __sk_common.skc_family) : 0;
-	info.type = (__u16)BPF_CORE_READ(sock, type);
+	info.ino = (__u32)KREAD(struct socket_alloc, sock, vfs_inode.i_ino);
+	info.family = sk ? KREAD(struct sock, sk, __sk_common.skc_family) : 0;
+	info.type = (__u16)KREAD(struct socket, sock, type);
 	info.protocol = protocol;
 	info.origin = origin;
 	if (v->pending) {
@@ -1179,8 +1190,8 @@ int tp_exit_socketpair(struct trace_event_raw_sys_exit *ctx)
 static __always_inline void read_sk_addrs(struct sock *sk, __u16 family, __u8 *laddr, __u8 *raddr)
 {
 	if (family == AF_INET) {
-		__u32 l = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-		__u32 r = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		__u32 l = KREAD(struct sock, sk, __sk_common.skc_rcv_saddr);
+		__u32 r = KREAD(struct sock, sk, __sk_common.skc_daddr);
 		if (laddr)
 			__builtin_memcpy(laddr, &l, 4);
 		if (raddr)
@@ -1254,7 +1265,7 @@ int tp_exit_connect(struct trace_event_raw_sys_exit *ctx)
 		e->sk_serial = sk ? sock_sk_serial(v, (__u64)sk, false) : 0;
 		v->sk = (__u64)sk;
 	}
-	if (f && (BPF_CORE_READ(f, f_flags) & O_NONBLOCK))
+	if (f && (KREAD(struct file, f, f_flags) & O_NONBLOCK))
 		e->h.flags |= SR_F_NONBLOCK;
 	read_sockaddr((void *)a.arg1, &e->family, &e->dport, e->daddr);
 	submit(e);
@@ -1305,14 +1316,14 @@ static __always_inline struct sock_val *adopt_socket(struct task_struct *t, stru
 	*slot = v;
 	kv = sk ? sk_track((__u64)sk, v.serial, v.owner, 0) : NULL;
 	*sk_serial = kv ? kv->serial : 0;
-	if (sk && BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_LISTEN &&
+	if (sk && KREAD(struct sock, sk, __sk_common.skc_state) == TCP_LISTEN &&
 	    sk_protocol_of(sk) == IPPROTO_TCP) {
 		/* A listener that was there before us: its connections' first
 		 * states (SYN_RECV, ESTABLISHED) run in softirq and are
 		 * joined to the process through this table, as for one that
 		 * calls listen() while we record. */
-		__u32 lkey = (__u32)BPF_CORE_READ(sk, __sk_common.skc_family) << 16 |
-			     BPF_CORE_READ(sk, __sk_common.skc_num);
+		__u32 lkey = (__u32)KREAD(struct sock, sk, __sk_common.skc_family) << 16 |
+			     KREAD(struct sock, sk, __sk_common.skc_num);
 
 		bpf_map_update_elem(&listeners, &lkey, &v.owner, BPF_ANY);
 	}
@@ -1329,16 +1340,16 @@ static __always_inline struct sock_val *adopt_socket(struct task_struct *t, stru
 	e->serial = v.serial;
 	e->sk_serial = *sk_serial;
 	e->fd = fd;
-	e->ino = (__u32)BPF_CORE_READ((struct socket_alloc *)sock, vfs_inode.i_ino);
-	e->type = (__u16)BPF_CORE_READ(sock, type);
+	e->ino = (__u32)KREAD(struct socket_alloc, sock, vfs_inode.i_ino);
+	e->type = (__u16)KREAD(struct socket, sock, type);
 	if (sk) {
-		e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+		e->family = KREAD(struct sock, sk, __sk_common.skc_family);
 		e->protocol = sk_protocol_of(sk);
 		if (e->family == AF_INET || e->family == AF_INET6) {
 			e->tcpstate = with_state && e->protocol == 6 ?
-					      BPF_CORE_READ(sk, __sk_common.skc_state) : 0;
-			e->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-			e->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+					      KREAD(struct sock, sk, __sk_common.skc_state) : 0;
+			e->lport = KREAD(struct sock, sk, __sk_common.skc_num);
+			e->rport = bpf_ntohs(KREAD(struct sock, sk, __sk_common.skc_dport));
 			read_sk_addrs(sk, e->family, e->laddr, e->raddr);
 		}
 	}
@@ -1379,7 +1390,7 @@ static __always_inline int on_accept_exit(void *ctx, long ret)
 		if (ret < 0 || !task_wanted())
 			return 0;
 		nf = fd_file((int)ret);
-		if (!nf || (BPF_CORE_READ(nf, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		if (!nf || (KREAD(struct file, nf, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
 			return 0;
 		nv = adopt_socket(bpf_get_current_task_btf(), nf, (int)ret, false, &sk_serial);
 		if (!nv)
@@ -1425,8 +1436,8 @@ static __always_inline int on_accept_exit(void *ctx, long ret)
 			e->estab_ts = *ts;
 			bpf_map_delete_elem(&estab, &skp);
 		}
-		e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
-		e->pport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+		e->family = KREAD(struct sock, sk, __sk_common.skc_family);
+		e->pport = bpf_ntohs(KREAD(struct sock, sk, __sk_common.skc_dport));
 		read_sk_addrs(sk, e->family, NULL, e->paddr);
 	}
 	submit(e);
@@ -1458,7 +1469,7 @@ int BPF_PROG(tp_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 	/* inet_sport, not skc_num: the latter is already 0 when a socket
 	 * that released its port reaches TCP_CLOSE (tcpstates agrees).  It
 	 * lies past struct sock, where the verifier allows no plain load. */
-	__u16 sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	__u16 sport = bpf_ntohs(KREAD(struct inet_sock, sk, inet_sport));
 	__u32 lkey = (__u32)family << 16 | sport;
 	struct sk_val *kv = bpf_map_lookup_elem(&sks, &skp);
 	__u64 sock_serial = 0;

@@ -9,6 +9,23 @@
 #include <string.h>
 #include <unistd.h>
 #include "sockrec.skel.h"
+#include "sockrec_direct.skel.h"
+
+/* One source, two objects (Makefile): the direct-load one is opened through
+ * the probe-read one's skeleton, so their globals must be laid out alike
+ * (libbpf checks the maps' and programs' names when it opens). */
+_Static_assert(sizeof(struct sockrec_bpf__rodata) == sizeof(struct sockrec_direct_bpf__rodata),
+	       "the two BPF objects' .rodata differ");
+_Static_assert(sizeof(struct sockrec_bpf__bss) == sizeof(struct sockrec_direct_bpf__bss),
+	       "the two BPF objects' .bss differ");
+_Static_assert(sizeof(struct sockrec_bpf__data_serial) ==
+		       sizeof(struct sockrec_direct_bpf__data_serial),
+	       "the two BPF objects' .data.serial differ");
+_Static_assert(sizeof(((struct sockrec_bpf *)0)->progs) ==
+		       sizeof(((struct sockrec_direct_bpf *)0)->progs) &&
+		       sizeof(((struct sockrec_bpf *)0)->maps) ==
+		       sizeof(((struct sockrec_direct_bpf *)0)->maps),
+	       "the two BPF objects' programs or maps differ");
 
 const char *backend_name(enum backend b)
 {
@@ -177,8 +194,52 @@ static long test_skip_frees(FILE *errf)
 	return (long)n;
 }
 
-static int try_backend(const struct bpf_config *cfg, enum backend b, bool with_iter, FILE *v,
-		       FILE *errf, struct sockrec_bpf **out)
+/* Does the running kernel have the kfunc the direct-load object calls?
+ * Its BTF says; a kernel without BTF has no tp_btf either, and fails later
+ * with a clearer reason. */
+static bool kernel_has_rdonly_cast(FILE *v)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool has;
+
+	if (!btf) {
+		if (v)
+			fprintf(v, "backend: no kernel BTF: probe reads\n");
+		return false;
+	}
+	has = btf__find_by_name_kind(btf, "bpf_rdonly_cast", BTF_KIND_FUNC) > 0;
+	btf__free(btf);
+	if (v)
+		fprintf(v, "backend: kernel %s bpf_rdonly_cast: %s\n", has ? "has" : "lacks",
+			has ? "direct loads" : "probe reads");
+	return has;
+}
+
+/* sockrec_bpf__open(), with the direct-load object's bytes when direct. */
+static struct sockrec_bpf *open_object(bool direct)
+{
+	struct sockrec_bpf *obj = calloc(1, sizeof(*obj));
+	int err;
+
+	if (!obj) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	err = sockrec_bpf__create_skeleton(obj);
+	if (!err && direct)
+		obj->skeleton->data = (void *)sockrec_direct_bpf__elf_bytes(&obj->skeleton->data_sz);
+	if (!err)
+		err = bpf_object__open_skeleton(obj->skeleton, NULL);
+	if (err) {
+		sockrec_bpf__destroy(obj);
+		errno = -err;
+		return NULL;
+	}
+	return obj;
+}
+
+static int try_backend(const struct bpf_config *cfg, enum backend b, bool direct, bool with_iter,
+		       FILE *v, FILE *errf, struct sockrec_bpf **out)
 {
 	long skip_frees = test_skip_frees(errf);
 	struct sockrec_bpf *s;
@@ -186,7 +247,7 @@ static int try_backend(const struct bpf_config *cfg, enum backend b, bool with_i
 
 	if (skip_frees < 0)
 		return -EINVAL;
-	s = sockrec_bpf__open();
+	s = open_object(direct);
 	if (!s) {
 		err = -errno;
 		fprintf(errf, "sockrec: cannot open BPF object: %s\n", strerror(-err));
@@ -252,10 +313,12 @@ static int try_backend(const struct bpf_config *cfg, enum backend b, bool with_i
 }
 
 int backend_start(const struct bpf_config *cfg, enum backend want, FILE *v, FILE *errf,
-		  struct sockrec_bpf **skel, enum backend *chosen)
+		  struct sockrec_bpf **skel, struct backend_used *used)
 {
 	static const enum backend order[] = { BACKEND_FENTRY, BACKEND_KPROBE, BACKEND_TRACEPOINT };
 	int err = -ENOENT;
+
+	bool direct = cfg->direct_loads && kernel_has_rdonly_cast(v);
 
 	*skel = NULL;
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
@@ -268,21 +331,22 @@ int backend_start(const struct bpf_config *cfg, enum backend want, FILE *v, FILE
 			if (perr)
 				continue;
 		}
-		err = try_backend(cfg, b, true, v, errf, skel);
+		err = try_backend(cfg, b, direct, true, v, errf, skel);
 		if (err) {
 			/* The pre-existing socket snapshot (a BPF iterator) is the
 			 * newest feature used: retry without it before giving up. */
 			if (v)
 				fprintf(v, "backend: %s: retrying without the socket snapshot iterator\n",
 					backend_name(b));
-			err = try_backend(cfg, b, false, v, errf, skel);
+			err = try_backend(cfg, b, direct, false, v, errf, skel);
 			if (!err)
 				fprintf(errf, "sockrec: warning: this kernel cannot iterate open files "
 					      "(iter/task_file): sockets open before the recording are "
 					      "not snapshotted\n");
 		}
 		if (!err) {
-			*chosen = b;
+			used->backend = b;
+			used->direct_loads = direct;
 			if (v)
 				fprintf(v, "backend: using %s\n", backend_name(b));
 			return 0;

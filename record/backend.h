@@ -32,15 +32,22 @@ struct bpf_config {
 	int32_t nr_accept, nr_accept4;
 	uint32_t ustack_copy;   /* bytes of user stack copied per event; 0: frame-pointer walk */
 	bool kstack_cache;      /* reuse the kernel stack of in-syscall allocations */
+	bool direct_loads;      /* the direct-load object where the kernel allows it */
+};
+
+/* What backend_start() loaded. */
+struct backend_used {
+	enum backend backend;
+	bool direct_loads; /* bpf_rdonly_cast loads (else probe reads): bpf/core_fixes.bpf.h */
 };
 
 const char *backend_name(enum backend b);
 int backend_parse(const char *s, enum backend *out);
 
-/* Opens, configures, loads and attaches.  On success *skel and *chosen are
+/* Opens, configures, loads and attaches.  On success *skel and *used are
  * set; on failure returns -errno and prints a one-line reason to err. */
 int backend_start(const struct bpf_config *cfg, enum backend want, FILE *verbose, FILE *err,
-		  struct sockrec_bpf **skel, enum backend *chosen);
+		  struct sockrec_bpf **skel, struct backend_used *used);
 
 /* The hook each event kind uses with backend b, for the file's metadata. */
 const char *backend_hook(enum backend b, const char *what);

@@ -66,6 +66,7 @@ struct opts {
 	uint32_t stack_policy;
 	uint32_t ustack_copy;  /* --user-stacks=dwarf: bytes copied; 0 = fp */
 	int no_kstack_cache;   /* --no-kstack-cache */
+	int no_direct_loads;   /* --no-direct-loads */
 	uint32_t ringbuf_bytes;
 	int raw_kaddr;
 	int redact_addresses;
@@ -108,6 +109,9 @@ static void usage(FILE *f)
 "                           (ls -lL /proc/PID/ns/net)\n"
 "      --backend B          auto|fentry|kprobe|tracepoint (default auto: the\n"
 "                           best the kernel allows, in that order)\n"
+"      --no-direct-loads    read kernel memory with a probe read per field even\n"
+"                           where the kernel has bpf_rdonly_cast (>= 6.2; the\n"
+"                           default there is direct loads, ~30 ns less each)\n"
 "      --no-stacks          no stacks at all (cheapest)\n"
 "      --user-stacks-only   no kernel stacks\n"
 "      --kernel-stacks-only no user stacks\n"
@@ -201,7 +205,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_CGROUP = 256, O_NETNS, O_BACKEND, O_NOSTACKS, O_USTACKS, O_KSTACKS, O_RSTACKS,
 	       O_CSTACKS, O_USTACKMODE, O_STACKCOPY, O_RINGBUF, O_RAWK, O_REDACT, O_KEEPPRIVS, O_EMBED, O_NOEMBED,
-	       O_NOKCACHE };
+	       O_NOKCACHE, O_NODIRECT };
 	static const struct option lo[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -216,6 +220,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "kernel-stacks-only", no_argument, NULL, O_KSTACKS },
 		{ "release-stacks", no_argument, NULL, O_RSTACKS },
 		{ "no-kstack-cache", no_argument, NULL, O_NOKCACHE },
+		{ "no-direct-loads", no_argument, NULL, O_NODIRECT },
 		{ "connect-stacks", no_argument, NULL, O_CSTACKS },
 		{ "user-stacks", required_argument, NULL, O_USTACKMODE },
 		{ "stack-copy", required_argument, NULL, O_STACKCOPY },
@@ -268,6 +273,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case O_KSTACKS: only_kernel = 1; break;
 		case O_RSTACKS: rel = 1; break;
 		case O_NOKCACHE: o->no_kstack_cache = 1; break;
+		case O_NODIRECT: o->no_direct_loads = 1; break;
 		case O_CSTACKS: con = 1; break;
 		case O_USTACKMODE:
 			if (!strcmp(optarg, "fp"))
@@ -394,7 +400,7 @@ struct session {
 	int child_done;
 	int fd;                /* the .srec file */
 	int go_fd;             /* the command waits on it until the hooks are live */
-	enum backend chosen;
+	struct backend_used used;
 	uint64_t start;        /* recording.start_ns */
 };
 
@@ -785,8 +791,9 @@ static srec_err meta_filters(struct session *s)
 	return err;
 }
 
-static srec_err meta_backend(struct session *s, enum backend b)
+static srec_err meta_backend(struct session *s, const struct backend_used *u)
 {
+	enum backend b = u->backend;
 	static const char *const what[] = { "alloc", "release", "state", "connect", "accept",
 					    "sockinfo", "proc" };
 	char key[32];
@@ -795,7 +802,8 @@ static srec_err meta_backend(struct session *s, enum backend b)
 		snprintf(key, sizeof(key), "backend.%s", what[i]);
 		err = srec_writer_meta_str(s->w, key, backend_hook(b, what[i]));
 	}
-	return err;
+	return err ? err : srec_writer_meta_str(s->w, "backend.loads",
+						u->direct_loads ? "direct" : "probe-read");
 }
 
 /* Everything a recording needs, up to the moment the command may run.
@@ -812,6 +820,7 @@ static int session_open(struct session *s, int argc, char **argv)
 	cfg.stack_policy = s->o.stack_policy;
 	cfg.ustack_copy = s->o.ustack_copy;
 	cfg.kstack_cache = !s->o.no_kstack_cache;
+	cfg.direct_loads = !s->o.no_direct_loads;
 	cfg.comm = s->o.comm;
 	cfg.netns = s->o.netns;
 	cfg.ringbuf_bytes = s->o.ringbuf_bytes;
@@ -882,7 +891,7 @@ static int session_open(struct session *s, int argc, char **argv)
 	cfg.nr_accept = (int32_t)nrs.accept;
 	cfg.nr_accept4 = (int32_t)nrs.accept4;
 	if (backend_start(&cfg, s->o.backend, s->o.verbose ? stderr : NULL, stderr, &s->skel,
-			  &s->chosen)) {
+			  &s->used)) {
 		/* Nothing was recorded: no file is left behind. */
 		if (s->child > 0) {
 			kill(s->child, SIGKILL);
@@ -923,7 +932,7 @@ static int session_open(struct session *s, int argc, char **argv)
 		die("cannot set up the ring buffer: %s", strerror(errno));
 
 	s->start = mono_ns();
-	werr = meta_backend(s, s->chosen);
+	werr = meta_backend(s, &s->used);
 	werr = werr ? werr : meta_filters(s);
 	if (s->o.redact_addresses)
 		werr = werr ? werr : srec_writer_meta_str(s->w, "redact", "addresses");
@@ -955,7 +964,7 @@ static int session_open(struct session *s, int argc, char **argv)
 		s->go_fd = -1;
 	}
 	if (s->o.verbose)
-		fprintf(stderr, "sockrec: recording with backend %s to %s\n", backend_name(s->chosen),
+		fprintf(stderr, "sockrec: recording with backend %s to %s\n", backend_name(s->used.backend),
 			s->o.out);
 	return 0;
 }

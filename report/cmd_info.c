@@ -11,7 +11,7 @@
 static const char *const meta_shown[] = {
 	"host.name", "host.kernel", "host.arch", "host.ncpus", "host.boot_id", "recorder.version",
 	"recorder.cmdline", "backend", "backend.alloc", "backend.release", "backend.state",
-	"backend.connect", "backend.accept", "stacks", "stacks.user", "stacks.copy_bytes",
+	"backend.connect", "backend.accept", "backend.loads", "stacks", "stacks.user", "stacks.copy_bytes",
 	"filter.pids", "filter.command",
 	"filter.comm", "filter.cgroup", "filter.netns", "recording.stop_reason", "kernel.build_id",
 };
