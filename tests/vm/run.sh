@@ -52,7 +52,8 @@ kernel_rc=0
 kernel=$("$here/get-kernel.sh" "$cache") || kernel_rc=$?
 [ "$kernel_rc" -eq 0 ] || exit "$kernel_rc"
 
-# Only self-contained binaries go in: no shared library is copied along.
+# Only self-contained binaries go in, but for VM_EXTRA_DYN (below), whose
+# libraries are copied along.
 is_static() {
 	local l
 	l=$(LC_ALL=C ldd "$1" 2>&1 || true)
