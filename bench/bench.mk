@@ -9,7 +9,8 @@
 #                       section of bench/RESULTS.md, keeps the rest
 #   make bench-vm       recording overhead of every backend (fentry, kprobe,
 #                       tracepoint) in a guest running Debian's stock kernel
-#                       under qemu (~9 min): rewrites bench/RESULTS-vm.md
+#                       under qemu, against that kernel's fentry/kprobe floors
+#                       and a perf probe peer (~15 min): rewrites bench/RESULTS-vm.md
 #                       (BENCH_VM_ARGS="--runs 3 --secs 1" for a shorter run)
 #
 # BENCH_ARGS passes options to bench/run.py (e.g. BENCH_ARGS="--runs 7 --secs 3").

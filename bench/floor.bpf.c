@@ -10,6 +10,14 @@
  *   with --free (the "complete" floor, that sees every release): also
  *   tp_btf/kmem_cache_free of the sock_inode_cache slab, which runs from RCU
  *   in any task, so it is not filtered by pid.
+ * With hook = fentry or kprobe (loader's --hook; the kernels that allow them,
+ * where sockrec's fentry and kprobe backends run): the socket's own
+ * allocation and release instead, each firing once per socket, with no
+ * slab, close or free hook:
+ *   fentry: fexit/sock_alloc + fentry/__sock_release
+ *   kprobe: kretprobe/sock_alloc + kprobe/__sock_release
+ * with the same stack policy (stacks at the allocation).  The loader picks
+ * the programs with bpf_program__set_autoload, as sockrec does.
  * and nothing else: the stacks are captured and discarded, no event is
  * built and (by default) nothing goes to user space.  So this is the least
  * any recorder that takes those stacks on those hooks can cost.
@@ -20,6 +28,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include "core_fixes.bpf.h"
 
 const volatile __u32 target_tgid = 0;  /* 0 = every process */
 const volatile bool want_stacks = true;
@@ -27,7 +36,8 @@ const volatile bool emit = false;
 
 __u64 sock_cache = 0;
 
-enum { C_ALLOC, C_CLOSE, C_STACKFAIL, C_RBFAIL, C_FREE, C__MAX };
+/* floor.c reads these in this order (its counter names table) */
+enum { C_ALLOC, C_CLOSE, C_STACKFAIL, C_RBFAIL, C_FREE, C_RELEASE, C__MAX };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -105,15 +115,13 @@ static __always_inline bool sock_cache_p(struct kmem_cache *s)
 	return true;
 }
 
-SEC("tp_btf/kmem_cache_alloc")
-int floor_alloc(__u64 *ctx)
+/* An allocation seen by any hook: the stacks (unless --no-stacks) and the
+ * event.  ctx is the hook's own context, which bpf_get_stackid takes. */
+static __always_inline int on_alloc(void *ctx, __u64 ptr)
 {
-	struct kmem_cache *s = (struct kmem_cache *)ctx[2];
 	__s32 ks = 0, us = 0;
 	__u64 leaf = 0;
 
-	if (!s || !sock_cache_p(s) || !mine())
-		return 0;
 	bump(C_ALLOC);
 	if (want_stacks) {
 		/* the user stack pointer read as sockrec reads it (a plain
@@ -130,8 +138,60 @@ int floor_alloc(__u64 *ctx)
 			bpf_probe_read_user(&leaf, sizeof(leaf), (void *)sp);
 	}
 	if (emit)
-		send(ctx[1], ks, us, leaf);
+		send(ptr, ks, us, leaf);
 	return 0;
+}
+
+SEC("tp_btf/kmem_cache_alloc")
+int floor_alloc(__u64 *ctx)
+{
+	struct kmem_cache *s = (struct kmem_cache *)ctx[2];
+
+	if (!s || !sock_cache_p(s) || !mine())
+		return 0;
+	/* ptr (a void *) is read only when it is sent: 6.1 refuses the plain
+	 * load (core_fixes.bpf.h), and the verifier skips the branch when
+	 * emit is false */
+	return on_alloc(ctx, emit ? ctx[1] : 0);
+}
+
+SEC("fexit/sock_alloc")
+int BPF_PROG(floor_fexit_alloc, struct socket *ret)
+{
+	if (!mine())
+		return 0;
+	/* ret used as a number: copied out of ctx (core_fixes.bpf.h) */
+	return on_alloc(ctx, tp_btf_void_ptr_arg(ctx, 0));
+}
+
+SEC("kretprobe/sock_alloc")
+int BPF_KRETPROBE(floor_kret_alloc, struct socket *ret)
+{
+	if (!mine())
+		return 0;
+	return on_alloc(ctx, (__u64)ret);
+}
+
+static __always_inline int on_release(__u64 ptr)
+{
+	if (!mine())
+		return 0;
+	bump(C_RELEASE);
+	if (emit)
+		send(ptr, 0, 0, 0);
+	return 0;
+}
+
+SEC("fentry/__sock_release")
+int BPF_PROG(floor_fentry_release, struct socket *sock)
+{
+	return on_release(tp_btf_void_ptr_arg(ctx, 0));
+}
+
+SEC("kprobe/__sock_release")
+int BPF_KPROBE(floor_kprobe_release, struct socket *sock)
+{
+	return on_release((__u64)sock);
 }
 
 SEC("tracepoint/syscalls/sys_enter_close")

@@ -1,13 +1,18 @@
 /* floor.c - loader of floor.bpf.c: run a command under the capture floor.
  *
- * usage: floor [--no-stacks] [--emit] [--free] -- COMMAND [ARGS...]
- *        floor [--no-stacks] [--emit] [--free] --pid PID
+ * usage: floor [--hook H] [--no-stacks] [--emit] [--free] -- COMMAND [ARGS...]
+ *        floor [--hook H] [--no-stacks] [--emit] [--free] --pid PID
  * Starts COMMAND stopped on a pipe, attaches the programs filtered to its
  * pid, lets it run, waits for it (with --pid: attaches to a running
  * process and runs until it is gone), and prints one JSON line on stderr:
- *   {"floor": {"alloc": N, "close": N, "stack_fail": N, "rb_fail": N,
- *              "free": N, "drained": N}}
- * --free adds the slab-free hook (every socket free, whoever runs it).
+ *   {"floor": {"hook": H, "alloc": N, "close": N, "stack_fail": N,
+ *              "rb_fail": N, "free": N, "release": N, "drained": N}}
+ * --hook picks the hooks, as sockrec's --backend does (floor.bpf.c):
+ *   tracepoint (default) the slab alloc and close() tracepoints
+ *   fentry               fexit/sock_alloc + fentry/__sock_release
+ *   kprobe               kretprobe/sock_alloc + kprobe/__sock_release
+ * --free adds the slab-free hook (every socket free, whoever runs it);
+ * tracepoint only: the other hooks see every release already.
  * --emit also sends every event through a ring buffer that this loader
  * drains every 50 ms (as sockrec does: no wakeups).
  * Exit status: COMMAND's.
@@ -27,6 +32,21 @@
 #include "floor.skel.h"
 
 static uint64_t g_drained;
+
+/* The hook sets: which programs each --hook loads (the rest are not
+ * loaded, so a kernel without fentry or kprobes runs the tracepoint one). */
+enum { P_TP_ALLOC, P_TP_CLOSE, P_FEXIT_ALLOC, P_FENTRY_RELEASE, P_KRET_ALLOC, P_KPROBE_RELEASE, P__MAX };
+static const struct hookset {
+	const char *name;
+	int progs[2];
+} hooksets[] = {
+	{ "tracepoint", { P_TP_ALLOC, P_TP_CLOSE } },
+	{ "fentry", { P_FEXIT_ALLOC, P_FENTRY_RELEASE } },
+	{ "kprobe", { P_KRET_ALLOC, P_KPROBE_RELEASE } },
+};
+
+/* The counters in floor.bpf.c's order (its enum C_*). */
+static const char *const counter_names[] = { "alloc", "close", "stack_fail", "rb_fail", "free", "release" };
 
 static int on_event(void *ctx, void *data, size_t size)
 {
@@ -66,6 +86,7 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 int main(int argc, char **argv)
 {
 	int stacks = 1, emit = 0, with_free = 0, i, p[2] = { -1, -1 }, status = 0;
+	const struct hookset *hook = &hooksets[0];
 	pid_t pid = 0;
 
 	for (i = 1; i < argc; i++) {
@@ -75,6 +96,18 @@ int main(int argc, char **argv)
 			emit = 1;
 		else if (!strcmp(argv[i], "--free"))
 			with_free = 1;
+		else if (!strcmp(argv[i], "--hook") && i + 1 < argc) {
+			size_t h;
+			i++;
+			for (h = 0; h < sizeof(hooksets) / sizeof(hooksets[0]); h++)
+				if (!strcmp(argv[i], hooksets[h].name))
+					break;
+			if (h == sizeof(hooksets) / sizeof(hooksets[0])) {
+				fprintf(stderr, "floor: --hook must be tracepoint, fentry or kprobe, not '%s'\n", argv[i]);
+				return 2;
+			}
+			hook = &hooksets[h];
+		}
 		else if (!strcmp(argv[i], "--pid") && i + 1 < argc) {
 			char *end;
 			long v = strtol(argv[++i], &end, 10);
@@ -90,8 +123,13 @@ int main(int argc, char **argv)
 			break;
 	}
 	if (pid ? i < argc : i >= argc) {
-		fprintf(stderr, "usage: floor [--no-stacks] [--emit] [--free] -- COMMAND [ARGS...]\n"
-				"       floor [--no-stacks] [--emit] [--free] --pid PID\n");
+		fprintf(stderr, "usage: floor [--hook tracepoint|fentry|kprobe] [--no-stacks] [--emit] [--free] -- COMMAND [ARGS...]\n"
+				"       floor [--hook tracepoint|fentry|kprobe] [--no-stacks] [--emit] [--free] --pid PID\n");
+		return 2;
+	}
+	if (with_free && hook != &hooksets[0]) {
+		fprintf(stderr, "floor: --free is the tracepoint hooks' slab-free hook; --hook %s sees every release\n",
+			hook->name);
 		return 2;
 	}
 	libbpf_set_print(quiet);
@@ -122,6 +160,18 @@ int main(int argc, char **argv)
 	skel->rodata->emit = emit;
 	if (!emit)
 		bpf_map__set_max_entries(skel->maps.rb, 4096);
+	struct bpf_program *progs[P__MAX] = {
+		[P_TP_ALLOC] = skel->progs.floor_alloc,
+		[P_TP_CLOSE] = skel->progs.floor_close,
+		[P_FEXIT_ALLOC] = skel->progs.floor_fexit_alloc,
+		[P_FENTRY_RELEASE] = skel->progs.floor_fentry_release,
+		[P_KRET_ALLOC] = skel->progs.floor_kret_alloc,
+		[P_KPROBE_RELEASE] = skel->progs.floor_kprobe_release,
+	};
+	for (int k = 0; k < P__MAX; k++)
+		bpf_program__set_autoload(progs[k], false);
+	for (size_t k = 0; k < sizeof(hook->progs) / sizeof(hook->progs[0]); k++)
+		bpf_program__set_autoload(progs[hook->progs[k]], true);
 	bpf_program__set_autoload(skel->progs.floor_free, with_free);
 	int err = floor_bpf__load(skel);
 	if (!err)
@@ -161,21 +211,21 @@ int main(int argc, char **argv)
 	if (rb)
 		ring_buffer__consume(rb);
 
+	enum { NCOUNT = sizeof(counter_names) / sizeof(counter_names[0]) };
 	int ncpu = libbpf_num_possible_cpus();
-	uint64_t tot[5] = { 0 };
-	uint64_t *vals = calloc((size_t)ncpu, sizeof(uint64_t));
-	for (uint32_t k = 0; vals && k < 5; k++) {
+	uint64_t tot[NCOUNT] = { 0 };
+	uint64_t *vals = ncpu > 0 ? calloc((size_t)ncpu, sizeof(uint64_t)) : NULL;
+	for (uint32_t k = 0; vals && k < NCOUNT; k++) {
 		if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.counts), &k, vals))
 			continue;
 		for (int c = 0; c < ncpu; c++)
 			tot[k] += vals[c];
 	}
 	free(vals);
-	fprintf(stderr,
-		"{\"floor\": {\"alloc\": %llu, \"close\": %llu, \"stack_fail\": %llu, "
-		"\"rb_fail\": %llu, \"free\": %llu, \"drained\": %llu}}\n",
-		(unsigned long long)tot[0], (unsigned long long)tot[1], (unsigned long long)tot[2],
-		(unsigned long long)tot[3], (unsigned long long)tot[4], (unsigned long long)g_drained);
+	fprintf(stderr, "{\"floor\": {\"hook\": \"%s\"", hook->name);
+	for (int k = 0; k < NCOUNT; k++)
+		fprintf(stderr, ", \"%s\": %llu", counter_names[k], (unsigned long long)tot[k]);
+	fprintf(stderr, ", \"drained\": %llu}}\n", (unsigned long long)g_drained);
 	ring_buffer__free(rb);
 	floor_bpf__destroy(skel);
 	if (attach_only)

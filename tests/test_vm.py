@@ -510,9 +510,22 @@ def test_vm_benchmark_quick_mode(vm):
     assert len(head) == 1 and len(row) == 1, p.stdout
     cols = [c.strip() for c in head[0].strip("|").split("|")]
     cells = [c.strip() for c in row[0].strip("|").split("|")]
-    assert len(cells) == len(cols) == 10, (cols, cells)
+    assert len(cells) == len(cols) == 15, (cols, cells)
     for col, cell in zip(cols[2:], cells[2:]):
         assert 0 < float(cell.split()[0]) < 5, (col, cell)
+    assert cols[-1] == "perf-probe", cols
+    # This kernel's floors and the perf peer saw every socket's alloc and
+    # release (run.py fails by itself when fewer; here: they are listed).
+    for cfg in ("floor-fentry-nostacks", "floor-fentry", "floor-kprobe-nostacks", "floor-kprobe", "perf-probe"):
+        row = [l for l in p.stdout.splitlines() if l.startswith("| churn1 | %s |" % cfg)]
+        assert len(row) == 1, (cfg, p.stdout)
+        sockets, alloc, release, lost = (int(c) for c in row[0].strip("|").split("|")[2:6])
+        assert sockets > 0 and alloc >= sockets and release >= sockets and lost == 0, row
+    # the goal rows, each with a verdict from the medians
+    goals = [l for l in p.stdout.splitlines() if l.startswith("| sockrec-") and " ÷ " in l]
+    assert len(goals) == 7, p.stdout
+    verdicts = [l.strip(" |").split("|")[-1].strip() for l in goals]
+    assert all(v in ("MET", "NOT MET") or v.startswith("information (host goal: ") for v in verdicts), goals
     for cfg in ("fentry", "kprobe", "tracepoint"):
         for stacks in ("nostacks", "default"):
             assert "| churn1 | sockrec-%s-%s |" % (cfg, stacks) in p.stdout

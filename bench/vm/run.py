@@ -12,13 +12,33 @@ under every configuration below, round-robin ("side by side"), in one boot:
 
   floor-nostacks, floor        bench/floor's two tracepoint hooks (the
                                host's capture floor), without and with stacks
+  floor-H-nostacks, floor-H    this kernel's own floor for H = fentry, kprobe
+                               (bench/floor --hook H --emit): the hooks
+                               sockrec's H backend puts on sock_alloc's
+                               return and __sock_release, once per socket,
+                               each sending one bare event; stacks at alloc
   sockrec-B-nostacks           sockrec --backend B --no-stacks
   sockrec-B-default            sockrec --backend B (the default stacks)
+  perf-probe                   the perf peer: `perf probe -a sock_alloc%return
+                               -a __sock_release` once (a setup case; no
+                               debuginfo needed for function entry and
+                               return), then `perf record -B --call-graph fp
+                               -e probe:sock_alloc__return
+                               -e probe:__sock_release/call-graph=no/`:
+                               alloc with its call graph, as the host's fair
+                               peer.  The host's perf goes in at its path with
+                               the shared libraries ldd lists (VM_EXTRA_DYN)
 for B in fentry, kprobe, tracepoint.  Ratios to untraced are taken within a
-round; the table gives their median over rounds and min-max.  Then, once per
-backend and stack setting, `sockrec -v` with kernel.bpf_stats_enabled=1: the
-BPF time per operation, from the kernel's per-program run counts and times,
-which the guest's scheduling noise does not move.
+round; the table gives their median over rounds and min-max.  The floors'
+counts and perf's (`perf report --stats` in the guest) are checked against
+the sockets each workload made.  Then the goals of issue 22 for kernels with
+fentry or kprobes (GOALS): sockrec-B-nostacks / untraced >= 0.90, and
+sockrec-fentry-default / perf-probe >= 1.3, MET or NOT MET on the median of
+the per-round ratios; sockrec against floor-B beside the host's goal (0.95),
+as information.  Then, once per backend and stack setting, `sockrec -v` with
+kernel.bpf_stats_enabled=1: the BPF time per operation, from the kernel's
+per-program run counts and times, which the guest's scheduling noise does
+not move.
 
 The guest runs under TCG (software emulation: nested KVM faults on this
 host), which changes what things cost.  The floor and the tracepoint backend
@@ -29,7 +49,8 @@ same guest, not the guest's ratios as the host's.
 Writes FILE (default bench/RESULTS-vm.md) unless --quick; prints the table.
 --quick: one round of 0.3 s per case, nothing written (the harness check that
 tests/test_vm.py runs).  Exit status 0, or 1 when the guest or a case
-failed.
+failed, a floor or perf missed a socket, or the host has no perf (the
+perf-probe cases are then left out, and the file says so).
 """
 import argparse
 import datetime
@@ -37,6 +58,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -51,8 +73,25 @@ _bench_run = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_bench_run)
 fmt_ratio = _bench_run.fmt_ratio
 BACKENDS = ("fentry", "kprobe", "tracepoint")
+# The hooks of this kernel's own floor (bench/floor --hook): the socket's
+# allocation and release, as sockrec's fentry and kprobe backends hook them.
+FLOOR_HOOKS = ("fentry", "kprobe")
 CONFIGS = (["untraced", "floor-nostacks", "floor"]
-           + ["sockrec-%s-%s" % (b, s) for b in BACKENDS for s in ("nostacks", "default")])
+           + ["floor-%s-%s" % (h, s) if s else "floor-" + h for h in FLOOR_HOOKS for s in ("nostacks", "")]
+           + ["sockrec-%s-%s" % (b, s) for b in BACKENDS for s in ("nostacks", "default")]
+           + ["perf-probe"])
+# The perf peer: kprobes where sockrec's kprobe backend hooks, created once in
+# the guest by this setup case; `perf probe` names a return probe FUNC__return.
+PERF_PROBES = ("sock_alloc%return", "__sock_release")
+PERF_EVENTS = ("probe:sock_alloc__return", "probe:__sock_release/call-graph=no/")
+# The goals of issue 22 for kernels with fentry or kprobes, as ratios of
+# medians: (numerator, denominator, goal, whether the goal is this kernel's;
+# False: information, beside the host's goal for the same ratio).
+GOALS = ([("sockrec-%s-nostacks" % b, "untraced", 0.90, True) for b in FLOOR_HOOKS]
+         + [row for b in FLOOR_HOOKS for row in (
+             ("sockrec-%s-nostacks" % b, "floor-%s-nostacks" % b, 0.95, False),
+             ("sockrec-%s-default" % b, "floor-" + b, 0.95, False))]
+         + [("sockrec-fentry-default", "perf-probe", 1.3, True)])
 
 
 def workload_argv(static, wl, secs):
@@ -62,12 +101,21 @@ def workload_argv(static, wl, secs):
             "tcp": [b + "/tcp", "-t", str(secs)]}[wl]
 
 
-def case_argv(static, cfg, wl_argv):
+def case_argv(static, cfg, wl_argv, perf="perf"):
     if cfg == "untraced":
         return wl_argv
     if cfg.startswith("floor"):
+        # floor[-HOOK][-nostacks]: the host's tracepoint floor as `make bench`
+        # runs it (capture only), or HOOK's, each hook sending its event.
+        parts = cfg.split("-")[1:]
+        hook = [p for p in parts if p in FLOOR_HOOKS]
         floor = os.path.join(static, "bench", "floor")
-        return [floor] + (["--no-stacks"] if cfg == "floor-nostacks" else []) + ["--"] + wl_argv
+        return ([floor] + (["--hook", hook[0], "--emit"] if hook else [])
+                + (["--no-stacks"] if "nostacks" in parts else []) + ["--"] + wl_argv)
+    if cfg == "perf-probe":
+        # alloc with its call graph, release without, as the host's fair peer
+        return ([perf, "record", "-B", "--call-graph", "fp"]
+                + [a for e in PERF_EVENTS for a in ("-e", e)] + ["-o", "/tmp/p.data", "--"] + wl_argv)
     kind, backend, stacks = cfg.split("-")
     # In the guest, sockrec is /bin/sockrec (tests/vm/run.sh puts it there).
     # cost-*: -v prints each program's runs and run time at the end.
@@ -84,7 +132,7 @@ def parse_results(text):
         elif line.startswith("@@CASE "):
             f = line.split()
             cur = {"round": int(f[1]), "wl": f[2], "cfg": f[3], "rc": int(f[4]),
-                   "secs": float(f[5]), "out": None, "err": [], "info": None}
+                   "secs": float(f[5]), "out": None, "err": [], "info": None, "stats": []}
             cases.append(cur)
             part = "out"
         elif cur is None:
@@ -93,43 +141,104 @@ def parse_results(text):
             part = "err"
         elif line == "@@INFO":
             part = "info"
+        elif line == "@@STATS":
+            part = "stats"
         elif part == "out" and line.startswith("{"):
             cur["out"] = json.loads(line)
         elif part == "err":
             cur["err"].append(line)
         elif part == "info" and line.startswith("{"):
             cur["info"] = json.loads(line)
+        elif part == "stats":
+            cur["stats"].append(line)
     return guest, cases
 
 
+def floor_counts(c):
+    """The floor's JSON line on stderr (bench/floor.c), or None."""
+    for l in c["err"]:
+        if l.startswith('{"floor"'):
+            return json.loads(l)["floor"]
+    return None
+
+
+def perf_counts(c):
+    """`perf report --stats` of the case's perf.data (guest-bench.sh's
+    @@STATS, read as bench/run.py reads it on the host): samples per event,
+    and the LOST and LOST_SAMPLES records of the whole file."""
+    per, cur, lost = {}, None, 0
+    for line in c["stats"]:
+        m = re.match(r"^(\S+:\S+) stats:", line.strip())
+        if m:
+            cur = m.group(1)
+            continue
+        m = re.match(r"^\s*SAMPLE events:\s+(\d+)", line)
+        if m and cur:
+            per[cur] = int(m.group(1))
+        m = re.match(r"^\s*LOST(?:_SAMPLES)? events:\s+(\d+)", line)
+        if m and cur is None:
+            lost += int(m.group(1))
+    return per, lost
+
+
 def summarise(cases, workloads):
-    """Per workload: untraced ops/s median, each config's per-round ratios,
-    each sockrec config's events recorded vs the workload's sockets and loss.
-    Problems (a failed case, missing events) are returned as strings."""
+    """Per workload: untraced ops/s median, each config's per-round ratios
+    and ops/s, each sockrec config's events recorded vs the workload's sockets
+    and loss, the floors' and perf's counts.  Problems (a failed case,
+    missing events) are returned as strings."""
     problems, table = [], {}
     by = {}
     for c in cases:
         by[(c["wl"], c["cfg"], c["round"])] = c
+        if c["wl"] == "setup":
+            if c["rc"] != 0:
+                problems.append("%s: exit %d: %s" % (c["cfg"], c["rc"], " | ".join(c["err"][-3:])))
+            continue
         if c["rc"] != 0 or c["out"] is None:
             problems.append("%s %s round %d: exit %d%s" % (c["wl"], c["cfg"], c["round"], c["rc"],
                             "" if c["out"] else ", no workload line: " + " | ".join(c["err"][-2:])))
     rounds = sorted({c["round"] for c in cases})
     for wl in workloads:
-        row = {"untraced": [], "ratios": {}, "loss": {}}
+        row = {"untraced": [], "ratios": {}, "loss": {}, "ops": {}, "peers": {}}
         for r in rounds:
             u = by.get((wl, "untraced", r))
             if not u or not u["out"]:
                 continue
             row["untraced"].append(u["out"]["ops_per_s"])
+            row["ops"].setdefault("untraced", {})[r] = u["out"]["ops_per_s"]
             for cfg in CONFIGS[1:]:
                 c = by.get((wl, cfg, r))
                 if not c or not c["out"]:
                     continue
                 row["ratios"].setdefault(cfg, []).append(c["out"]["ops_per_s"] / u["out"]["ops_per_s"])
+                row["ops"].setdefault(cfg, {})[r] = c["out"]["ops_per_s"]
+                want = c["out"].get("sockets", 0)
+                if cfg.startswith("floor-") and cfg.split("-")[1] in FLOOR_HOOKS:
+                    # this kernel's floor saw every socket's alloc and release
+                    f = floor_counts(c) or {}
+                    p = row["peers"].setdefault(cfg, {"sockets": 0, "alloc": 0, "release": 0, "lost": 0})
+                    p["sockets"] += want
+                    p["alloc"] += f.get("alloc", 0)
+                    p["release"] += f.get("release", 0)
+                    p["lost"] += f.get("rb_fail", 0)
+                    if f.get("alloc", 0) < want or f.get("release", 0) < want:
+                        problems.append("%s %s round %d: the floor counted %s allocs, %s releases for %d sockets"
+                                        % (wl, cfg, r, f.get("alloc"), f.get("release"), want))
+                elif cfg == "perf-probe":
+                    per, lost = perf_counts(c)
+                    alloc = per.get(PERF_EVENTS[0].split("/")[0], 0)
+                    release = per.get(PERF_EVENTS[1].split("/")[0], 0)
+                    p = row["peers"].setdefault(cfg, {"sockets": 0, "alloc": 0, "release": 0, "lost": 0})
+                    p["sockets"] += want
+                    p["alloc"] += alloc
+                    p["release"] += release
+                    p["lost"] += lost
+                    if alloc + lost < want:
+                        problems.append("%s perf-probe round %d: %d alloc samples for %d sockets (perf: %s)"
+                                        % (wl, r, alloc, want, " | ".join((c["stats"] or c["err"])[-2:])))
                 if cfg.startswith("sockrec") and c["info"]:
                     recs = c["info"].get("records", {})
                     got = recs.get("alloc", 0)
-                    want = c["out"].get("sockets", 0)
                     lost = c["info"].get("lost_events", 0)
                     backend = c["info"].get("meta", {}).get("backend")
                     l = row["loss"].setdefault(cfg, {"sockets": 0, "alloc": 0, "release": 0, "lost": 0})
@@ -165,6 +274,27 @@ def bpf_costs(cases, workloads):
     return out
 
 
+def goal_rows(table, workloads):
+    """GOALS, per workload: the per-round ratios of the two configurations'
+    throughput (same round), their median and range, and the verdict on the
+    median."""
+    rows = []
+    for num, den, goal, ours in GOALS:
+        for wl in workloads:
+            a, b = table[wl]["ops"].get(num, {}), table[wl]["ops"].get(den, {})
+            xs = [a[r] / b[r] for r in sorted(a) if r in b and b[r]]
+            m = statistics.median(xs) if xs else None
+            if m is None:
+                verdict = "n/a"
+            elif ours:
+                verdict = "MET" if m >= goal else "NOT MET"
+            else:
+                verdict = "information (host goal: %s)" % ("reached" if m >= goal else "not reached")
+            rows.append((num, den, wl, fmt_ratio(xs), "≥ %.2f" % goal if ours else "(host ≥ %.2f)" % goal,
+                         verdict))
+    return rows
+
+
 def render(table, workloads, costs=None):
     L = []
     L.append("| workload | untraced ops/s (guest) | " + " | ".join(CONFIGS[1:]) + " |")
@@ -182,6 +312,26 @@ def render(table, workloads, costs=None):
     for wl in workloads:
         for cfg, l in sorted(table[wl]["loss"].items()):
             L.append("| %s | %s | %d | %d | %d | %d |" % (wl, cfg, l["sockets"], l["alloc"], l["release"], l["lost"]))
+    peers = [(wl, cfg, p) for wl in workloads for cfg, p in sorted(table[wl]["peers"].items())]
+    if peers:
+        L.append("")
+        L.append("What this kernel's floors (`bench/floor --hook B --emit`: events counted, ring-buffer "
+                 "failures as lost) and the perf peer (`perf report --stats`: samples of each probe, LOST "
+                 "and LOST_SAMPLES records) saw (all rounds):")
+        L.append("")
+        L.append("| workload | config | sockets | alloc | release | lost |")
+        L.append("|---|---|---|---|---|---|")
+        for wl, cfg, p in peers:
+            L.append("| %s | %s | %d | %d | %d | %d |" % (wl, cfg, p["sockets"], p["alloc"], p["release"], p["lost"]))
+    L.append("")
+    L.append("Goals (issue 22) on this kernel with fentry and kprobes, each ratio per round, same round "
+             "(median, min–max); MET or NOT MET is decided on the median.  The guest runs under TCG "
+             "emulation (see bench/vm/run.py), so these are the guest's ratios, not the host's:")
+    L.append("")
+    L.append("| ratio | workload | measured | goal | verdict |")
+    L.append("|---|---|---|---|---|")
+    for num, den, wl, got, goal, verdict in goal_rows(table, workloads):
+        L.append("| %s ÷ %s | %s | %s | %s | %s |" % (num, den, wl, got, goal, verdict))
     if costs:
         L.append("")
         L.append("BPF time per operation (one socket()+close() for churn, one connection for tcp), "
@@ -221,7 +371,13 @@ def main():
     static = os.path.abspath(a.static)
     workloads = a.workloads.split(",")
 
+    # perf goes into the guest at its host path, with its shared libraries.
+    perf = shutil.which("perf")
+    perf = os.path.realpath(perf) if perf else None
     lines = []
+    if perf:
+        lines.append("0 setup setup-perf-probe %s probe %s"
+                     % (perf, " ".join("-a " + p for p in PERF_PROBES)))
     for r in range(1, a.runs + 1):
         for wl in workloads:
             wargv = workload_argv(static, wl, a.secs)
@@ -229,7 +385,9 @@ def main():
             # one of them always runs right after the same other.
             order = CONFIGS[r % len(CONFIGS):] + CONFIGS[:r % len(CONFIGS)]
             for cfg in order:
-                lines.append("%d %s %s %s" % (r, wl, cfg, " ".join(case_argv(static, cfg, wargv))))
+                if cfg == "perf-probe" and not perf:
+                    continue
+                lines.append("%d %s %s %s" % (r, wl, cfg, " ".join(case_argv(static, cfg, wargv, perf))))
 
     # Then one run per backend and stack setting with the kernel counting
     # each program's time: robust where the throughput ratios of an
@@ -252,6 +410,7 @@ def main():
                    VM_BIN=static,
                    VM_FIXTURES=os.path.join(static, "vmfixtures"),
                    VM_EXTRA=" ".join(os.path.join(static, "bench", x) for x in ("churn", "tcp", "floor")),
+                   VM_EXTRA_DYN=perf or "",
                    VM_TIMEOUT=str(int(os.environ.get("VM_TIMEOUT", "0")) or
                                   int(120 + len(lines) * (a.secs + 4) * 2)))
         t0 = datetime.datetime.now()
@@ -274,6 +433,8 @@ def main():
     costs = bpf_costs(cases, workloads)
     body = render(table, workloads, costs)
     print(body)
+    if not perf:
+        problems.append("perf-probe: no `perf` on this host (make deps installs linux-perf)")
     for pr in problems:
         print("problem: " + pr, file=sys.stderr)
     if len(cases) != len(lines):

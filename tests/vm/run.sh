@@ -19,6 +19,9 @@
 #                benchmark, bench/vm/guest-bench.sh, brings its own)
 #   VM_EXTRA     more STATIC executables for the guest, space-separated
 #                absolute paths; each goes in at the same path
+#   VM_EXTRA_DYN dynamically linked executables for the guest (the benchmark's
+#                perf peer), space-separated absolute paths; each goes in at
+#                its path with the shared libraries `ldd` lists and the loader
 #   QEMU         qemu binary (default qemu-system-x86_64)
 # Output in OUTDIR: guest.txt, for each case NAME.srec, NAME.err (sockrec -v),
 # NAME.out (the workload's stdout), NAME.rc, NAME.ginfo.json; console.log.
@@ -49,7 +52,8 @@ kernel_rc=0
 kernel=$("$here/get-kernel.sh" "$cache") || kernel_rc=$?
 [ "$kernel_rc" -eq 0 ] || exit "$kernel_rc"
 
-# Only self-contained binaries go in: no shared library is copied along.
+# Only self-contained binaries go in, but for VM_EXTRA_DYN (below), whose
+# libraries are copied along.
 is_static() {
 	local l
 	l=$(LC_ALL=C ldd "$1" 2>&1 || true)
@@ -68,6 +72,12 @@ for f in "$busybox" "$bin/sockrec" "$bin/sockreport" "$fix/leaker" "$fix/tcp_pai
 	is_static "$f" || { echo "run.sh: $f is not statically linked" >&2; exit 1; }
 done
 
+extra_dyn=${VM_EXTRA_DYN:-}
+for f in $extra_dyn; do
+	case "$f" in /*) ;; *) echo "run.sh: VM_EXTRA_DYN: $f is not an absolute path" >&2; exit 1 ;; esac
+	[ -x "$f" ] || { echo "run.sh: VM_EXTRA_DYN: $f missing" >&2; exit 1; }
+done
+
 # ---- initramfs ----
 root="$out/initramfs"
 mkdir -p "$root"/{bin,vm,proc,sys,dev,tmp,etc} "$root$fix"
@@ -77,6 +87,18 @@ cp "$fix/leaker" "$fix/tcp_pair" "$fix/nofp_static" "$root$fix/"
 for f in $extra; do
 	mkdir -p "$root$(dirname "$f")"
 	cp "$f" "$root$f"
+done
+# A dynamic executable and every absolute path ldd names (the libraries and
+# the loader), each at its own path, so that the guest's loader finds them.
+for f in $extra_dyn; do
+	mkdir -p "$root$(dirname "$f")"
+	cp "$f" "$root$f"
+	libs=$(LC_ALL=C ldd "$f" | grep -o '/[^ ]*' | sort -u) ||
+		{ echo "run.sh: ldd $f failed" >&2; exit 1; }
+	for l in $libs; do
+		mkdir -p "$root$(dirname "$l")"
+		cp -L "$l" "$root$l"
+	done
 done
 cp "$init" "$root/init"
 cp "$here/guest-setup.sh" "$root/vm/guest-setup.sh"

@@ -13,7 +13,9 @@
 #   (make bench-vm, in bench/bench.mk, boots the same guest for benchmarks)
 #
 # The guest gets only self-contained binaries: $(VM_STATIC)/sockrec and
-# sockreport (make STATIC=1) and $(VM_STATIC)/vmfixtures/*, no shared library.
+# sockreport (make STATIC=1) and $(VM_STATIC)/vmfixtures/*, no shared library
+# (make bench-vm adds the host's perf with its libraries: tests/vm/run.sh's
+# VM_EXTRA_DYN).
 
 VM_DIR := tests/vm
 VM_CACHE ?= $(VM_DIR)/cache
