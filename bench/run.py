@@ -237,6 +237,26 @@ def rng(xs):
     return (min(xs), max(xs)) if xs else (None, None)
 
 
+def perf_stats(lines):
+    """`perf report --stats` output lines -> ({event: samples}, lost): the
+    SAMPLE count under each event's "EVENT stats:" heading, and the LOST and
+    LOST_SAMPLES records of the whole file (before any heading).  Also used
+    by bench/vm/run.py on the guest's output."""
+    per, cur, lost = {}, None, 0
+    for line in lines:
+        m = re.match(r"^(\S+:\S+) stats:", line.strip())
+        if m:
+            cur = m.group(1)
+            continue
+        m = re.match(r"^\s*SAMPLE events:\s+(\d+)", line)
+        if m and cur:
+            per[cur] = int(m.group(1))
+        m = re.match(r"^\s*LOST(?:_SAMPLES)? events:\s+(\d+)", line)
+        if m and cur is None:
+            lost += int(m.group(1))
+    return per, lost
+
+
 def fmt_ratio(xs, digits=2):
     m = med(xs)
     if m is None:
@@ -373,21 +393,7 @@ class Bench:
                     m["stack_failures"] = f["stack_fail"]
         elif cfg.startswith("perf") and out and os.path.exists(out):
             st = run([self.perf, "report", "-i", out, "--stats"], 300)
-            per, cur, lost = {}, None, 0
-            for line in st.stdout.splitlines():
-                mm = re.match(r"^(\S+:\S+) stats:", line.strip())
-                if mm:
-                    cur = mm.group(1)
-                    continue
-                mm = re.match(r"^\s*SAMPLE events:\s+(\d+)", line)
-                if mm and cur:
-                    per[cur] = int(mm.group(1))
-                mm = re.match(r"^\s*LOST events:\s+(\d+)", line)
-                if mm and cur is None:
-                    lost += int(mm.group(1))
-                mm = re.match(r"^\s*LOST_SAMPLES events:\s+(\d+)", line)
-                if mm and cur is None:
-                    lost += int(mm.group(1))
+            per, lost = perf_stats(st.stdout.splitlines())
             m["alloc"] = per.get("kmem:kmem_cache_alloc", 0)
             m["events"] = sum(per.values())
             m["lost"] = lost

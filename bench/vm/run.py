@@ -164,21 +164,9 @@ def floor_counts(c):
 
 def perf_counts(c):
     """`perf report --stats` of the case's perf.data (guest-bench.sh's
-    @@STATS, read as bench/run.py reads it on the host): samples per event,
+    @@STATS), read as bench/run.py reads it on the host: samples per event,
     and the LOST and LOST_SAMPLES records of the whole file."""
-    per, cur, lost = {}, None, 0
-    for line in c["stats"]:
-        m = re.match(r"^(\S+:\S+) stats:", line.strip())
-        if m:
-            cur = m.group(1)
-            continue
-        m = re.match(r"^\s*SAMPLE events:\s+(\d+)", line)
-        if m and cur:
-            per[cur] = int(m.group(1))
-        m = re.match(r"^\s*LOST(?:_SAMPLES)? events:\s+(\d+)", line)
-        if m and cur is None:
-            lost += int(m.group(1))
-    return per, lost
+    return _bench_run.perf_stats(c["stats"])
 
 
 def summarise(cases, workloads):
