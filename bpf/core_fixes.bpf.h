@@ -18,7 +18,8 @@
  *          (bench/RESULTS.md, lever 2).
  * The object is built twice, SR_DIRECT_LOADS 1 and 0 (Makefile), with the
  * same maps and globals; record/backend.c loads the direct one where the
- * kernel's BTF has bpf_rdonly_cast.  KREAD(type, ptr, a, b...) reads
+ * kernel's BTF has bpf_rdonly_cast (and the other if that kernel refuses
+ * it).  KREAD(type, ptr, a, b...) reads
  * ptr->a->b like BPF_CORE_READ((type *)ptr, a, b...), with members of
  * embedded structs written with dots as there.
  *

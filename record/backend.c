@@ -215,6 +215,21 @@ static bool kernel_has_rdonly_cast(FILE *v)
 	return has;
 }
 
+/* SOCKREC_TEST_REFUSE_DIRECT_LOADS=1 (the tests' fault injection): load
+ * the direct-load object as if the kernel's verifier refused it, to test the
+ * fallback to probe reads on the one kernel the tests run on.  Said on
+ * stderr when on. */
+static bool test_refuse_direct(FILE *errf)
+{
+	const char *e = getenv("SOCKREC_TEST_REFUSE_DIRECT_LOADS");
+
+	if (!e || !*e || !strcmp(e, "0"))
+		return false;
+	fprintf(errf, "sockrec: warning: SOCKREC_TEST_REFUSE_DIRECT_LOADS: the direct-load BPF "
+		      "object fails to load (fault injection for the tests)\n");
+	return true;
+}
+
 /* sockrec_bpf__open(), with the direct-load object's bytes when direct. */
 static struct sockrec_bpf *open_object(bool direct)
 {
@@ -281,7 +296,7 @@ static int try_backend(const struct bpf_config *cfg, enum backend b, bool direct
 	s->rodata->kstack_check_every = KSTACK_CHECK_EVERY;
 	set_autoload(s, b);
 	bpf_program__set_autoload(s->progs.iter_preexisting, with_iter);
-	err = sockrec_bpf__load(s);
+	err = direct && test_refuse_direct(errf) ? -EACCES : sockrec_bpf__load(s);
 	if (err) {
 		if (v)
 			fprintf(v, "backend: %s: load failed: %s\n", backend_name(b), strerror(-err));
@@ -312,13 +327,34 @@ static int try_backend(const struct bpf_config *cfg, enum backend b, bool direct
 	return 0;
 }
 
+/* try_backend() with direct loads when *direct, and then with probe reads:
+ * a kernel that has bpf_rdonly_cast may still refuse a load that 6.18's
+ * verifier takes (6.2-6.17 and distribution backports were not all tried).
+ * Said on stderr, never silent: it costs speed, not records.  *direct ends
+ * false once probe reads were needed. */
+static int try_loads(const struct bpf_config *cfg, enum backend b, bool *direct, bool with_iter,
+		     FILE *v, FILE *errf, struct sockrec_bpf **out)
+{
+	int err = try_backend(cfg, b, *direct, with_iter, v, errf, out);
+
+	if (err && *direct) {
+		err = try_backend(cfg, b, false, with_iter, v, errf, out);
+		if (!err) {
+			*direct = false;
+			fprintf(errf, "sockrec: warning: the kernel refused the direct-load BPF object "
+				      "(%s backend): reading kernel fields with probe reads instead "
+				      "(run with -v for the verifier's log)\n", backend_name(b));
+		}
+	}
+	return err;
+}
+
 int backend_start(const struct bpf_config *cfg, enum backend want, FILE *v, FILE *errf,
 		  struct sockrec_bpf **skel, struct backend_used *used)
 {
 	static const enum backend order[] = { BACKEND_FENTRY, BACKEND_KPROBE, BACKEND_TRACEPOINT };
-	int err = -ENOENT;
-
 	bool direct = cfg->direct_loads && kernel_has_rdonly_cast(v);
+	int err = -ENOENT;
 
 	*skel = NULL;
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
@@ -331,14 +367,14 @@ int backend_start(const struct bpf_config *cfg, enum backend want, FILE *v, FILE
 			if (perr)
 				continue;
 		}
-		err = try_backend(cfg, b, direct, true, v, errf, skel);
+		err = try_loads(cfg, b, &direct, true, v, errf, skel);
 		if (err) {
 			/* The pre-existing socket snapshot (a BPF iterator) is the
 			 * newest feature used: retry without it before giving up. */
 			if (v)
 				fprintf(v, "backend: %s: retrying without the socket snapshot iterator\n",
 					backend_name(b));
-			err = try_backend(cfg, b, direct, false, v, errf, skel);
+			err = try_loads(cfg, b, &direct, false, v, errf, skel);
 			if (!err)
 				fprintf(errf, "sockrec: warning: this kernel cannot iterate open files "
 					      "(iter/task_file): sockets open before the recording are "

@@ -7,6 +7,7 @@ the same fds, inodes' presence, families, types, protocols, origins, TCP
 states, connects, accepts and release kinds.  (The 6.1 guest of
 tests/test_vm.py checks the probe-read object is chosen there.)"""
 import collections
+import os
 import subprocess
 
 from conftest import SOCKREC, fixture_path
@@ -92,3 +93,23 @@ def test_direct_loads_record_what_probe_reads_record(bpf, tmp_path):
     assert {1, 2, 10} <= fams, fams  # AF_UNIX, AF_INET, AF_INET6
     assert any(k[8] for k in sd), "no TCP states"
     assert not [r for r in direct if r["record"] == "loss"]
+
+
+def test_refused_direct_loads_fall_back_to_probe_reads(bpf, tmp_path):
+    """A kernel that has bpf_rdonly_cast but whose verifier refuses the
+    direct-load object (a backport, a release not tried here) must still
+    record, with probe reads, and say so; provoked with the recorder's fault
+    injection, since 6.18 takes the object."""
+    out = tmp_path / "fallback.srec"
+    env = dict(os.environ, SOCKREC_TEST_REFUSE_DIRECT_LOADS="1")
+    p = subprocess.run([SOCKREC, "--backend", "tracepoint", "--no-stacks", "-o", str(out), "--",
+                        "/usr/bin/python3", "-c",
+                        "import socket\nfor i in range(20): socket.socket().close()"],
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert p.returncode == 0, p.stderr
+    assert "refused the direct-load BPF object" in p.stderr, p.stderr
+    recs, st = srec_reader.read_file(str(out))
+    assert not st["salvaged"], st
+    assert meta(recs)["backend.loads"] == "probe-read"
+    assert sum(r["record"] == "alloc" for r in recs) >= 20
+    assert sum(r["record"] == "release" for r in recs) >= 20
