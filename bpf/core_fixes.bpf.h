@@ -84,13 +84,6 @@ static __always_inline __u16 sk_protocol_of(struct sock *sk)
 	return (__u16)BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
 }
 
-static __always_inline __u16 sk_type_of(struct sock *sk)
-{
-	if (bpf_core_field_size(sk->sk_type) == 2)
-		return KREAD(struct sock, sk, sk_type);
-	return (__u16)BPF_CORE_READ_BITFIELD_PROBED(sk, sk_type);
-}
-
 /* The syscall a task is in, from its user pt_regs.  Per-architecture.
  * bpf_task_pt_regs() returns a BTF pointer: plain loads, no helper call. */
 static __always_inline long task_syscall_nr(struct task_struct *task)
