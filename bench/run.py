@@ -369,6 +369,10 @@ class Bench:
         m = {"ops": w["ops"], "ops_per_s": w["ops_per_s"], "sockets": w["sockets"],
              "rc": r.rc, "wall": r.wall, "maxrss_kb": r.maxrss_kb,
              "cpu_total": r.cpu, "cpu_workload": w["utime"] + w["stime"]}
+        if cfg.startswith(("sockrec", "base-")) and r.rc != 0:
+            # a recorder that died mid-run (the workload still finishes:
+            # its ops count) leaves a truncated file: say why, here
+            log("  %s: sockrec exited %d: %s" % (cfg, r.rc, r.stderr.strip()[-600:]))
         if cfg.startswith(("sockrec", "base-")) and out and os.path.exists(out):
             info = run([self.sockreport, "info", "--json", out], 300)
             d = json.loads(info.stdout)
