@@ -1,6 +1,6 @@
 /* floor.c - loader of floor.bpf.c: run a command under the capture floor.
  *
- * usage: floor [--hook H] [--no-stacks] [--emit] [--free] -- COMMAND [ARGS...]
+ * usage: floor [--hook H] [--no-stacks] [--emit] [--free] [--all] -- COMMAND [ARGS...]
  *        floor [--hook H] [--no-stacks] [--emit] [--free] --pid PID
  * Starts COMMAND stopped on a pipe, attaches the programs filtered to its
  * pid, lets it run, waits for it (with --pid: attaches to a running
@@ -15,6 +15,10 @@
  * tracepoint only: the other hooks see every release already.
  * --emit also sends every event through a ring buffer that this loader
  * drains every 50 ms (as sockrec does: no wakeups).
+ * --all records every process, not COMMAND's pid alone: the floor of a
+ * workload that is a process tree (bench/servers.py starts a server and
+ * its client; the floor follows no forks, sockrec does).  Its filter is
+ * then no filter, so it is still a floor.
  * Exit status: COMMAND's.
  */
 #include <bpf/libbpf.h>
@@ -85,7 +89,7 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 
 int main(int argc, char **argv)
 {
-	int stacks = 1, emit = 0, with_free = 0, i, p[2] = { -1, -1 }, status = 0;
+	int stacks = 1, emit = 0, with_free = 0, everyone = 0, i, p[2] = { -1, -1 }, status = 0;
 	const struct hookset *hook = &hooksets[0];
 	pid_t pid = 0;
 
@@ -96,6 +100,8 @@ int main(int argc, char **argv)
 			emit = 1;
 		else if (!strcmp(argv[i], "--free"))
 			with_free = 1;
+		else if (!strcmp(argv[i], "--all"))
+			everyone = 1;
 		else if (!strcmp(argv[i], "--hook") && i + 1 < argc) {
 			size_t h;
 			i++;
@@ -123,7 +129,7 @@ int main(int argc, char **argv)
 			break;
 	}
 	if (pid ? i < argc : i >= argc) {
-		fprintf(stderr, "usage: floor [--hook tracepoint|fentry|kprobe] [--no-stacks] [--emit] [--free] -- COMMAND [ARGS...]\n"
+		fprintf(stderr, "usage: floor [--hook tracepoint|fentry|kprobe] [--no-stacks] [--emit] [--free] [--all] -- COMMAND [ARGS...]\n"
 				"       floor [--hook tracepoint|fentry|kprobe] [--no-stacks] [--emit] [--free] --pid PID\n");
 		return 2;
 	}
@@ -155,7 +161,7 @@ int main(int argc, char **argv)
 	struct floor_bpf *skel = floor_bpf__open();
 	if (!skel)
 		return perror("floor: open"), 1;
-	skel->rodata->target_tgid = (uint32_t)pid;
+	skel->rodata->target_tgid = everyone ? 0 : (uint32_t)pid; /* 0: every process */
 	skel->rodata->want_stacks = stacks;
 	skel->rodata->emit = emit;
 	if (!emit)

@@ -116,7 +116,10 @@ def perf_fair_args():
 
 # Real servers (bench/servers.py) and which configurations run on them.
 SERVER_WORKLOADS = ("redis", "nginx")
-SERVER_CONFIGS = ("untraced", "sockrec-nostacks", "sockrec-default", "perf-fair")
+# The complete floor --no-stacks is what no recorder of alloc and release
+# gets under on them (its --all: the servers are a process tree).
+SERVER_CONFIGS = ("untraced", "sockrec-nostacks", "sockrec-default", "perf-fair",
+                  "floor-complete-nostacks")
 # The bystander section: an unrelated process's open()+close() while the
 # recorder records another (idle) process.
 BYSTANDER_CONFIGS = ("untraced", "sockrec-default", "sockrec-nostacks", "sockrec-probe-nostacks",
@@ -336,7 +339,10 @@ class Bench:
             c = [x for x in c if x[0] in only.split(",")]
         return c
 
-    def cmd_for(self, cfg, extra, wl_argv):
+    def cmd_for(self, cfg, extra, wl_argv, tree=False):
+        """tree: the workload is a process tree (a real server and its
+        client): the floor, which follows no forks, then records every
+        process (sockrec follows the tree's forks)."""
         env = None
         if cfg == "untraced":
             return wl_argv, env, None
@@ -345,7 +351,8 @@ class Bench:
             exe = self.a.base_sockrec if cfg.startswith("base-") else self.sockrec
             return [exe, "-o", out] + extra + ["--"] + wl_argv, env, out
         if cfg.startswith("floor"):
-            return [self.bdir + "/floor"] + extra + ["--"] + wl_argv, env, None
+            return ([self.bdir + "/floor"] + extra + (["--all"] if tree else []) + ["--"] + wl_argv,
+                    env, None)
         if cfg == "perf":
             out = self.path("perf.data")
             return [self.perf, "record", "-q", "-g", "-B",
@@ -443,11 +450,12 @@ class Bench:
 
         all_configs = configs
         for wl in self.a.workloads:
-            # the real servers: untraced, sockrec and the fair peer only
+            # the real servers: untraced, sockrec, the fair peer and the floor only
             configs = [c for c in all_configs
                        if wl not in SERVER_WORKLOADS or c[0] in SERVER_CONFIGS]
             wl_argv = self.wl_argv(wl, secs)
-            self.commands[wl] = {cfg: self.cmd_for(cfg, extra, wl_argv)[0]
+            tree = wl in SERVER_WORKLOADS
+            self.commands[wl] = {cfg: self.cmd_for(cfg, extra, wl_argv, tree)[0]
                                  for cfg, extra in configs}
             rounds = []
             for i in range(runs):
@@ -455,7 +463,7 @@ class Bench:
                 order = configs[i % len(configs):] + configs[:i % len(configs)]
                 rnd = {}
                 for cfg, extra in order:
-                    argv, env, out = self.cmd_for(cfg, extra, wl_argv)
+                    argv, env, out = self.cmd_for(cfg, extra, wl_argv, tree)
                     try:
                         r = run(argv, secs * 20 + 60, env=env)
                     except RuntimeError as e:
@@ -1128,7 +1136,11 @@ def summarise(b):
                 rows = (("default ≥ %.2f × untraced (real server)" % GOALS["servers_vs_untraced"],
                          ratio(wl, "sockrec-default", "untraced"), GOALS["servers_vs_untraced"]),
                         ("default ≥ %.1f × fair perf peer (real server)" % GOALS["servers_vs_perf_fair"],
-                         ratio(wl, "sockrec-default", "perf-fair"), GOALS["servers_vs_perf_fair"]))
+                         ratio(wl, "sockrec-default", "perf-fair"), GOALS["servers_vs_perf_fair"]),
+                        ("--no-stacks ≥ %.2f × complete floor (--no-stacks --emit --free --all)"
+                         % GOALS["nostacks_vs_complete_floor"],
+                         ratio(wl, "sockrec-nostacks", "floor-complete-nostacks"),
+                         GOALS["nostacks_vs_complete_floor"]))
             else:
                 rows = (("--no-stacks ≥ %.2f × complete floor (--no-stacks --emit --free)"
                          % GOALS["nostacks_vs_complete_floor"],

@@ -182,12 +182,14 @@ def test_run_py_quick(bins, tmp_path):
                 assert rnd[cfg].get("alloc", 0) > 0, (wl, cfg)
         for cfg in ("sockrec-nostacks", "sockrec-default", "sockrec-allstacks"):
             assert rnd[cfg]["bytes"] > 0 and rnd[cfg]["release"] > 0
-    # the real servers: untraced, sockrec and the fair perf peer only
+    # the real servers: untraced, sockrec, the fair perf peer and the complete floor only
     for wl in ("redis", "nginx"):
         rnd = r["overhead"][wl][0]
         assert rnd["untraced"]["ops_per_s"] > 0 and rnd["sockrec-default"]["ops_per_s"] > 0, rnd
         assert rnd["sockrec-default"]["rc"] == 0, (wl, p.stderr[-2000:])
         assert rnd["sockrec-default"]["alloc"] > 0 and "floor" not in rnd
+        # the floor records every process there (--all): it sees the sockets
+        assert rnd["floor-complete-nostacks"]["alloc"] > 0, rnd["floor-complete-nostacks"]
     by = r["bystander"][0]
     assert by["untraced"]["ops_per_s"] > 0 and by["sockrec-default"]["ops_per_s"] > 0, by
     rep = r["report"]
