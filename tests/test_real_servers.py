@@ -173,18 +173,27 @@ def test_ab_connect_latency_runs_from_the_first_connect(bpf, tmp_path):
         finally:
             states.stop()
     assert p.returncode == 0, p.stderr
-    syn = [t["ms"] for t in R.parse_tcpstates(states.stdout())
-           if t["rport"] == port and t["old"] == "SYN_SENT" and t["new"] == "ESTABLISHED"]
+    rows = [t for t in R.parse_tcpstates(states.stdout())
+            if t["rport"] == port and t["old"] == "SYN_SENT" and t["new"] == "ESTABLISHED"]
+    syn = [t["ms"] for t in rows]
     assert len(syn) >= n  # ab may open a few more than -n
-    conn = R.sockreport_json("latency", out)["groups"][0]["connect_established"]
-    assert conn["count"] == len(syn)
+    lat = R.sockreport_json("latency", out)
+    conn = lat["groups"][0]["connect_established"]
+    # The only shortfall allowed is what the recording itself says it
+    # lost: a hook run the kernel skipped (a BPF program already running
+    # on that CPU) can hide a socket, and is counted in the file and shown
+    # by every report (CI saw 501 of 502 once; the skips were not kept).
+    lost = lat["hook_skips"] + lat["lost_events"]
+    why = (conn["count"], len(syn), lat["hook_skips"], lat["lost_events"],
+           collections.Counter(t["comm"] for t in rows))
+    assert len(syn) - lost <= conn["count"] <= len(syn), why
     syn_p50_ns = R.percentile(syn, 50) * 1e6
     # tcpstates prints ms with 3 decimals: 1 us of slack below
     assert conn["p50_ns"] >= syn_p50_ns - 1000, (conn, syn_p50_ns)
     assert conn["p50_ns"] <= 2 * syn_p50_ns + 200000, (conn, syn_p50_ns)
     summ = R.sockreport_json("summary", out)
     res = {r["result"]: r["count"] for r in summ["connect_results"]}
-    assert res.get("EINPROGRESS, then established") == len(syn), res
+    assert conn["count"] == res.get("EINPROGRESS, then established"), (res, why)
 
 
 # ----------------------------------------------------- redis + benchmark
