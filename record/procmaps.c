@@ -667,7 +667,7 @@ void procs_fork(struct procs *p, uint32_t parent, uint32_t child, uint64_t ts)
 	pc->maps = malloc((pp->n ? pp->n : 1) * sizeof(*pc->maps));
 	if (!pc->maps)
 		return;
-	if (pp->n) /* a fork right after exec has no maps yet, and maps NULL */
+	if (pp->n) /* none known (/proc unreadable or empty, no mmap yet): maps is NULL */
 		memcpy(pc->maps, pp->maps, pp->n * sizeof(*pc->maps));
 	pc->n = pp->n;
 	pc->has_base = 1; /* fork copies the address space: complete */
