@@ -512,14 +512,21 @@ def test_skipped_hook_runs_are_counted(bpf, tmp_path):
     assert sum(per_hook.values()) == in_file, per_hook
     matter = sum(v for k, v in per_hook.items()
                  if k not in ("kmem_cache_alloc", "kmem_cache_free"))
-    assert info["lost_events"] == 0  # a note, not a loss of events
+    # A note, not a loss of events: skipped runs never count as lost events.
+    # Only ring-buffer and socket-map losses do; under load (an ASan recorder
+    # next to churn -j 2) the ring buffer may really overflow, so the test
+    # holds the report to the file's own count of those, not to zero.
+    dropped = sum(r["count"] for r in recs if r["record"] == "loss" and r["kind"] in (1, 2))
+    assert info["lost_events"] == dropped, (info["lost_events"], dropped, in_file)
     p = run_sockreport("summary", str(out))
     if matter:
         assert "the kernel skipped %d runs of hooks that see socket events" % matter in err
         assert "skipped %d runs of the recorder's socket hooks" % matter in p.stderr
     else:
         assert "the kernel skipped" not in err + p.stderr, (err, p.stderr)
-    assert "WARNING" not in p.stderr
+    # the hook skips alone raise no WARNING; a real overflow must
+    assert ("WARNING: %d events were lost" % dropped in p.stderr) == bool(dropped), p.stderr
+    assert p.stderr.count("WARNING") == bool(dropped), p.stderr
 
 
 # ---- privacy ----
