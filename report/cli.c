@@ -290,6 +290,12 @@ void cli_warnings_to(FILE *f, const struct model *m, const char *path)
 		fprintf(f, "sockreport: note: %" PRIu64 " releases were written late (the kernel "
 				"skipped the free hook; inferred when a new socket took the address, "
 				"how 'reused'): those lifetimes are upper bounds\n", m->releases_late);
+	/* Not a loss of events: the events are there, only some of their
+	 * user frames cannot be placed in a module. */
+	if (m->lost_maps)
+		fprintf(f, "sockreport: note: the maps of %" PRIu64 " processes could not be read "
+				"or their mmap records were dropped; their user frames may read "
+				"'[unknown: no mapping]'\n", m->lost_maps);
 	if (m->kstack_mismatch)
 		fprintf(f, "sockreport: WARNING: %" PRIu64 " checks of the recorder's kernel-stack "
 				"cache failed (the cache was then turned off); allocation kernel stacks "
@@ -335,8 +341,9 @@ void cli_json_status(FILE *f, const struct model *m)
 		fputs("null", f);
 	fprintf(f, ", \"lost_events\": %" PRIu64 ", \"stack_failures\": %" PRIu64
 		   ", \"hook_skips\": %" PRIu64 ", \"releases_late\": %" PRIu64
-		   ", \"kstack_cache_mismatches\": %" PRIu64,
-		m->lost_events, m->lost_stacks, m->hook_skips, m->releases_late, m->kstack_mismatch);
+		   ", \"kstack_cache_mismatches\": %" PRIu64 ", \"map_losses\": %" PRIu64,
+		m->lost_events, m->lost_stacks, m->hook_skips, m->releases_late, m->kstack_mismatch,
+		m->lost_maps);
 	/* absolute times of the recording, next to every relative one */
 	struct wall w;
 	char a[48], b[48];

@@ -189,6 +189,8 @@ struct model {
 	uint64_t hook_skips;       /* LOSS kind HOOK_SKIPPED: shown, not "possible" */
 	uint64_t releases_late;    /* LOSS kind RELEASE_LATE: releases inferred at address reuse */
 	uint64_t kstack_mismatch;  /* LOSS kind KSTACK_MISMATCH: cached kernel stacks found wrong */
+	uint64_t lost_maps;        /* LOSS kind PROCMAP: maps unreadable or side-band records
+				    * dropped: frames of those processes map to nothing */
 	/* reading */
 	struct srec_read_status status;
 	int complete; /* recording.complete seen */

@@ -312,6 +312,8 @@ int mt_loss(struct model *m, const struct srec_record *r, const struct srec_ev *
 		m->releases_late += r->u.loss.count;
 	else if (r->u.loss.kind == SREC_LOSS_KSTACK_MISMATCH)
 		m->kstack_mismatch += r->u.loss.count;
+	else if (r->u.loss.kind == SREC_LOSS_PROCMAP)
+		m->lost_maps += r->u.loss.count;
 	return 0;
 }
 

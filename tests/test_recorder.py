@@ -771,13 +771,24 @@ def test_process_churn_every_event_attributed(bpf, tmp_path):
     d = sockreport_json("leaks", str(out))
     groups = d["exit_released"]
     assert sum(g["count"] for g in groups) == 2 * n
-    # Every process has its own address layout, so 1200 distinct stacks: a
-    # few may collide in the stack map (and say so).  Under heavy load a few
-    # side-band mmap records can arrive late (their frames then read
-    # "[unknown: no mapping]" with the address kept): at most 5% in all.
+    # Every stack is named, unless the file says why not: a failed capture
+    # (LOSS kind 3, e.g. -EBUSY under preemption), a skipped run of a socket
+    # hook (LOSS kind 6: a skipped socket() exit leaves the held-back
+    # allocation without its user stack), or maps that could not be read or
+    # whose side-band records the kernel dropped (LOSS kind 4, with a note in
+    # every report).  An ASan run in the full suite once named 1136 of 1200;
+    # this says which of those it was, or that it was none of them.
     named = sum(g["count"] for g in groups if "lib_make_socket" in " ".join(g["user_stack"]))
-    assert named >= 0.95 * 2 * n, (named, [
+    info = sockreport_json("info", str(out))
+    skips = sum(int(v) for k, v in info["meta"].items() if k.startswith("stats.hook_skips.")
+                and k[len("stats.hook_skips."):] not in ("kmem_cache_alloc", "kmem_cache_free"))
+    why = dict(stack_failures=info["stack_failures"], socket_hook_skips=skips,
+               map_losses=info["map_losses"], lost_events=info["lost_events"])
+    unnamed = 2 * n - named
+    assert unnamed <= info["stack_failures"] + skips or info["map_losses"], (named, why, [
         g["user_stack"] for g in groups if "lib_make_socket" not in " ".join(g["user_stack"])])
+    if info["map_losses"]:
+        assert "could not be read" in run_sockreport("leaks", str(out)).stderr
     for g in groups:
         if "lib_make_socket" not in " ".join(g["user_stack"]):
             assert all(f.startswith("[") or "(libuser)" in f for f in g["user_stack"]), g
