@@ -4,6 +4,7 @@
 #include "elfsyms.h"
 #include "hmap.h"
 #include "perfmap.h"
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -25,8 +26,9 @@ struct pmap {
 struct proc {
 	uint32_t gen;
 	int stale;            /* re-read maps before the next lookup */
-	int has_base;         /* maps complete: read from /proc, or built from an
-			       * exec/fork seen in the side-band stream */
+	int has_base;         /* maps complete: read from /proc (at first sight or in
+			       * the start-up snapshot), or built from an exec/fork
+			       * seen in the side-band stream */
 	int process_written;  /* PROCESS record written */
 	uint64_t last_reread; /* ts of the last miss-triggered re-read */
 	struct pmap *maps;
@@ -285,6 +287,40 @@ static uint64_t module_for(struct procs *p, uint32_t pid, uint64_t start, uint64
 	return remember(p, srec_intern_module(p->in, p->w, path, NULL, 0, err), path, NULL, 0, err);
 }
 
+/* One line of /proc/PID/maps, if it maps code: its range, file offset
+ * (the start, for JIT code: see anon_code()), permissions and name (in
+ * line, its newline cut).  0 for any other line. */
+static int parse_code_line(char *line, struct pmap *m, char perms[8], char **name)
+{
+	uint64_t ino;
+	char dev[16];
+	int pos = 0;
+
+	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %15s %" SCNu64 " %n", &m->start,
+		   &m->end, perms, &m->pgoff, dev, &ino, &pos) < 6 || perms[2] != 'x')
+		return 0;
+	*name = line + pos;
+	(*name)[strcspn(*name, "\n")] = 0;
+	if (anon_code(*name))
+		m->pgoff = m->start; /* frames become virtual addresses */
+	m->module = 0;
+	return 1;
+}
+
+static int push_map(struct pmap **maps, size_t *n, size_t *cap, const struct pmap *m)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 32;
+		struct pmap *nm = realloc(*maps, ncap * sizeof(*nm));
+		if (!nm)
+			return -2; /* SREC_E_NOMEM */
+		*maps = nm;
+		*cap = ncap;
+	}
+	(*maps)[(*n)++] = *m;
+	return 0;
+}
+
 /* Read /proc/PID/maps into pr (a new generation) and write MAPPING records. */
 static int read_maps(struct procs *p, uint32_t pid, struct proc *pr, uint64_t ts)
 {
@@ -305,33 +341,18 @@ static int read_maps(struct procs *p, uint32_t pid, struct proc *pr, uint64_t ts
 	}
 	pr->gen++;
 	while (fgets(line, sizeof(line), f)) {
-		uint64_t start, end, pgoff, ino;
-		char perms[8], dev[16];
-		int pos = 0;
+		struct pmap pm;
+		char perms[8], *name;
 
-		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %15s %" SCNu64 " %n", &start,
-			   &end, perms, &pgoff, dev, &ino, &pos) < 6)
+		if (!parse_code_line(line, &pm, perms, &name))
 			continue;
-		if (perms[2] != 'x')
-			continue;
-		char *name = line + pos;
-		name[strcspn(name, "\n")] = 0;
-		if (anon_code(name))
-			pgoff = start; /* frames become virtual addresses */
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 32;
-			struct pmap *nm = realloc(maps, ncap * sizeof(*nm));
-			if (!nm) {
-				err = -2;
-				break;
-			}
-			maps = nm;
-			cap = ncap;
-		}
+		uint64_t start = pm.start, end = pm.end, pgoff = pm.pgoff;
 		uint64_t mod = module_for(p, pid, start, end, name, &err);
 		if (err)
 			break;
-		maps[n++] = (struct pmap){ start, end, pgoff, mod };
+		pm.module = mod;
+		if ((err = push_map(&maps, &n, &cap, &pm)))
+			break;
 
 		struct srec_record r;
 		memset(&r, 0, offsetof(struct srec_record, u) + sizeof(r.u.mapping));
@@ -448,7 +469,8 @@ static uint64_t pending_module(struct procs *p, const char *path, const uint8_t 
 		h = (h ^ (unsigned char)*c) * 1099511628211ull;
 	if (bid_len > BUILDID_MAX)
 		bid_len = BUILDID_MAX;
-	memcpy(&w1, bid, bid_len < 8 ? bid_len : 8);
+	if (bid_len) /* bid may be NULL then (the start-up snapshot has none) */
+		memcpy(&w1, bid, bid_len < 8 ? bid_len : 8);
 	if (bid_len > 8)
 		memcpy(&w2, bid + 8, bid_len - 8 < 8 ? bid_len - 8 : 8);
 	struct hkey k = hkey4(h, w1, w2, bid_len);
@@ -507,6 +529,81 @@ static int resolve_pending(struct procs *p, uint32_t pid, struct proc *pr, uint6
 		m->module = pm->id;
 		err = write_mapping(p, pid, pr, ts, m, 5 /* r-x */);
 	}
+	return err;
+}
+
+/* The code mappings of a running process that nothing has named yet, kept
+ * as pending mappings: no record is written unless it comes to matter. */
+static int snapshot_proc(struct procs *p, uint32_t pid)
+{
+	char path[64], line[4096];
+	struct pmap *maps = NULL;
+	size_t n = 0, cap = 0;
+	int err = 0;
+	FILE *f;
+
+	if (get_proc(p, pid))
+		return 0; /* the side-band stream knows it already */
+	snprintf(path, sizeof(path), "/proc/%u/maps", pid);
+	if (!(f = fopen(path, "re")))
+		return 0; /* gone already */
+	while (fgets(line, sizeof(line), f)) {
+		struct pmap pm;
+		char perms[8], *name;
+
+		if (!parse_code_line(line, &pm, perms, &name))
+			continue;
+		if (!(pm.module = pending_module(p, name, NULL, 0)) ||
+		    (err = push_map(&maps, &n, &cap, &pm))) {
+			err = -2;
+			break;
+		}
+	}
+	fclose(f);
+	struct proc *pr = err || !n ? NULL : new_proc(p, pid); /* n == 0: a kernel thread */
+	if (!pr) {
+		free(maps);
+		return err || !n ? err : -2;
+	}
+	pr->maps = maps; /* sorted by address, as /proc lists them */
+	pr->n = n;
+	pr->has_base = 1;
+	return 0;
+}
+
+static int is_pid_name(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+int procs_snapshot(struct procs *p, const uint32_t *pids, size_t npids, size_t *nprocs)
+{
+	size_t before = p->nprocs;
+	int err = 0;
+
+	if (pids) {
+		for (size_t i = 0; i < npids && !err; i++)
+			err = snapshot_proc(p, pids[i]);
+	} else {
+		DIR *d = opendir("/proc");
+		struct dirent *de;
+		if (!d)
+			return -1; /* SREC_E_IO, errno kept */
+		while (!err && (de = readdir(d))) {
+			if (!is_pid_name(de->d_name))
+				continue;
+			unsigned long v = strtoul(de->d_name, NULL, 10);
+			if (v <= UINT32_MAX)
+				err = snapshot_proc(p, (uint32_t)v);
+		}
+		closedir(d);
+	}
+	*nprocs = p->nprocs - before;
 	return err;
 }
 

@@ -728,18 +728,29 @@ static pid_t start_command(char **cmd, int *go_fd)
 
 /* Add the running descendants of the -p processes to the BPF pid filter.
  * Found after the hooks are attached: a child forked from then on is
- * added by the fork hook, one forked before is in /proc now. */
-static void track_descendants(struct session *s)
+ * added by the fork hook, one forked before is in /proc now.  Returns the
+ * -p processes and those descendants (malloc'd) in *pids, or NULL. */
+static void track_descendants(struct session *s, uint32_t **pids, size_t *npids)
 {
 	uint32_t *kids = NULL;
 	size_t n = 0;
 	int err = pidtree_descendants(s->o.pids, s->o.npids, &kids, &n);
 
+	*pids = NULL;
+	*npids = 0;
 	if (err) {
 		fprintf(stderr, "sockrec: warning: cannot list the children of -p: %s; only the "
 				"named processes and their new children are recorded\n",
 			strerror(-err));
 		return;
+	}
+	uint32_t *all = malloc((n + (size_t)s->o.npids) * sizeof(*all));
+	if (all) {
+		memcpy(all, s->o.pids, (size_t)s->o.npids * sizeof(*all));
+		if (n)
+			memcpy(all + s->o.npids, kids, n * sizeof(*all));
+		*pids = all;
+		*npids = n + (size_t)s->o.npids;
 	}
 	for (size_t i = 0; i < n; i++) {
 		__u8 one = 1;
@@ -946,8 +957,29 @@ static int session_open(struct session *s, int argc, char **argv)
 	/* -p: the children the processes already have (nginx's workers) are
 	 * theirs too; forks from now on are followed by the fork hook.  Before
 	 * the snapshot, which takes the sockets of tracked processes. */
+	uint32_t *pids = NULL;
+	size_t npids = 0;
 	if (s->o.npids && !s->o.cmd)
-		track_descendants(s);
+		track_descendants(s, &pids, &npids);
+	/* The maps of the processes already running, now that the side-band
+	 * stream covers every change from here on (a COMMAND starts later,
+	 * all seen by it).  -p: only those processes; otherwise every one. */
+	if (!s->o.cmd) {
+		uint64_t t0 = mono_ns();
+		size_t taken = 0;
+		const uint32_t *which = pids ? pids : s->o.npids ? s->o.pids : NULL;
+		srec_err serr = procs_snapshot(s->procs, which, pids ? npids : (size_t)s->o.npids,
+					       &taken);
+		if (serr)
+			fprintf(stderr, "sockrec: warning: cannot read the maps of running processes "
+					"(%s): stacks of those that exit quickly may stay "
+					"unsymbolized\n", serr == SREC_E_IO ? strerror(errno) :
+								srec_strerror(serr));
+		if (s->o.verbose)
+			fprintf(stderr, "sockrec: maps of %zu running processes read in %.1f ms\n", taken,
+				(double)(mono_ns() - t0) / 1e6);
+	}
+	free(pids);
 	/* Sockets that exist already: snapshot them now that the hooks are
 	 * live, so that a release racing with the walk is still seen. */
 	if ((syserr = backend_snapshot(s->skel)))

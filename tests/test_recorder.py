@@ -754,6 +754,54 @@ def test_many_distinct_stacks_are_drained_in_time(bpf, tmp_path):
         assert "[stack lost: stack map collision]" in text, text[-2000:]
 
 
+# A process that was running before the recording, makes one socket and
+# exits at once: by the time the recorder reads the event, /proc/PID/maps
+# is gone.  Only the start-up snapshot of running processes' maps (what
+# `perf record` synthesizes) can place its user frames.
+LATE_PY = r"""
+import os, socket, sys
+os.read(os.open(sys.argv[1], os.O_RDONLY), 1)  # blocks until the test writes
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # released by the exit
+os._exit(0)
+"""
+
+
+@pytest.mark.parametrize("scope", ["whole-host", "-p"])
+def test_running_process_that_exits_at_once_keeps_its_stack(bpf, tmp_path, scope):
+    fifo = tmp_path / "go"
+    os.mkfifo(fifo)
+    py = subprocess.Popen(["/usr/bin/python3", "-c", LATE_PY, str(fifo)])
+    out = tmp_path / "late.srec"
+    try:
+        time.sleep(0.3)  # python is up and mapped
+        extra = ["-p", str(py.pid)] if scope == "-p" else []
+        rec = subprocess.Popen([SOCKREC, "-v", "-d", "4", "-o", str(out), *extra],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        lines = []
+        for line in rec.stderr:  # -v: printed once attached and snapshotted
+            lines.append(line)
+            if "sockrec: recording with backend" in line:
+                break
+        with open(fifo, "w") as f:
+            f.write("x")
+        assert py.wait(timeout=10) == 0
+        _, err = rec.communicate(timeout=30)
+        err = "".join(lines) + err
+    finally:
+        kill_quietly(py.pid)
+    assert rec.returncode == 0, err
+    assert "maps of" in err and "running processes read in" in err, err
+    info = sockreport_json("info", str(out))
+    assert info["map_losses"] == 0, info
+    d = sockreport_json("leaks", "-p", str(py.pid), str(out))
+    groups = d["exit_released"]
+    assert sum(g["count"] for g in groups) == 1, d
+    frames = groups[0]["user_stack"]
+    assert any("socket" in f and "(libc.so.6)" in f for f in frames), frames
+    assert any("(python3" in f for f in frames), frames
+    assert not any("no mapping" in f for f in frames), frames
+
+
 def test_process_churn_every_event_attributed(bpf, tmp_path):
     """600 processes start, allocate two sockets in a shared library and
     exit within milliseconds: every event keeps its pid, comm and stack."""
