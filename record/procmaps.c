@@ -31,6 +31,7 @@ struct proc {
 			       * seen in the side-band stream */
 	int process_written;  /* PROCESS record written */
 	uint64_t last_reread; /* ts of the last miss-triggered re-read */
+	struct pinfo_kept *kept; /* the start-up snapshot's PROCESS fields, or NULL */
 	struct pmap *maps;
 	size_t n;
 };
@@ -118,6 +119,7 @@ static void free_proc_cb(const struct hkey *k, uint64_t v, void *arg)
 	struct proc *pr = (struct proc *)(uintptr_t)v;
 	if (pr) {
 		free(pr->maps);
+		free(pr->kept);
 		free(pr);
 	}
 }
@@ -382,16 +384,21 @@ static int read_maps(struct procs *p, uint32_t pid, struct proc *pr, uint64_t ts
 	return 0;
 }
 
-static int write_process(struct procs *p, uint32_t pid, uint64_t ts)
+/* What /proc/PID/stat and /proc/PID/exe say of a process: its PROCESS
+ * record's fields.  Empty strings and zeros for what could not be read. */
+struct pinfo {
+	uint64_t ppid, start_ns;
+	char comm[64];
+	char exe[4096];
+};
+
+static void read_pinfo(const struct procs *p, uint32_t pid, struct pinfo *pi)
 {
-	char path[64], buf[1024], exe[4096];
-	uint64_t ppid = 0, start_ns = 0;
-	const char *comm = NULL;
-	size_t comm_len = 0;
-	int err = 0;
+	char path[64], buf[1024];
 	ssize_t n;
 	int fd;
 
+	memset(pi, 0, offsetof(struct pinfo, exe) + 1);
 	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
@@ -401,8 +408,11 @@ static int write_process(struct procs *p, uint32_t pid, uint64_t ts)
 		buf[n] = 0;
 		char *lp = strchr(buf, '('), *rp = strrchr(buf, ')');
 		if (lp && rp && rp > lp) {
-			comm = lp + 1;
-			comm_len = (size_t)(rp - lp - 1);
+			size_t len = (size_t)(rp - lp - 1);
+			if (len >= sizeof(pi->comm))
+				len = sizeof(pi->comm) - 1;
+			memcpy(pi->comm, lp + 1, len);
+			pi->comm[len] = 0;
 			/* fields after ")": state ppid ... starttime is field 22 */
 			char *q = rp + 2;
 			unsigned long long v;
@@ -411,11 +421,11 @@ static int write_process(struct procs *p, uint32_t pid, uint64_t ts)
 				if (field == 4 || field == 22) {
 					v = strtoull(q, NULL, 10);
 					if (field == 4)
-						ppid = v;
+						pi->ppid = v;
 					else {
 						uint64_t since_boot = v * (1000000000ull / (uint64_t)p->clk_tck);
-						start_ns = since_boot > p->boot_to_mono ?
-								   since_boot - p->boot_to_mono : 0;
+						pi->start_ns = since_boot > p->boot_to_mono ?
+								       since_boot - p->boot_to_mono : 0;
 					}
 				}
 				q = strchr(q, ' ');
@@ -427,22 +437,56 @@ static int write_process(struct procs *p, uint32_t pid, uint64_t ts)
 		}
 	}
 	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
-	n = readlink(path, exe, sizeof(exe) - 1);
-	exe[n > 0 ? n : 0] = 0;
+	n = readlink(path, pi->exe, sizeof(pi->exe) - 1);
+	pi->exe[n > 0 ? n : 0] = 0;
+}
+
+/* A pinfo kept by the start-up snapshot, exe sized to fit. */
+struct pinfo_kept {
+	uint64_t ppid, start_ns;
+	char comm[64];
+	char exe[];
+};
+_Static_assert(sizeof(((struct pinfo *)0)->comm) == sizeof(((struct pinfo_kept *)0)->comm),
+	       "a kept pinfo holds any comm read_pinfo() reads");
+
+static struct pinfo_kept *keep_pinfo(const struct pinfo *pi)
+{
+	size_t len = strlen(pi->exe);
+	struct pinfo_kept *k = malloc(sizeof(*k) + len + 1);
+	if (k) {
+		k->ppid = pi->ppid;
+		k->start_ns = pi->start_ns;
+		memcpy(k->comm, pi->comm, sizeof(k->comm));
+		memcpy(k->exe, pi->exe, len + 1);
+	}
+	return k;
+}
+
+/* The PROCESS record: from /proc now, or, for a process already gone, what
+ * the start-up snapshot read of it (pr->kept). */
+static int write_process(struct procs *p, uint32_t pid, const struct proc *pr, uint64_t ts)
+{
+	struct pinfo now;
+	int err = 0;
+
+	read_pinfo(p, pid, &now);
+	const struct pinfo_kept *k = !now.comm[0] && !now.exe[0] ? pr->kept : NULL;
+	const char *comm = k ? k->comm : now.comm, *exe = k ? k->exe : now.exe;
 
 	struct srec_record r;
 	memset(&r, 0, offsetof(struct srec_record, u) + sizeof(r.u.process));
 	r.type = SREC_R_PROCESS;
 	r.u.process.ts = ts;
 	r.u.process.pid = pid;
-	r.u.process.ppid = (uint32_t)ppid;
-	r.u.process.comm = srec_intern_string(p->in, p->w, comm, comm_len, &err);
+	r.u.process.ppid = (uint32_t)(k ? k->ppid : now.ppid);
+	r.u.process.comm = srec_intern_string(p->in, p->w, comm, strlen(comm), &err);
 	if (err)
 		return err;
 	r.u.process.exe = srec_intern_string(p->in, p->w, exe, strlen(exe), &err);
 	if (err)
 		return err;
-	r.u.process.start_ns = start_ns;
+	r.u.process.start_ns = k ? k->start_ns : now.start_ns;
 	return srec_writer_add(p->w, &r);
 }
 
@@ -568,6 +612,10 @@ static int snapshot_proc(struct procs *p, uint32_t pid)
 	pr->maps = maps; /* sorted by address, as /proc lists them */
 	pr->n = n;
 	pr->has_base = 1;
+	struct pinfo pi;
+	read_pinfo(p, pid, &pi);
+	if (!(pr->kept = keep_pinfo(&pi)))
+		return -2;
 	return 0;
 }
 
@@ -616,7 +664,7 @@ int procs_see(struct procs *p, uint32_t pid, uint64_t ts)
 		return -2;
 	if (!pr->process_written) {
 		pr->process_written = 1;
-		if ((err = write_process(p, pid, ts)))
+		if ((err = write_process(p, pid, pr, ts)))
 			return err;
 		if (pr->has_base && !pr->stale && (err = resolve_pending(p, pid, pr, ts)))
 			return err;
@@ -780,6 +828,8 @@ void procs_exec(struct procs *p, uint32_t pid, uint64_t ts)
 	/* A new address space: the mmaps of the new image follow. */
 	free(pr->maps);
 	pr->maps = NULL;
+	free(pr->kept); /* another comm and exe now */
+	pr->kept = NULL;
 	pr->n = 0;
 	pr->has_base = 1;
 	pr->stale = 0;
@@ -792,6 +842,8 @@ void procs_exec_stale(struct procs *p, uint32_t pid)
 	if (pr) {
 		pr->stale = 1;
 		pr->process_written = 0;
+		free(pr->kept);
+		pr->kept = NULL;
 	}
 }
 
@@ -804,5 +856,6 @@ void procs_exit(struct procs *p, uint32_t pid)
 		return;
 	hmap_del(p->bypid, &k);
 	free(pr->maps);
+	free(pr->kept);
 	free(pr);
 }

@@ -800,6 +800,13 @@ def test_running_process_that_exits_at_once_keeps_its_stack(bpf, tmp_path, scope
     assert any("socket" in f and "(libc.so.6)" in f for f in frames), frames
     assert any("(python3" in f for f in frames), frames
     assert not any("no mapping" in f for f in frames), frames
+    # its PROCESS record too comes from the snapshot: /proc/PID was gone
+    recs, strings = records(out)
+    procs = [r for r in recs if r["record"] == "process" and r["pid"] == py.pid]
+    assert len(procs) == 1, procs
+    assert strings.get(procs[0]["comm"]) == "python3", procs
+    assert strings.get(procs[0]["exe"]) == os.path.realpath("/usr/bin/python3"), procs
+    assert procs[0]["ppid"] == os.getpid() and procs[0]["start_ns"] > 0, procs
 
 
 def test_process_churn_every_event_attributed(bpf, tmp_path):
