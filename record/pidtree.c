@@ -48,42 +48,70 @@ static int in_set(const uint32_t *set, size_t n, uint32_t v)
 	return 0;
 }
 
-int pidtree_descendants(const uint32_t *roots, int nroots, uint32_t **out, size_t *nout)
+/* Every process in /proc now: pids, and with ppid their parents.  0 or
+ * -errno; the caller frees *pid and *ppid either way. */
+static int scan_proc(uint32_t **pid, uint32_t **ppid, size_t *n)
 {
-	uint32_t *pid = NULL, *ppid = NULL, *set = NULL;
-	size_t n = 0, cap = 0, nset = 0;
+	size_t cap = 0;
 	struct dirent *d;
 	DIR *dir = opendir("/proc");
 	int err = 0;
 
-	*out = NULL;
-	*nout = 0;
+	*n = 0;
 	if (!dir)
 		return -errno;
-	/* One snapshot of (pid, ppid), then the closure over it. */
 	while ((d = readdir(dir))) {
 		if (!isdigit((unsigned char)d->d_name[0]))
 			continue;
-		if (n == cap) {
+		if (*n == cap) {
 			size_t nc = cap ? cap * 2 : 256;
-			uint32_t *a = realloc(pid, nc * sizeof(*a)), *b;
+			uint32_t *a = realloc(*pid, nc * sizeof(*a)), *b;
 			if (!a) {
 				err = -ENOMEM;
-				goto out;
+				break;
 			}
-			pid = a;
-			b = realloc(ppid, nc * sizeof(*b));
-			if (!b) {
-				err = -ENOMEM;
-				goto out;
+			*pid = a;
+			if (ppid) {
+				if (!(b = realloc(*ppid, nc * sizeof(*b)))) {
+					err = -ENOMEM;
+					break;
+				}
+				*ppid = b;
 			}
-			ppid = b;
 			cap = nc;
 		}
-		pid[n] = (uint32_t)strtoul(d->d_name, NULL, 10);
-		ppid[n] = parent_of(d->d_name);
-		n++;
+		(*pid)[*n] = (uint32_t)strtoul(d->d_name, NULL, 10);
+		if (ppid)
+			(*ppid)[*n] = parent_of(d->d_name);
+		(*n)++;
 	}
+	closedir(dir);
+	return err;
+}
+
+int pidtree_all(uint32_t **out, size_t *nout)
+{
+	*out = NULL;
+	int err = scan_proc(out, NULL, nout);
+	if (err) {
+		free(*out);
+		*out = NULL;
+		*nout = 0;
+	}
+	return err;
+}
+
+int pidtree_descendants(const uint32_t *roots, int nroots, uint32_t **out, size_t *nout)
+{
+	uint32_t *pid = NULL, *ppid = NULL, *set = NULL;
+	size_t n = 0, nset = 0;
+	int err;
+
+	*out = NULL;
+	*nout = 0;
+	/* One snapshot of (pid, ppid), then the closure over it. */
+	if ((err = scan_proc(&pid, &ppid, &n)))
+		goto out;
 	set = malloc((n + (size_t)nroots + 1) * sizeof(*set));
 	if (!set) {
 		err = -ENOMEM;
@@ -106,7 +134,6 @@ int pidtree_descendants(const uint32_t *roots, int nroots, uint32_t **out, size_
 	*nout = nset - (size_t)nroots;
 	set = NULL;
 out:
-	closedir(dir);
 	free(pid);
 	free(ppid);
 	free(set);

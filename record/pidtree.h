@@ -10,6 +10,10 @@ int pidtree_exists(uint32_t pid);
 /* Every running process descended from one of roots (not the roots
  * themselves), from one /proc snapshot, into *out (malloc'd, the caller
  * frees).  0 or -errno. */
+/* Every running process, from one /proc listing, into *out (malloc'd, the
+ * caller frees).  0 or -errno. */
+int pidtree_all(uint32_t **out, size_t *nout);
+
 int pidtree_descendants(const uint32_t *roots, int nroots, uint32_t **out, size_t *nout);
 
 #endif

@@ -4,7 +4,6 @@
 #include "elfsyms.h"
 #include "hmap.h"
 #include "perfmap.h"
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -604,8 +603,8 @@ static int snapshot_proc(struct procs *p, uint32_t pid)
 		}
 	}
 	fclose(f);
-	struct proc *pr = err || !n ? NULL : new_proc(p, pid); /* n == 0: a kernel thread */
-	if (!pr) {
+	struct proc *pr = NULL;
+	if (err || !n || !(pr = new_proc(p, pid))) { /* n == 0: a kernel thread */
 		free(maps);
 		return err || !n ? err : -2;
 	}
@@ -619,39 +618,14 @@ static int snapshot_proc(struct procs *p, uint32_t pid)
 	return 0;
 }
 
-static int is_pid_name(const char *s)
-{
-	if (!*s)
-		return 0;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return 0;
-	return 1;
-}
-
 int procs_snapshot(struct procs *p, const uint32_t *pids, size_t npids, size_t *nprocs)
 {
 	size_t before = p->nprocs;
 	int err = 0;
 
-	if (pids) {
-		for (size_t i = 0; i < npids && !err; i++)
-			err = snapshot_proc(p, pids[i]);
-	} else {
-		DIR *d = opendir("/proc");
-		struct dirent *de;
-		if (!d)
-			return -1; /* SREC_E_IO, errno kept */
-		while (!err && (de = readdir(d))) {
-			if (!is_pid_name(de->d_name))
-				continue;
-			unsigned long v = strtoul(de->d_name, NULL, 10);
-			if (v <= UINT32_MAX)
-				err = snapshot_proc(p, (uint32_t)v);
-		}
-		closedir(d);
-	}
-	*nprocs = p->nprocs - before;
+	for (size_t i = 0; i < npids && !err; i++)
+		err = snapshot_proc(p, pids[i]);
+	*nprocs += p->nprocs - before;
 	return err;
 }
 

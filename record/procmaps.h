@@ -27,14 +27,12 @@ void procs_free(struct procs *p);
  * without maps, and counted (procs_unreadable). */
 int procs_see(struct procs *p, uint32_t pid, uint64_t ts);
 
-/* At start, before any event: the code mappings of running processes (pids,
- * or every process in /proc if pids is NULL), as `perf record` synthesizes
- * them.  They are kept pending, written only for a process an event names,
- * so that a process that makes a socket and exits before the recorder reads
- * its event still has its maps.  Processes the side-band stream already
- * knows, and those gone, are skipped.  *nprocs: processes taken in.
- * Returns 0, or a negative srec_err: -2 out of memory, -1 /proc unreadable
- * (errno says why). */
+/* At start, before any event: the code mappings of running processes pids,
+ * as `perf record` synthesizes them.  They are kept pending, written only
+ * for a process an event names, so that a process that makes a socket and
+ * exits before the recorder reads its event still has its maps.  Processes
+ * the side-band stream already knows, and those gone, are skipped.  Adds
+ * the processes taken in to *nprocs.  Returns 0 or -2 (out of memory). */
 int procs_snapshot(struct procs *p, const uint32_t *pids, size_t npids, size_t *nprocs);
 
 /* Module id (0: no mapping known) and file offset (or the raw address). */

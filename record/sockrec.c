@@ -728,40 +728,57 @@ static pid_t start_command(char **cmd, int *go_fd)
 
 /* Add the running descendants of the -p processes to the BPF pid filter.
  * Found after the hooks are attached: a child forked from then on is
- * added by the fork hook, one forked before is in /proc now.  Returns the
- * -p processes and those descendants (malloc'd) in *pids, or NULL. */
-static void track_descendants(struct session *s, uint32_t **pids, size_t *npids)
+ * added by the fork hook, one forked before is in /proc now.  Returns them
+ * (malloc'd, the caller frees) in *kids, or NULL. */
+static void track_descendants(struct session *s, uint32_t **kids, size_t *nkids)
 {
-	uint32_t *kids = NULL;
 	size_t n = 0;
-	int err = pidtree_descendants(s->o.pids, s->o.npids, &kids, &n);
+	int err = pidtree_descendants(s->o.pids, s->o.npids, kids, &n);
 
-	*pids = NULL;
-	*npids = 0;
+	*nkids = n;
 	if (err) {
 		fprintf(stderr, "sockrec: warning: cannot list the children of -p: %s; only the "
 				"named processes and their new children are recorded\n",
 			strerror(-err));
 		return;
 	}
-	uint32_t *all = malloc((n + (size_t)s->o.npids) * sizeof(*all));
-	if (all) {
-		memcpy(all, s->o.pids, (size_t)s->o.npids * sizeof(*all));
-		if (n)
-			memcpy(all + s->o.npids, kids, n * sizeof(*all));
-		*pids = all;
-		*npids = n + (size_t)s->o.npids;
-	}
 	for (size_t i = 0; i < n; i++) {
 		__u8 one = 1;
-		if (bpf_map__update_elem(s->skel->maps.tracked, &kids[i], sizeof(kids[i]), &one,
+		if (bpf_map__update_elem(s->skel->maps.tracked, &(*kids)[i], sizeof(**kids), &one,
 					 sizeof(one), BPF_ANY))
-			fprintf(stderr, "sockrec: warning: cannot follow child %u: %s\n", kids[i],
+			fprintf(stderr, "sockrec: warning: cannot follow child %u: %s\n", (*kids)[i],
 				strerror(errno));
 	}
 	if (s->o.verbose)
 		fprintf(stderr, "sockrec: -p: %zu running descendants taken in\n", n);
-	free(kids);
+}
+
+/* The maps of the processes already running (procs_snapshot), now that the
+ * side-band stream covers every change from here on: with -p those
+ * processes and their running descendants kids, otherwise every process. */
+static void snapshot_running(struct session *s, const uint32_t *kids, size_t nkids)
+{
+	uint64_t t0 = mono_ns();
+	uint32_t *all = NULL;
+	size_t nall = 0, taken = 0;
+	srec_err serr = 0;
+	int err = 0;
+
+	if (s->o.npids) {
+		serr = procs_snapshot(s->procs, s->o.pids, (size_t)s->o.npids, &taken);
+		if (!serr)
+			serr = procs_snapshot(s->procs, kids, nkids, &taken);
+	} else if (!(err = pidtree_all(&all, &nall))) {
+		serr = procs_snapshot(s->procs, all, nall, &taken);
+	}
+	free(all);
+	if (err || serr)
+		fprintf(stderr, "sockrec: warning: cannot read the maps of running processes (%s): "
+				"stacks of those that exit quickly may stay unsymbolized\n",
+			err ? strerror(-err) : srec_strerror(serr));
+	if (s->o.verbose)
+		fprintf(stderr, "sockrec: maps of %zu running processes read in %.1f ms\n", taken,
+			(double)(mono_ns() - t0) / 1e6);
 }
 
 static srec_err meta_filters(struct session *s)
@@ -957,29 +974,14 @@ static int session_open(struct session *s, int argc, char **argv)
 	/* -p: the children the processes already have (nginx's workers) are
 	 * theirs too; forks from now on are followed by the fork hook.  Before
 	 * the snapshot, which takes the sockets of tracked processes. */
-	uint32_t *pids = NULL;
-	size_t npids = 0;
+	uint32_t *kids = NULL;
+	size_t nkids = 0;
 	if (s->o.npids && !s->o.cmd)
-		track_descendants(s, &pids, &npids);
-	/* The maps of the processes already running, now that the side-band
-	 * stream covers every change from here on (a COMMAND starts later,
-	 * all seen by it).  -p: only those processes; otherwise every one. */
-	if (!s->o.cmd) {
-		uint64_t t0 = mono_ns();
-		size_t taken = 0;
-		const uint32_t *which = pids ? pids : s->o.npids ? s->o.pids : NULL;
-		srec_err serr = procs_snapshot(s->procs, which, pids ? npids : (size_t)s->o.npids,
-					       &taken);
-		if (serr)
-			fprintf(stderr, "sockrec: warning: cannot read the maps of running processes "
-					"(%s): stacks of those that exit quickly may stay "
-					"unsymbolized\n", serr == SREC_E_IO ? strerror(errno) :
-								srec_strerror(serr));
-		if (s->o.verbose)
-			fprintf(stderr, "sockrec: maps of %zu running processes read in %.1f ms\n", taken,
-				(double)(mono_ns() - t0) / 1e6);
-	}
-	free(pids);
+		track_descendants(s, &kids, &nkids);
+	/* A COMMAND starts later: the side-band stream sees all of it. */
+	if (!s->o.cmd)
+		snapshot_running(s, kids, nkids);
+	free(kids);
 	/* Sockets that exist already: snapshot them now that the hooks are
 	 * live, so that a release racing with the walk is still seen. */
 	if ((syserr = backend_snapshot(s->skel)))
