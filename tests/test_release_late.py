@@ -53,16 +53,20 @@ def test_skipped_frees_give_inferred_releases(bpf, tmp_path):
     # of 429 in a CI rehearsal under ASan.  Some must; each one that does
     # is checked below.
     assert reused and len(skipped) >= N // SKIP - 1, (len(reused), len(skipped))
-    # only the sockets whose free was ignored are inferred; those whose
-    # address was not reused stay open (no release), none reads as freed
-    assert all(s % SKIP == 0 for s in reused)
+    # only the sockets whose free was ignored are inferred, and those whose
+    # free the kernel itself skipped (a real recursion miss of the free
+    # hook under load, counted in the file: a CI rehearsal met one); those
+    # whose address was not reused stay open (no release), none reads as freed
+    meta = {bytes.fromhex(r["key"]).decode(): bytes.fromhex(r["value"]).decode()
+            for r in recs if r["record"] == "meta"}
+    real_skips = int(meta.get("stats.hook_skips.kmem_cache_free", "0"))
+    unforced = [s for s in reused if s % SKIP]
+    assert len(unforced) <= real_skips, (unforced, real_skips)
     assert all(rel.get(s) in (None, "reused") for s in skipped)
-    assert all(how == "freed" for s, how in rel.items() if s % SKIP)
+    assert all(how in ("freed", "reused") for s, how in rel.items() if s % SKIP)
     late = sum(r["count"] for r in recs
                if r["record"] == "loss" and srec_reader.LOSS_KINDS[r["kind"]] == "release_late")
     assert late == len(reused)
-    meta = {bytes.fromhex(r["key"]).decode(): bytes.fromhex(r["value"]).decode()
-            for r in recs if r["record"] == "meta"}
     assert meta.get("stats.releases_late") == str(late)
     info = sockreport_json("info", str(out))
     assert info["releases_late"] == late and info["lost_events"] == 0
